@@ -1,0 +1,76 @@
+"""The application factory: plugins, routes and handlers wired together, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from registry import health
+from registry.auth import routes as auth_routes
+from registry.auth.middleware import ApiKeyMiddleware
+from registry.db.pool import create_pool, provide_db
+from registry.problems import exception_to_problem
+from registry.request_id import RequestIdMiddleware
+from registry.settings import Settings
+from registry.tenants import routes as tenant_routes
+
+VERSION = "0.1.0"
+
+
+def route_handlers() -> list:
+    return [*health.route_handlers, *auth_routes.route_handlers, *tenant_routes.route_handlers]
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Kyodo Registry",
+        version=VERSION,
+        description=(
+            "Shared public assets for 5G siting and joint procurement for Japanese municipalities. "
+            "Every /v1 route needs `Authorization: Bearer <key>`; errors are RFC 9457 problem+json."
+        ),
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin(path="/docs")],
+        components=Components(security_schemes={
+            "apiKey": SecurityScheme(type="http", scheme="bearer", description="kyd_<tenant>_<secret>")}),
+        security=[{"apiKey": []}],
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncGenerator[None, None]:
+        pool: asyncpg.Pool = await create_pool(settings)
+        app.state.pool = pool
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    return Litestar(
+        route_handlers=route_handlers(),
+        dependencies={"db": Provide(provide_db)},
+        lifespan=[database],
+        middleware=[
+            RequestIdMiddleware,
+            # Everything outside /v1 (health, schema, docs) is open; everything inside needs a key.
+            DefineMiddleware(ApiKeyMiddleware, exclude=[r"^/(?!v1(/|$))"]),
+        ],
+        exception_handlers={Exception: exception_to_problem},
+        openapi_config=openapi_config(),
+        request_max_body_size=settings.max_body_bytes,
+        state=State({"settings": settings}),
+        signature_namespace={"asyncpg": asyncpg},
+    )

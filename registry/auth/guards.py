@@ -1,0 +1,29 @@
+"""Function-level authorisation: which roles may call a route (403 for the others)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from registry.auth.principal import Principal, Role
+from registry.problems import Forbidden
+
+Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
+
+
+def requires(*roles: Role) -> Guard:
+    allowed = set(roles)
+
+    def guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.role not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise Forbidden(f"This route is for {names} keys; yours is a {principal.role} key.")
+
+    return guard
+
+
+def principal_of(connection: ASGIConnection) -> Principal:
+    return connection.user

@@ -1,0 +1,67 @@
+"""API keys in the database. Used by the HTTP routes and by `registry keys`, through the same policies."""
+
+from __future__ import annotations
+
+import asyncpg
+
+from registry.auth import keys
+from registry.auth.models import CreatedKey, KeyInfo
+from registry.auth.principal import Role
+from registry.problems import NotFound, invalid_field
+from registry.tenants.codes import CodeError, is_prefecture, normalise, prefecture_of
+
+_COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at"
+
+
+async def resolve_tenant(db: asyncpg.Connection, role: Role, tenant: str) -> tuple[str, str | None]:
+    """Check that the tenant exists for the role; return (tenant code, prefecture code)."""
+    if role == "admin":
+        if tenant != "admin":
+            raise invalid_field("tenant", "admin keys belong to the tenant 'admin'")
+        return "admin", None
+    if role == "carrier":
+        if not await db.fetchval("select 1 from carriers where carrier_code = $1", tenant):
+            raise invalid_field("tenant", f"no carrier organisation {tenant!r}; an admin registers it first")
+        return tenant, None
+    try:
+        code = normalise(tenant)
+    except CodeError as exc:
+        raise invalid_field("tenant", str(exc)) from exc
+    if role == "prefecture":
+        if not is_prefecture(code):
+            raise invalid_field("tenant", f"{code} is a municipality; a prefecture code ends in 000c, e.g. 130001")
+        return code, code
+    kind = await db.fetchval("select kind from municipalities where code = $1", code)
+    if kind != "municipality":
+        why = "is a ward of a designated city; keys go to the city" if kind == "ward" else "is not a municipality"
+        raise invalid_field("tenant", f"{code} {why}")
+    return code, prefecture_of(code)
+
+
+async def create_key(db: asyncpg.Connection, role: Role, tenant: str, name: str) -> CreatedKey:
+    tenant_code, prefecture_code = await resolve_tenant(db, role, tenant)
+    plaintext, digest = keys.new_key(tenant_code)
+    row = await db.fetchrow(
+        f"""insert into api_keys (tenant_code, role, prefecture_code, name, key_hash)
+            values ($1, $2, $3, $4, $5) returning {_COLUMNS}""",
+        tenant_code, role, prefecture_code, name, digest)
+    return CreatedKey(plaintext, KeyInfo(*row))
+
+
+async def list_keys(db: asyncpg.Connection, tenant: str | None, after: str | None, limit: int) -> list[KeyInfo]:
+    rows = await db.fetch(
+        f"""select {_COLUMNS} from api_keys
+             where ($1::text is null or tenant_code = $1)
+               and ($2::uuid is null or key_id > $2::uuid)
+             order by key_id limit $3""",
+        tenant, after, limit)
+    return [KeyInfo(*r) for r in rows]
+
+
+async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
+    row = await db.fetchrow(
+        f"""update api_keys set revoked_at = coalesce(revoked_at, now())
+             where key_id = $1::uuid returning {_COLUMNS}""", key_id)
+    if row is None:
+        raise NotFound(f"No key {key_id} among those your key may manage.")
+    return KeyInfo(*row)

@@ -1,0 +1,55 @@
+"""Key management over HTTP: each tenant manages its own keys; admins everyone's."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+import asyncpg
+from litestar import Request, delete, get, post
+from litestar.params import Parameter
+
+from registry.auth import queries
+from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage, Me
+from registry.auth.principal import Principal
+from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.problems import Forbidden, invalid_field
+
+
+@get("/v1/me", tags=["keys"], summary="The principal behind the key you sent")
+async def me(request: Request) -> Me:
+    p: Principal = request.user
+    return Me(p.key_id, p.role, p.tenant_code, p.prefecture_code, p.name)
+
+
+@get("/v1/keys", tags=["keys"], summary="Your tenant's API keys (admins: all, or ?tenant=)")
+async def list_keys(
+    request: Request, db: asyncpg.Connection,
+    tenant: Annotated[str | None, Parameter(description="admins: only this tenant's keys")] = None,
+    after: str | None = None, limit: int = 100,
+) -> KeyPage:
+    check_limit(limit, 500)
+    cursor = decode_cursor(after, 1)
+    rows = await queries.list_keys(db, tenant, cursor[0] if cursor else None, limit + 1)
+    items = rows[:limit]
+    return KeyPage(items, next_link(request, encode_cursor([items[-1].key_id]) if len(rows) > limit else None))
+
+
+@post("/v1/keys", tags=["keys"], summary="Create an API key; the key is shown once")
+async def create_key(request: Request, db: asyncpg.Connection, data: KeyCreate) -> CreatedKey:
+    p: Principal = request.user
+    if p.role != "admin" and (data.role != p.role or data.tenant != p.tenant_code):
+        raise Forbidden(f"Your key may create keys only for your own tenant ({p.role} {p.tenant_code}).")
+    return await queries.create_key(db, data.role, data.tenant, data.name)
+
+
+@delete("/v1/keys/{key_id:str}", tags=["keys"], summary="Revoke an API key", status_code=200)
+async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
+    try:
+        uuid.UUID(key_id)
+    except ValueError as exc:
+        raise invalid_field("key_id", f"{key_id!r} is not a key id (a UUID)") from exc
+    return await queries.revoke_key(db, key_id)
+
+
+route_handlers = [me, list_keys, create_key, revoke_key]

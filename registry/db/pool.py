@@ -1,0 +1,60 @@
+"""The asyncpg pool and one transaction per request with the principal set inside it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import asyncpg
+from litestar import Request
+from litestar.datastructures import State
+
+from registry.auth.principal import Principal
+from registry.settings import Settings
+
+_SET_PRINCIPAL = """
+select set_config('app.role', $1, true),
+       set_config('app.tenant_code', coalesce($2, ''), true),
+       set_config('app.prefecture_code', coalesce($3, ''), true)
+"""
+
+
+async def create_pool(settings: Settings) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        settings.api_database_url,
+        min_size=settings.pool_min,
+        max_size=settings.pool_max,
+        server_settings={
+            "statement_timeout": str(settings.statement_timeout_ms),
+            # A crashed client must not hold row locks for long.
+            "idle_in_transaction_session_timeout": "30000",
+            "application_name": "kyodo-registry",
+            "timezone": "UTC",
+        },
+    )
+
+
+async def set_principal(conn: asyncpg.Connection, principal: Principal | None) -> None:
+    if principal is None:
+        await conn.execute(_SET_PRINCIPAL, "none", None, None)
+    else:
+        await conn.execute(_SET_PRINCIPAL, principal.role, principal.tenant_code, principal.prefecture_code)
+
+
+async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.Connection, None]:
+    """A connection in a transaction, committed only if the handler returned normally.
+
+    Litestar runs this cleanup before the response is sent, so a client never sees success for
+    a write that did not commit; any exception rolls everything back.
+    """
+    pool: asyncpg.Pool = state.pool
+    async with pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            await set_principal(conn, request.scope.get("user"))
+            yield conn
+        except BaseException:
+            await tx.rollback()
+            raise
+        else:
+            await tx.commit()

@@ -1,0 +1,211 @@
+"""RFC 9457 problem+json for every error.
+
+Domain code raises `Problem` (or a subclass); framework and database errors are translated here,
+so a client never sees a stack trace and never a 500 for its own mistake.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+import asyncpg
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+log = logging.getLogger("registry")
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "https://kyodo-registry.jp/problems/"
+_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+
+
+class FieldError(msgspec.Struct):
+    field: str
+    message: str
+
+
+class ProblemDocument(msgspec.Struct, omit_defaults=True):
+    """An RFC 9457 problem: `type`, `title`, `status`, `detail`; `errors` for field-level causes."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+
+
+class Problem(Exception):
+    """An error with an HTTP status and a message a person can act on."""
+
+    status = 400
+    title = "Bad request"
+    slug = "bad-request"
+
+    def __init__(self, detail: str, *, status: int | None = None, title: str | None = None,
+                 slug: str | None = None, errors: list[FieldError] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        if slug is not None:
+            self.slug = slug
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFound(Problem):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Forbidden(Problem):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class Conflict(Problem):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class Unprocessable(Problem):
+    status, title, slug = 422, "Unprocessable content", "invalid"
+
+
+class PreconditionRequired(Problem):
+    status, title, slug = 428, "Precondition required", "precondition-required"
+
+
+class PreconditionFailed(Problem):
+    status, title, slug = 412, "Precondition failed", "precondition-failed"
+
+
+def invalid_field(field: str, message: str) -> Unprocessable:
+    return Unprocessable(f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+_STATUS_TITLES = {
+    400: ("Bad request", "bad-request"),
+    401: ("Unauthorized", "unauthorized"),
+    403: ("Forbidden", "forbidden"),
+    404: ("Not found", "not-found"),
+    405: ("Method not allowed", "method-not-allowed"),
+    406: ("Not acceptable", "not-acceptable"),
+    409: ("Conflict", "conflict"),
+    413: ("Content too large", "too-large"),
+    415: ("Unsupported media type", "unsupported-media-type"),
+    422: ("Unprocessable content", "invalid"),
+    429: ("Too many requests", "too-many-requests"),
+    503: ("Service unavailable", "unavailable"),
+}
+
+# Constraint names mapped to what a person should do about them.
+CONSTRAINT_MESSAGES: dict[str, str] = {}
+
+
+def _problem(request: Request, status: int, detail: str, *, title: str | None = None, slug: str | None = None,
+             errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> Response:
+    default_title, default_slug = _STATUS_TITLES.get(status, ("Error", "error"))
+    doc = ProblemDocument(
+        type=_TYPE_BASE + (slug or default_slug),
+        title=title or default_title,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        request_id=request.scope.get("state", {}).get("request_id"),
+        errors=errors or None,
+    )
+    return Response(content=msgspec.json.encode(doc), status_code=status, media_type=PROBLEM_JSON,
+                    headers=headers)
+
+
+def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]:
+    errors: list[FieldError] = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            where = item.get("source")
+            key = item.get("key") or "request"
+            label = f"{where} parameter '{key}'" if where in ("query", "path", "header", "cookie") else key
+            errors.append(FieldError(str(key), f"{item.get('message', 'invalid value')} ({label})"))
+    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
+    return detail, errors
+
+
+def _decode_error(cause: BaseException) -> tuple[int, str, list[FieldError]]:
+    """msgspec's decode errors: malformed JSON is 400, a well-formed body of the wrong shape 422."""
+    text = str(cause)
+    m = _MSGSPEC_PATH.match(text)
+    msg, path = (m.group("msg"), m.group("path")) if m else (text, None)
+    if isinstance(cause, msgspec.ValidationError):
+        field = (path or "").lstrip(".") or "body"
+        return 422, f"{field}: {msg}", [FieldError(field, msg)]
+    return 400, f"The request body is not valid JSON: {msg}", []
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = exc
+    while seen.__cause__ is not None:
+        seen = seen.__cause__
+    return seen
+
+
+def _postgres_problem(request: Request, exc: asyncpg.PostgresError) -> Response:
+    constraint = getattr(exc, "constraint_name", None) or ""
+    hint = CONSTRAINT_MESSAGES.get(constraint)
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return _problem(request, 409, hint or f"This would duplicate an existing record ({constraint}).")
+    if isinstance(exc, asyncpg.ForeignKeyViolationError):
+        return _problem(request, 422, hint or f"A referenced record does not exist ({exc.detail or constraint}).")
+    if isinstance(exc, asyncpg.CheckViolationError | asyncpg.NotNullViolationError):
+        return _problem(request, 422, hint or f"A value is not allowed: {exc.message} ({constraint}).")
+    if isinstance(exc, asyncpg.InsufficientPrivilegeError):
+        return _problem(request, 403, "You may not write records that belong to another tenant.")
+    if isinstance(exc, asyncpg.SerializationError | asyncpg.DeadlockDetectedError):
+        return _problem(request, 409, "A concurrent change conflicted with this request; retry it.",
+                        headers={"Retry-After": "1"})
+    if isinstance(exc, asyncpg.QueryCanceledError):
+        return _problem(request, 503, "The query took too long and was cancelled; narrow the request "
+                        "(smaller area, more filters, lower limit) and try again.", headers={"Retry-After": "1"})
+    if isinstance(exc, asyncpg.DataError):
+        return _problem(request, 422, f"A value is not valid: {exc.message}.")
+    log.exception("database error", exc_info=exc)
+    return _problem(request, 500, "The server could not complete the request. It has been logged.")
+
+
+def exception_to_problem(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, Problem):
+        return _problem(request, exc.status, exc.detail, title=exc.title, slug=exc.slug, errors=exc.errors,
+                        headers=exc.headers)
+    if isinstance(exc, ValidationException):
+        cause = _root_cause(exc)
+        if isinstance(cause, msgspec.DecodeError):
+            status, detail, errors = _decode_error(cause)
+            return _problem(request, status, detail, errors=errors)
+        detail, errors = _validation_errors(exc)
+        status = 400 if any("header" in e.message for e in errors) else 422
+        return _problem(request, status, detail, errors=errors)
+    if isinstance(exc, HTTPException):
+        cause = _root_cause(exc)
+        if exc.status_code == 400 and isinstance(cause, msgspec.DecodeError):
+            status, detail, errors = _decode_error(cause)
+            return _problem(request, status, detail, errors=errors)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if exc.status_code == 413:
+            detail = f"The request body is larger than this API accepts ({request.app.request_max_body_size:,} bytes)."
+        return _problem(request, exc.status_code, detail, headers=exc.headers)
+    if isinstance(exc, asyncpg.PostgresError):
+        return _postgres_problem(request, exc)
+    if isinstance(exc, OSError | asyncpg.InterfaceError):
+        log.exception("database unavailable", exc_info=exc)
+        return _problem(request, 503, "The database is not reachable right now; try again shortly.",
+                        headers={"Retry-After": "5"})
+    log.exception("unhandled error", exc_info=exc)
+    return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR,
+                    "The server could not complete the request. It has been logged with the request id.")
+
+

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+GeoJSON = Annotated[msgspec.Raw, msgspec.Meta(description="GeoJSON geometry (RFC 7946), written by PostGIS")]
+
+
+class Prefecture(msgspec.Struct):
+    code: str
+    number: str
+    name: str
+    kana: str
+    name_en: str
+    iso_code: str
+
+
+class Municipality(msgspec.Struct):
+    code: str
+    prefecture_code: str
+    name: str
+    kana: str
+    kind: str
+    parent_code: str | None
+    town_hall: GeoJSON | None
+
+
+class MunicipalityPage(msgspec.Struct):
+    items: list[Municipality]
+    next: str | None
+    total: int | None = None
+
+
+class PrefecturePage(msgspec.Struct):
+    items: list[Prefecture]
+
+
+class MunicipalitySettings(msgspec.Struct):
+    municipality_code: str
+    decision_days: int
+    information_days: int
+    contact_name: str | None
+    contact_email: str | None
+    version: int
+    updated_at: datetime | None
+
+
+class MunicipalitySettingsUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    decision_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 30
+    information_days: Annotated[int, msgspec.Meta(ge=1, le=365)] = 10
+    contact_name: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    contact_email: Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class Carrier(msgspec.Struct):
+    carrier_code: str
+    name: str
+    name_en: str | None
+    contact_email: str | None
+
+
+class CarrierCreate(msgspec.Struct, forbid_unknown_fields=True):
+    carrier_code: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$",
+                                              description="lower-case letters, digits and hyphens")]
+    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name_en: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    contact_email: Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class CarrierPage(msgspec.Struct):
+    items: list[Carrier]

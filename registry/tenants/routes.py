@@ -1,0 +1,135 @@
+"""Prefectures, municipalities, their settings, and carrier organisations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import asyncpg
+from litestar import Request, Response, get, post, put
+from litestar.params import Parameter
+
+from registry import etags
+from registry.auth.guards import requires
+from registry.auth.principal import Principal
+from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.problems import Conflict, NotFound, invalid_field
+from registry.tenants import queries
+from registry.tenants.codes import CodeError, normalise, prefecture_number, with_check_digit
+from registry.tenants.models import (
+    Carrier,
+    CarrierCreate,
+    CarrierPage,
+    Municipality,
+    MunicipalityPage,
+    MunicipalitySettings,
+    MunicipalitySettingsUpdate,
+    PrefecturePage,
+)
+
+
+def parse_code(value: str, field: str = "code") -> str:
+    try:
+        return normalise(value)
+    except CodeError as exc:
+        raise invalid_field(field, str(exc)) from exc
+
+
+def parse_prefecture(value: str | None, field: str = "prefecture") -> str | None:
+    """A prefecture given as its number (13) or code (130001), as the prefecture's code."""
+    if value is None:
+        return None
+    try:
+        return with_check_digit(prefecture_number(value) + "000")
+    except CodeError as exc:
+        raise invalid_field(field, str(exc)) from exc
+
+
+@get("/v1/prefectures", tags=["reference"], summary="The 47 prefectures")
+async def prefectures(db: asyncpg.Connection) -> PrefecturePage:
+    return PrefecturePage(await queries.list_prefectures(db))
+
+
+@get("/v1/municipalities", tags=["reference"], summary="Municipalities, filtered by prefecture")
+async def municipalities(
+    request: Request,
+    db: asyncpg.Connection,
+    prefecture: Annotated[str | None, Parameter(description="prefecture number (13) or code (130001)")] = None,
+    include_wards: Annotated[bool, Parameter(description="also list the wards of designated cities")] = False,
+    after: Annotated[str | None, Parameter(description="cursor from the previous page's `next`")] = None,
+    limit: Annotated[int, Parameter(description="page size, 1-2000")] = 500,
+    count: Annotated[bool, Parameter(description="include the total number of matches")] = False,
+) -> MunicipalityPage:
+    pref = parse_prefecture(prefecture)
+    check_limit(limit, 2000)
+    cursor = decode_cursor(after, 1)
+    rows = await queries.list_municipalities(db, pref, include_wards, cursor[0] if cursor else None, limit + 1)
+    more = len(rows) > limit
+    items = rows[:limit]
+    nxt = next_link(request, encode_cursor([items[-1].code]) if more else None)
+    total = await queries.count_municipalities(db, pref, include_wards) if count else None
+    return MunicipalityPage(items, nxt, total)
+
+
+@get("/v1/municipalities/{code:str}", tags=["reference"], summary="One municipality by its 6-digit code")
+async def municipality(db: asyncpg.Connection, code: str) -> Municipality:
+    code = parse_code(code)
+    found = await queries.get_municipality(db, code)
+    if found is None:
+        raise NotFound(f"No municipality has code {code}.")
+    return found
+
+
+async def _visible_municipality(db: asyncpg.Connection, principal: Principal, code: str) -> str:
+    code = parse_code(code)
+    if not principal.can_see_municipality(code) or await queries.municipality_kind(db, code) != "municipality":
+        raise NotFound(f"No municipality {code} among those your key may see.")
+    return code
+
+
+@get("/v1/municipalities/{code:str}/settings", tags=["tenants"], summary="A municipality's settings",
+     guards=[requires("municipality", "prefecture", "admin")])
+async def get_settings(request: Request, db: asyncpg.Connection, code: str) -> Response[MunicipalitySettings]:
+    code = await _visible_municipality(db, request.user, code)
+    found = await queries.get_settings(db, code) or MunicipalitySettings(code, 30, 10, None, None, 0, None)
+    return Response(found, headers={"ETag": etags.etag(found.version)})
+
+
+@put("/v1/municipalities/{code:str}/settings", tags=["tenants"], summary="Change a municipality's settings",
+     description="Send the ETag you read as If-Match (\"0\" before the first change).",
+     guards=[requires("municipality", "admin")])
+async def put_settings(request: Request, db: asyncpg.Connection, code: str, data: MunicipalitySettingsUpdate,
+                       if_match: Annotated[str | None, Parameter(header="If-Match")] = None,
+                       ) -> Response[MunicipalitySettings]:
+    code = await _visible_municipality(db, request.user, code)
+    expected = etags.required_version(if_match)
+    saved = await queries.upsert_settings(db, code, expected, data.decision_days, data.information_days,
+                                          data.contact_name, data.contact_email)
+    if saved is None:
+        current = await queries.get_settings(db, code)
+        raise etags.stale(current.version if current else 0)
+    return Response(saved, headers={"ETag": etags.etag(saved.version)})
+
+
+@get("/v1/carriers", tags=["tenants"], summary="Carrier organisations")
+async def carriers(db: asyncpg.Connection) -> CarrierPage:
+    return CarrierPage(await queries.list_carriers(db))
+
+
+@get("/v1/carriers/{carrier_code:str}", tags=["tenants"], summary="One carrier organisation")
+async def carrier(db: asyncpg.Connection, carrier_code: str) -> Carrier:
+    found = await queries.get_carrier(db, carrier_code)
+    if found is None:
+        raise NotFound(f"No carrier has code {carrier_code!r}.")
+    return found
+
+
+@post("/v1/carriers", tags=["tenants"], summary="Register a carrier organisation (admins)",
+      guards=[requires("admin")])
+async def create_carrier(db: asyncpg.Connection, data: CarrierCreate) -> Carrier:
+    if await queries.get_carrier(db, data.carrier_code):
+        raise Conflict(f"A carrier with code {data.carrier_code!r} already exists.")
+    return await queries.insert_carrier(db, Carrier(data.carrier_code, data.name, data.name_en, data.contact_email))
+
+
+route_handlers = [prefectures, municipalities, municipality, get_settings, put_settings, carriers, carrier,
+                  create_carrier]
