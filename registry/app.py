@@ -15,10 +15,13 @@ from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from registry import health
+from registry.applications import routes as application_routes
+from registry.assets import routes as asset_routes
 from registry.auth import routes as auth_routes
 from registry.auth.middleware import ApiKeyMiddleware
 from registry.db.pool import create_pool, provide_db
 from registry.problems import exception_to_problem
+from registry.procurement import routes as procurement_routes
 from registry.request_id import RequestIdMiddleware
 from registry.settings import Settings
 from registry.tenants import routes as tenant_routes
@@ -27,7 +30,14 @@ VERSION = "0.1.0"
 
 
 def route_handlers() -> list:
-    return [*health.route_handlers, *auth_routes.route_handlers, *tenant_routes.route_handlers]
+    return [
+        *health.route_handlers,
+        *auth_routes.route_handlers,
+        *tenant_routes.route_handlers,
+        *asset_routes.route_handlers,
+        *application_routes.route_handlers,
+        *procurement_routes.route_handlers,
+    ]
 
 
 def openapi_config() -> OpenAPIConfig:
