@@ -48,7 +48,8 @@ def normalise(raw: str | int, *, allow_five: bool = False) -> str:
     if not _valid(text):
         expected = check_digit(text[:5])
         raise CodeError(
-            f"'{text}' fails the check digit: the last digit for {text[:5]} is {expected}, so the code is {text[:5]}{expected}"
+            f"'{text}' fails the check digit: the last digit for {text[:5]} is {expected}, "
+            f"so the code is {text[:5]}{expected}"
         )
     if text[:2] == "00" or int(text[:2]) > 47:
         raise CodeError(f"'{text}' starts with {text[:2]}, which is not a prefecture number (01 to 47)")

@@ -18,7 +18,8 @@ def _municipality(row: asyncpg.Record) -> Municipality:
 
 
 async def list_prefectures(db: asyncpg.Connection) -> list[Prefecture]:
-    rows = await db.fetch("select code::text, number::text, name, kana, name_en, iso_code from prefectures order by code")
+    rows = await db.fetch(
+        "select code::text, number::text, name, kana, name_en, iso_code from prefectures order by code")
     return [Prefecture(*r) for r in rows]
 
 
