@@ -25,6 +25,7 @@ from registry.procurement import routes as procurement_routes
 from registry.request_id import RequestIdMiddleware
 from registry.settings import Settings
 from registry.tenants import routes as tenant_routes
+from registry.uploads import routes as upload_routes
 
 VERSION = "0.1.0"
 
@@ -37,6 +38,7 @@ def route_handlers() -> list:
         *asset_routes.route_handlers,
         *application_routes.route_handlers,
         *procurement_routes.route_handlers,
+        *upload_routes.route_handlers,
     ]
 
 

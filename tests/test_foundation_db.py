@@ -7,7 +7,7 @@ from registry.auth.principal import Principal
 from registry.db.migrate import migrate
 from tests.conftest import as_principal
 
-REFERENCE_TABLES = {"prefectures", "municipalities", "schema_migrations", "spatial_ref_sys"}
+REFERENCE_TABLES = {"prefectures", "municipalities", "municipality_boundaries", "schema_migrations", "spatial_ref_sys"}
 
 
 async def test_migrate_twice_is_a_no_op(owner: asyncpg.Connection) -> None:

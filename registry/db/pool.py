@@ -14,7 +14,8 @@ from registry.settings import Settings
 _SET_PRINCIPAL = """
 select set_config('app.role', $1, true),
        set_config('app.tenant_code', coalesce($2, ''), true),
-       set_config('app.prefecture_code', coalesce($3, ''), true)
+       set_config('app.prefecture_code', coalesce($3, ''), true),
+       set_config('app.key_id', coalesce($4, ''), true)
 """
 
 
@@ -35,9 +36,10 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
 
 async def set_principal(conn: asyncpg.Connection, principal: Principal | None) -> None:
     if principal is None:
-        await conn.execute(_SET_PRINCIPAL, "none", None, None)
+        await conn.execute(_SET_PRINCIPAL, "none", None, None, None)
     else:
-        await conn.execute(_SET_PRINCIPAL, principal.role, principal.tenant_code, principal.prefecture_code)
+        await conn.execute(_SET_PRINCIPAL, principal.role, principal.tenant_code, principal.prefecture_code,
+                           principal.key_id)
 
 
 async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.Connection, None]:

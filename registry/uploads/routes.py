@@ -1,0 +1,3 @@
+"""HTTP routes of this domain."""
+
+route_handlers: list = []
