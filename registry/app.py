@@ -22,7 +22,7 @@ from registry.auth.middleware import ApiKeyMiddleware
 from registry.db.pool import create_pool, provide_db
 from registry.problems import exception_to_problem
 from registry.procurement import routes as procurement_routes
-from registry.request_id import RequestIdMiddleware
+from registry.request_id import add_request_id
 from registry.settings import Settings
 from registry.tenants import routes as tenant_routes
 from registry.uploads import routes as upload_routes
@@ -75,11 +75,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers(),
         dependencies={"db": Provide(provide_db)},
         lifespan=[database],
-        middleware=[
-            RequestIdMiddleware,
-            # Everything outside /v1 (health, schema, docs) is open; everything inside needs a key.
-            DefineMiddleware(ApiKeyMiddleware, exclude=[r"^/(?!v1(/|$))"]),
-        ],
+        # Health probes and the API description are open; every /v1 route needs a key.
+        middleware=[DefineMiddleware(ApiKeyMiddleware, exclude=["^/healthz", "^/readyz", "^/schema"])],
+        before_send=[add_request_id],
         exception_handlers={Exception: exception_to_problem},
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,

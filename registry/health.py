@@ -10,7 +10,7 @@ from litestar.datastructures import State
 from registry.problems import Problem
 
 
-class Health(msgspec.Struct):
+class Health(msgspec.Struct, omit_defaults=True):
     status: str
     postgis: str | None = None
 

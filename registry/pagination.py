@@ -33,7 +33,7 @@ def next_link(request: Request, cursor: str | None, param: str = "after") -> str
         return None
     query = [(k, v) for k, v in request.query_params.multi_items() if k != param]
     query.append((param, cursor))
-    return str(request.url.replace(query=urlencode(query)))
+    return str(request.url.with_replacements(query=urlencode(query)))
 
 
 def check_limit(limit: int, maximum: int) -> int:

@@ -15,6 +15,8 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from registry.request_id import request_id_of
+
 log = logging.getLogger("registry")
 
 PROBLEM_JSON = "application/problem+json"
@@ -117,7 +119,7 @@ def _problem(request: Request, status: int, detail: str, *, title: str | None = 
         status=status,
         detail=detail,
         instance=request.url.path,
-        request_id=request.scope.get("state", {}).get("request_id"),
+        request_id=request_id_of(request.scope),
         errors=errors or None,
     )
     return Response(content=msgspec.json.encode(doc), status_code=status, media_type=PROBLEM_JSON,
@@ -129,7 +131,7 @@ def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             where = item.get("source")
-            key = item.get("key") or "request"
+            key = str(item.get("key") or "request").removeprefix("data.")
             label = f"{where} parameter '{key}'" if where in ("query", "path", "header", "cookie") else key
             errors.append(FieldError(str(key), f"{item.get('message', 'invalid value')} ({label})"))
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
@@ -142,7 +144,7 @@ def _decode_error(cause: BaseException) -> tuple[int, str, list[FieldError]]:
     m = _MSGSPEC_PATH.match(text)
     msg, path = (m.group("msg"), m.group("path")) if m else (text, None)
     if isinstance(cause, msgspec.ValidationError):
-        field = (path or "").lstrip(".") or "body"
+        field = (path or "").lstrip(".").removeprefix("data.").removeprefix("data") or "body"
         return 422, f"{field}: {msg}", [FieldError(field, msg)]
     return 400, f"The request body is not valid JSON: {msg}", []
 

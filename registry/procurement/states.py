@@ -1,0 +1,36 @@
+"""The shared tender's lifecycle. Pure.
+
+planned -> active (published) -> awarded -> contracted; planned or active -> cancelled; active ->
+unsuccessful (no acceptable bid). `awarded` is reached only through an award, which carries the
+supplier and price, never by a bare status change.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+TenderStatus = Literal["planned", "active", "awarded", "contracted", "cancelled", "unsuccessful"]
+STATUSES: tuple[TenderStatus, ...] = ("planned", "active", "awarded", "contracted", "cancelled", "unsuccessful")
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    "planned": frozenset({"active", "cancelled"}),
+    "active": frozenset({"awarded", "cancelled", "unsuccessful"}),
+    "awarded": frozenset({"contracted", "cancelled"}),
+    "contracted": frozenset(),
+    "cancelled": frozenset(),
+    "unsuccessful": frozenset(),
+}
+
+# Changes a client may ask for by status alone; the award has its own route.
+BY_STATUS_CHANGE: frozenset[str] = frozenset({"active", "contracted", "cancelled", "unsuccessful"})
+
+
+def transition_error(current: str, wanted: str) -> str | None:
+    """None when the change is allowed, otherwise a sentence saying what is possible instead."""
+    if wanted not in TRANSITIONS:
+        return f"{wanted!r} is not a tender status (one of {', '.join(STATUSES)})"
+    if wanted in TRANSITIONS[current]:
+        return None
+    allowed = sorted(TRANSITIONS[current])
+    then = f"from {current} it can become {', '.join(allowed)}" if allowed else f"{current} is final"
+    return f"a {current} tender cannot become {wanted}; {then}"
