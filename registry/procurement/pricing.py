@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,7 @@ def check_curve(tiers: Sequence[Tier]) -> list[Tier]:
     ordered = sorted(tiers)
     if ordered[0].min_quantity != 1:
         raise CurveError("the first tier must start at min_quantity 1 so that every quantity has a price")
-    for before, after in zip(ordered, ordered[1:], strict=False):
+    for before, after in itertools.pairwise(ordered):
         if before.min_quantity == after.min_quantity:
             raise CurveError(f"two tiers start at min_quantity {after.min_quantity}")
         if after.unit_price_yen > before.unit_price_yen:

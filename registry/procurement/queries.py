@@ -337,7 +337,7 @@ async def insert_contracts(db: asyncpg.Connection, organiser: str, tender_id: st
     await db.executemany(
         """insert into procurement_contracts (organiser_code, tender_id, municipality_code, lot_id, quantity,
                   unit_price_yen, amount_yen)
-           values ($1, $2::uuid, $3, $4, $5, $6, $5::bigint * $6)""",
+           values ($1, $2::uuid, $3, $4, $5::int, $6::bigint, $5::int::bigint * $6::bigint)""",
         [(organiser, tender_id, m, lot, q, p) for m, lot, q, p in contracts])
 
 
