@@ -198,7 +198,8 @@ def exception_to_problem(request: Request, exc: Exception) -> Response:
             return _problem(request, status, detail, errors=errors)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 413:
-            detail = f"The request body is larger than this API accepts ({request.app.request_max_body_size:,} bytes)."
+            limit = request.route_handler.resolve_request_max_body_size()
+            detail = f"The request body is larger than this route accepts ({limit:,} bytes)."
         return _problem(request, exc.status_code, detail, headers=exc.headers)
     if isinstance(exc, asyncpg.PostgresError):
         return _postgres_problem(request, exc)

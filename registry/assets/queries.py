@@ -1,0 +1,228 @@
+"""Asset SQL: fixed statements with $n parameters. PostGIS writes every GeoJSON geometry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from registry.assets.models import AssetFeature, AssetProperties
+from registry.assets.search import SearchFilter
+
+# Columns shared by the table (owners' view) and the catalogue (everyone's view).
+_PROPS = """{t}.asset_id::text, {t}.municipality_code::text, {t}.source_id, {t}.category, {t}.name, {t}.address,
+  {t}.position_accuracy_m::float8, {t}.height_m::float8, {t}.mountable_height_m::float8,
+  {t}.spare_load_kg::float8, {t}.power, {t}.fibre_distance_m::float8, {t}.area_m2::float8, {t}.availability,
+  {t}.current_tenants, {t}.max_tenants, {t}.constraints, {t}.fee_rule, {t}.permit_type, {t}.contact, {t}.source,
+  {t}.last_verified, {t}.visibility, {t}.version, {t}.created_at, {t}.updated_at,
+  ST_AsGeoJSON({t}.geom, 7) as geometry,
+  ST_X(ST_PointOnSurface({t}.geom)) as lon, ST_Y(ST_PointOnSurface({t}.geom)) as lat"""
+TABLE_COLUMNS = _PROPS.format(t="a") + ", false as coarse, a.status"
+CATALOGUE_COLUMNS = _PROPS.format(t="c") + ", c.coarse, 'published' as status"
+
+
+def feature(row: asyncpg.Record, distance: float | None = None) -> AssetFeature:
+    props = AssetProperties(
+        asset_id=row["asset_id"], municipality_code=row["municipality_code"], source_id=row["source_id"],
+        category=row["category"], name=row["name"], address=row["address"], coarse_location=row["coarse"],
+        position_accuracy_m=row["position_accuracy_m"], height_m=row["height_m"],
+        mountable_height_m=row["mountable_height_m"], spare_load_kg=row["spare_load_kg"], power=row["power"],
+        fibre_distance_m=row["fibre_distance_m"], area_m2=row["area_m2"], availability=row["availability"],
+        current_tenants=row["current_tenants"], max_tenants=row["max_tenants"], constraints=list(row["constraints"]),
+        fee_rule=row["fee_rule"], permit_type=row["permit_type"], contact=row["contact"], source=row["source"],
+        last_verified=row["last_verified"], visibility=row["visibility"], status=row["status"],
+        version=row["version"], created_at=row["created_at"], updated_at=row["updated_at"], distance_m=distance)
+    return AssetFeature(id=row["asset_id"], geometry=msgspec.Raw(row["geometry"].encode()), properties=props)
+
+
+# --- writes -------------------------------------------------------------------------------------------
+
+GEOMETRY_CHECK = """
+with g as (select ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) as geom)
+select ST_IsValid(g.geom) as valid, ST_IsValidReason(g.geom) as reason,
+       ST_NPoints(g.geom) as points,
+       ST_Distance(ST_PointOnSurface(g.geom)::geography, m.town_hall::geography) as from_town_hall_m,
+       (select ST_DWithin(b.geom::geography, g.geom::geography, 200)
+          from municipality_boundaries b where b.code = $2) as in_boundary,
+       m.name as municipality_name
+  from g, municipalities m
+ where m.code = $2
+"""
+
+_WRITE_COLUMNS = """source_id, category, name, address, geom, position_accuracy_m, height_m, mountable_height_m,
+  spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants, max_tenants, constraints,
+  fee_rule, permit_type, contact, source, last_verified, visibility, status"""
+
+INSERT = f"""
+insert into assets as a (municipality_code, {_WRITE_COLUMNS})
+values ($1, $2, $3, $4, $5, ST_SetSRID(ST_GeomFromGeoJSON($6), 4326), $7, $8, $9, $10, $11, $12, $13, $14, $15,
+        $16, $17, $18, $19, $20, $21, $22, $23, $24)
+returning {TABLE_COLUMNS}
+"""
+
+UPDATE = f"""
+update assets as a set
+  source_id = $3, category = $4, name = $5, address = $6, geom = ST_SetSRID(ST_GeomFromGeoJSON($7), 4326),
+  position_accuracy_m = $8, height_m = $9, mountable_height_m = $10, spare_load_kg = $11, power = $12,
+  fibre_distance_m = $13, area_m2 = $14, availability = $15, current_tenants = $16, max_tenants = $17,
+  constraints = $18, fee_rule = $19, permit_type = $20, contact = $21, source = $22, last_verified = $23,
+  visibility = $24, status = $25, version = a.version + 1, updated_at = now()
+ where a.asset_id = $1 and a.version = $2 and a.status <> 'withdrawn'
+returning {TABLE_COLUMNS}
+"""
+
+WITHDRAW = f"""
+update assets as a set status = 'withdrawn', version = a.version + 1, updated_at = now()
+ where a.asset_id = $1 and a.version = $2 and a.status <> 'withdrawn'
+returning {TABLE_COLUMNS}
+"""
+
+GET = f"select {TABLE_COLUMNS} from assets a where a.asset_id = $1"
+GET_VERSION = "select version, status from assets where asset_id = $1"
+SOURCE_ID_TAKEN = "select asset_id::text from assets where municipality_code = $1 and source_id = $2"
+
+LIST_OWN = f"""
+select {TABLE_COLUMNS} from assets a
+ where a.municipality_code = $1
+   and ($2::text[] is null or a.status = any($2))
+   and ($3::uuid is null or a.asset_id > $3)
+ order by a.asset_id
+ limit $4
+"""
+
+
+def write_args(fields: dict[str, Any], geometry_json: str) -> list[Any]:
+    return [fields["source_id"], fields["category"], fields["name"], fields["address"], geometry_json,
+            fields["position_accuracy_m"], fields["height_m"], fields["mountable_height_m"], fields["spare_load_kg"],
+            fields["power"], fields["fibre_distance_m"], fields["area_m2"], fields["availability"],
+            fields["current_tenants"], fields["max_tenants"], fields["constraints"], fields["fee_rule"],
+            fields["permit_type"], fields["contact"], fields["source"], fields["last_verified"],
+            fields["visibility"], fields["status"]]
+
+
+# --- search -------------------------------------------------------------------------------------------
+
+# Filters other than the spatial one: $1..$8. Searches: $9 limit, $10/$11 the keyset, $12.. the spatial part;
+# counts: the spatial part from $9.
+_FILTERS = """
+   and ($1::text[] is null or c.category = any($1))
+   and ($2::text[] is null or c.availability = any($2))
+   and ($3::float8 is null or c.height_m >= $3)
+   and ($4::text is null or c.power = $4)
+   and ($5::float8 is null or c.fibre_distance_m <= $5)
+   and ($6::text is null or c.municipality_code = $6::char(6))
+   and ($7::text is null or left(c.municipality_code, 2) = $7)
+   and ($8::timestamptz is null or c.updated_at >= $8)"""
+
+def _spatial(mode: str, first: int) -> str:
+    """The spatial condition, its parameters numbered from `first`."""
+    a, b, c, d = (f"${first + i}" for i in range(4))
+    return {
+        "none": "true",
+        "bbox": f"c.geom && ST_MakeEnvelope({a}, {b}, {c}, {d}, 4326)",
+        # One degree of longitude is at least 77 km anywhere in Japan (46°N), so this envelope
+        # over-covers the circle; the geography test then keeps exact metres.
+        "near": f"""c.geom && ST_Expand(ST_SetSRID(ST_MakePoint({a}, {b}), 4326), {c} / 77000.0)
+               and ST_DWithin(c.geom::geography, ST_SetSRID(ST_MakePoint({a}, {b}), 4326)::geography, {c})""",
+        "within": f"ST_Intersects(c.geom, ST_SetSRID(ST_GeomFromGeoJSON({a}), 4326))",
+    }[mode]
+
+
+MODES = ("none", "bbox", "near", "within")
+
+_BY_CODE = """select {cols}, null::float8 as distance_m from asset_catalogue c
+ where {spatial} {filters}
+   and ($10::text is null or (c.municipality_code, c.asset_id) > ($10::char(6), $11::uuid))
+ order by c.municipality_code, c.asset_id
+ limit $9"""
+
+_BY_DISTANCE = """select * from (
+  select {cols}, ST_Distance(c.geom::geography, ST_SetSRID(ST_MakePoint($12, $13), 4326)::geography) as distance_m
+    from asset_catalogue c
+   where {spatial} {filters}) c
+ where ($10::float8 is null or (c.distance_m, c.asset_id::uuid) > ($10::float8, $11::uuid))
+ order by c.distance_m, c.asset_id
+ limit $9"""
+
+SEARCH = {
+    mode: (_BY_DISTANCE if mode == "near" else _BY_CODE).format(
+        cols=CATALOGUE_COLUMNS, spatial=_spatial(mode, 12), filters=_FILTERS)
+    for mode in MODES
+}
+COUNT = {mode: f"select count(*) from asset_catalogue c where {_spatial(mode, 9)} {_FILTERS}" for mode in MODES}
+
+
+def _filter_args(f: SearchFilter) -> list[Any]:
+    return [f.categories, f.availabilities, f.min_height, f.power, f.max_fibre_distance, f.municipality,
+            f.prefecture, f.updated_since]
+
+
+def _spatial_args(f: SearchFilter) -> list[Any]:
+    if f.mode == "bbox":
+        return list(f.bbox or ())
+    if f.mode == "near":
+        assert f.near is not None
+        return [f.near[0], f.near[1], f.radius_m]
+    if f.mode == "within":
+        return [f.within_geojson]
+    return []
+
+
+async def search(db: asyncpg.Connection, f: SearchFilter, after: list[Any] | None, limit: int
+                 ) -> list[asyncpg.Record]:
+    keyset = after if after is not None else [None, None]
+    return await db.fetch(SEARCH[f.mode], *_filter_args(f), limit, *keyset, *_spatial_args(f))
+
+
+async def count(db: asyncpg.Connection, f: SearchFilter) -> int:
+    return await db.fetchval(COUNT[f.mode], *_filter_args(f), *_spatial_args(f))
+
+
+# --- change feed --------------------------------------------------------------------------------------
+
+CHANGES = f"""
+select ch.xid::text as xid, ch.change_id, ch.op, ch.asset_id::text as changed_asset,
+       ch.municipality_code::text as changed_municipality, ch.version as changed_version, ch.at,
+       {CATALOGUE_COLUMNS}
+  from asset_changes ch
+  left join asset_catalogue c on c.municipality_code = ch.municipality_code and c.asset_id = ch.asset_id
+ where (ch.xid, ch.change_id) > ($1::xid8, $2::bigint)
+   -- Only transactions older than every one still in progress: a later commit of an earlier
+   -- transaction can then never land behind the cursor.
+   and ch.xid < pg_snapshot_xmin(pg_current_snapshot())
+   and ($3::text is null or ch.municipality_code = $3::char(6))
+   and ($4::text is null or left(ch.municipality_code, 2) = $4)
+ order by ch.xid, ch.change_id
+ limit $5
+"""
+
+
+async def changes(db: asyncpg.Connection, after: tuple[str, int], municipality: str | None,
+                  prefecture: str | None, limit: int) -> list[asyncpg.Record]:
+    return await db.fetch(CHANGES, after[0], after[1], municipality, prefecture, limit)
+
+
+# --- statistics ---------------------------------------------------------------------------------------
+
+STATS = {
+    "prefecture": """select left(c.municipality_code, 2) as key, p.name as label, count(*) as n
+                       from asset_catalogue c join prefectures p on p.number = left(c.municipality_code, 2)
+                      group by 1, 2 order by 1""",
+    "municipality": """select c.municipality_code::text as key, m.name as label, count(*) as n
+                         from asset_catalogue c join municipalities m on m.code = c.municipality_code
+                        where ($1::text is null or left(c.municipality_code, 2) = $1)
+                        group by 1, 2 order by 1""",
+    "category": "select c.category as key, null as label, count(*) as n from asset_catalogue c "
+                "where ($1::text is null or left(c.municipality_code, 2) = $1) group by 1 order by 1",
+    "availability": "select c.availability as key, null as label, count(*) as n from asset_catalogue c "
+                    "where ($1::text is null or left(c.municipality_code, 2) = $1) group by 1 order by 1",
+}
+
+
+async def stats(db: asyncpg.Connection, group_by: str, prefecture: str | None) -> list[asyncpg.Record]:
+    if group_by == "prefecture":
+        return await db.fetch(STATS[group_by])
+    return await db.fetch(STATS[group_by], prefecture)
+
+

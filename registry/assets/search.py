@@ -1,0 +1,176 @@
+"""Search parameters → a validated filter, pure. The SQL that runs it is in queries.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Literal
+
+import msgspec
+
+from registry.assets.models import AVAILABILITIES, CATEGORIES, MultiPolygon, Polygon
+from registry.problems import invalid_field
+from registry.tenants.codes import CodeError, normalise, prefecture_number
+
+# Japan's extent with its outlying islands; anything outside is a mistake, often swapped axes.
+JAPAN = (122.5, 20.0, 154.5, 46.0)
+MAX_RADIUS_M = 50_000
+MAX_WITHIN_VERTICES = 10_000
+
+SpatialMode = Literal["none", "bbox", "near", "within"]
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    mode: SpatialMode = "none"
+    bbox: tuple[float, float, float, float] | None = None
+    near: tuple[float, float] | None = None
+    radius_m: float | None = None
+    within_geojson: str | None = None
+    categories: list[str] | None = None
+    availabilities: list[str] | None = None
+    min_height: float | None = None
+    power: str | None = None
+    max_fibre_distance: float | None = None
+    municipality: str | None = None
+    prefecture: str | None = None
+    updated_since: dt.datetime | None = None
+
+
+def in_japan(lon: float, lat: float) -> bool:
+    return JAPAN[0] <= lon <= JAPAN[2] and JAPAN[1] <= lat <= JAPAN[3]
+
+
+def check_position(field: str, lon: float, lat: float) -> None:
+    """Reject a position outside Japan, saying so plainly when longitude and latitude are swapped."""
+    if in_japan(lon, lat):
+        return
+    if in_japan(lat, lon):
+        raise invalid_field(field, f"({lon}, {lat}) looks like latitude, longitude; give longitude first, "
+                                   f"e.g. {lat},{lon}")
+    raise invalid_field(field, f"({lon}, {lat}) is outside Japan (longitude {JAPAN[0]}-{JAPAN[2]}, "
+                               f"latitude {JAPAN[1]}-{JAPAN[3]})")
+
+
+def _numbers(field: str, text: str, count: int) -> list[float]:
+    parts = text.split(",")
+    if len(parts) != count:
+        raise invalid_field(field, f"needs {count} comma-separated numbers, got {len(parts)}")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError as exc:
+        raise invalid_field(field, f"{text!r} has a part that is not a number") from exc
+    if any(v != v or v in (float("inf"), float("-inf")) for v in values):
+        raise invalid_field(field, "numbers must be finite")
+    return values
+
+
+def parse_bbox(text: str) -> tuple[float, float, float, float]:
+    minx, miny, maxx, maxy = _numbers("bbox", text, 4)
+    if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
+        if -90 <= minx <= 90 and -90 <= maxx <= 90:
+            raise invalid_field("bbox", "latitudes beyond ±90: the order is min longitude, min latitude, "
+                                        "max longitude, max latitude")
+        raise invalid_field("bbox", "coordinates must be longitude -180..180 and latitude -90..90")
+    if minx >= maxx or miny >= maxy:
+        raise invalid_field("bbox", "the order is min longitude, min latitude, max longitude, max latitude, "
+                                    "with min < max")
+    return minx, miny, maxx, maxy
+
+
+def parse_near(text: str) -> tuple[float, float]:
+    lon, lat = _numbers("near", text, 2)
+    check_position("near", lon, lat)
+    return lon, lat
+
+
+def check_radius(radius: float | None) -> float:
+    if radius is None:
+        raise invalid_field("radius", "is required with near=lon,lat (metres, 1 to 50,000)")
+    if not 1 <= radius <= MAX_RADIUS_M:
+        raise invalid_field("radius", f"{radius:g} m is out of range: use 1 to {MAX_RADIUS_M:,} metres")
+    return radius
+
+
+def count_vertices(geometry: Polygon | MultiPolygon) -> int:
+    polygons = [geometry.coordinates] if isinstance(geometry, Polygon) else geometry.coordinates
+    return sum(len(ring) for polygon in polygons for ring in polygon)
+
+
+def parse_within(value: str | Polygon | MultiPolygon) -> str:
+    """A GeoJSON Polygon/MultiPolygon, checked for shape and size, re-encoded for PostGIS."""
+    if isinstance(value, str):
+        try:
+            geometry = msgspec.json.decode(value, type=Polygon | MultiPolygon)
+        except msgspec.DecodeError as exc:
+            raise invalid_field("within", f"is not a GeoJSON Polygon or MultiPolygon: {exc}") from exc
+    else:
+        geometry = value
+    vertices = count_vertices(geometry)
+    if vertices > MAX_WITHIN_VERTICES:
+        raise invalid_field("within", f"has {vertices:,} vertices; simplify it to at most {MAX_WITHIN_VERTICES:,}")
+    return msgspec.json.encode(geometry).decode()
+
+
+def _choices(field: str, text: list[str] | str | None, allowed: tuple[str, ...]) -> list[str] | None:
+    if text is None:
+        return None
+    items = text if isinstance(text, list) else text.split(",")
+    values = [v.strip() for v in items if v.strip()]
+    wrong = [v for v in values if v not in allowed]
+    if wrong:
+        raise invalid_field(field, f"unknown value {wrong[0]!r}; choose from {', '.join(allowed)}")
+    return values or None
+
+
+def build_filter(
+    *,
+    bbox: str | None = None,
+    near: str | None = None,
+    radius: float | None = None,
+    within: str | Polygon | MultiPolygon | None = None,
+    category: list[str] | str | None = None,
+    availability: list[str] | str | None = None,
+    min_height: float | None = None,
+    power: str | None = None,
+    max_fibre_distance: float | None = None,
+    municipality: str | None = None,
+    prefecture: str | None = None,
+    updated_since: dt.datetime | None = None,
+) -> SearchFilter:
+    spatial = [name for name, value in (("bbox", bbox), ("near", near), ("within", within)) if value is not None]
+    if len(spatial) > 1:
+        raise invalid_field(spatial[1], f"use one of bbox, near or within, not {' and '.join(spatial)}")
+    if radius is not None and near is None:
+        raise invalid_field("radius", "goes with near=lon,lat")
+    if power is not None and power not in ("yes", "no", "unknown"):
+        raise invalid_field("power", "choose from yes, no, unknown")
+    if min_height is not None and not 0 <= min_height <= 1000:
+        raise invalid_field("min_height", "must be 0 to 1,000 metres")
+    if max_fibre_distance is not None and max_fibre_distance < 0:
+        raise invalid_field("max_fibre_distance", "must be 0 or more metres")
+    code = None
+    if municipality is not None:
+        try:
+            code = normalise(municipality)
+        except CodeError as exc:
+            raise invalid_field("municipality", str(exc)) from exc
+    pref = None
+    if prefecture is not None:
+        try:
+            pref = prefecture_number(prefecture)
+        except CodeError as exc:
+            raise invalid_field("prefecture", str(exc)) from exc
+    common = dict(
+        categories=_choices("category", category, CATEGORIES),
+        availabilities=_choices("availability", availability, AVAILABILITIES),
+        min_height=min_height, power=power, max_fibre_distance=max_fibre_distance,
+        municipality=code, prefecture=pref, updated_since=updated_since,
+    )
+    if bbox is not None:
+        return SearchFilter(mode="bbox", bbox=parse_bbox(bbox), **common)
+    if near is not None:
+        return SearchFilter(mode="near", near=parse_near(near), radius_m=check_radius(radius), **common)
+    if within is not None:
+        return SearchFilter(mode="within", within_geojson=parse_within(within), **common)
+    return SearchFilter(**common)
