@@ -178,6 +178,88 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return asyncio.run(run_demo(settings, scale=args.scale))
 
 
+def _load_assets(args: argparse.Namespace, settings: Settings) -> int:
+    from loaders.assets import load_assets, write_report
+    from loaders.formats import LoadError
+    from loaders.mapping import parse_pairs, read_mapping_file
+    from loaders.progress import Progress
+    from registry.tenants.codes import CodeError, normalise
+
+    try:
+        tenant = normalise(args.tenant, allow_five=True)
+        columns: dict[str, list[str]] = {}
+        defaults: dict[str, str] = {}
+        if args.mapping:
+            columns, defaults = read_mapping_file(Path(args.mapping))
+        columns.update({k: [c.strip() for c in v.split("+")] for k, v in parse_pairs(args.map, "--map").items()})
+        defaults.update(parse_pairs(args.default, "--default"))
+        progress = Progress(enabled=not args.quiet)
+        report = asyncio.run(admin_session(settings, lambda db: load_assets(
+            db, Path(args.file), tenant=tenant, dry_run=args.dry_run, fmt=args.format, layer=args.layer,
+            source_crs=args.source_crs, columns=columns, defaults=defaults, progress=progress)))
+    except (LoadError, CodeError) as exc:
+        return _fail(str(exc))
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    if args.report:
+        write_report(report, Path(args.report))
+        print(f"report: {args.report} ({len(report.issues):,} lines)", file=sys.stderr)
+    shown = [i for i in report.issues if i.severity == "rejected"][:20] or report.issues[:10]
+    for issue in shown:
+        print(f"  row {issue.row} ({issue.source_id or 'no id'}): {issue.severity}: {issue.reason}", file=sys.stderr)
+    if len(report.issues) > len(shown) and not args.report:
+        print(f"  ... {len(report.issues) - len(shown):,} more; write them all with --report FILE.csv",
+              file=sys.stderr)
+    print(report.summary())
+    return 2 if report.rejected else 0
+
+
+def _load_boundaries(args: argparse.Namespace, settings: Settings) -> int:
+    from loaders.boundaries import load_boundaries
+    from loaders.formats import LoadError
+
+    async def run() -> str:
+        conn = await asyncpg.connect(settings.database_url)
+        try:
+            return (await load_boundaries(conn, Path(args.file), args.source)).summary()
+        finally:
+            await conn.close()
+
+    try:
+        print(asyncio.run(run()))
+    except LoadError as exc:
+        return _fail(str(exc))
+    return 0
+
+
+def _load_priority_areas(args: argparse.Namespace, settings: Settings) -> int:
+    from loaders.formats import LoadError
+    from loaders.priority_areas import load_priority_areas
+    from registry.tenants.codes import CodeError, prefecture_number, with_check_digit
+
+    try:
+        prefecture = with_check_digit(prefecture_number(args.prefecture) + "000")
+        report = asyncio.run(admin_session(settings, lambda db: load_priority_areas(
+            db, Path(args.file), prefecture, args.kind, args.dry_run)))
+    except (LoadError, CodeError) as exc:
+        return _fail(str(exc))
+    for feature, reason in report.rejected:
+        print(f"  feature {feature}: rejected: {reason}", file=sys.stderr)
+    if report.rejected:
+        return _fail(f"{len(report.rejected)} of {report.features} features rejected; nothing was written")
+    print(report.summary() + (" (dry run: nothing written)" if args.dry_run else ""))
+    return 0
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    settings = ensure_database()
+    if args.what == "assets":
+        return _load_assets(args, settings)
+    if args.what == "boundaries":
+        return _load_boundaries(args, settings)
+    return _load_priority_areas(args, settings)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="registry", description="Kyodo Registry: shared assets and joint "
                                      "procurement for Japanese municipalities")
@@ -221,6 +303,36 @@ def build_parser() -> argparse.ArgumentParser:
     oa.add_argument("--output", default=str(OPENAPI_PATH))
     oa.add_argument("--check", action="store_true")
     oa.set_defaults(func=cmd_openapi)
+
+    load = sub.add_parser("load", help="load assets, municipal boundaries or priority areas from files")
+    load_sub = load.add_subparsers(dest="what", required=True)
+    la = load_sub.add_parser("assets", help="load a municipality's assets (GeoJSON, GeoPackage, zipped "
+                             "Shapefile, CSV with latitude/longitude)")
+    la.add_argument("file")
+    la.add_argument("--tenant", required=True, help="the owning municipality's code, e.g. 131016")
+    la.add_argument("--mapping", help="JSON file: {attribute: column} or {columns: {...}, defaults: {...}}")
+    la.add_argument("--map", action="append", default=[], metavar="ATTR=COLUMN",
+                    help="take an attribute from a column (join columns with +); repeatable")
+    la.add_argument("--default", action="append", default=[], metavar="ATTR=VALUE",
+                    help="a constant for an attribute the file lacks, e.g. category=streetlight; repeatable")
+    la.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
+    la.add_argument("--report", metavar="FILE.csv", help="write every rejected row and warning here")
+    la.add_argument("--layer", help="the layer of a GeoPackage with several")
+    la.add_argument("--source-crs", type=int, metavar="EPSG", help="coordinate system of a file that declares "
+                    "none (or declares a wrong one), e.g. 6677; CSV coordinates default to 4326")
+    la.add_argument("--format", choices=["geojson", "gpkg", "shapefile", "csv"], help="instead of the file name")
+    la.add_argument("--quiet", action="store_true", help="no progress bar")
+    lb = load_sub.add_parser("boundaries", help="municipal boundaries from 国土数値情報 N03 GeoJSON")
+    lb.add_argument("file")
+    lb.add_argument("--source", help="provenance stored with each boundary")
+    lp = load_sub.add_parser("priority-areas", help="5G priority areas (GeoJSON polygons) of a prefecture")
+    lp.add_argument("file")
+    lp.add_argument("--prefecture", required=True, help="prefecture number (13) or code (130001)")
+    lp.add_argument("--kind", choices=["commercial_district", "major_station", "municipal_office",
+                                       "disaster_hospital", "temporary_stay", "evacuation_park", "walk_home_road"],
+                    help="kind for features without a `kind` property")
+    lp.add_argument("--dry-run", action="store_true")
+    load.set_defaults(func=cmd_load)
 
     demo = sub.add_parser("demo", help="load the national demo data and print sample keys")
     demo.add_argument("--scale", type=float, default=1.0, help="fraction of the national asset counts")

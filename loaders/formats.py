@@ -1,0 +1,159 @@
+"""Read any supported file into one frame of source columns plus an optional geometry column.
+
+GeoJSON, GeoPackage, (zipped) Shapefile through pyogrio; CSV through pandas with the encoding
+detected, because Japanese open-data CSVs come in UTF-8 (with or without BOM) and CP932 alike.
+Nothing here interprets columns; loaders.mapping decides which column feeds which attribute.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+from pyproj import CRS
+
+FORMATS = ("geojson", "gpkg", "shapefile", "csv")
+_SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".shp": "shapefile",
+             ".csv": "csv", ".txt": "csv"}
+
+
+class LoadError(Exception):
+    """The file as a whole cannot be loaded (empty, unreadable, unknown format): a message to act on."""
+
+
+@dataclass
+class Source:
+    """Source columns as read (CSV: all text), the geometry if the format has one, and where it came from."""
+
+    table: pd.DataFrame
+    geometry: gpd.GeoSeries | None
+    fmt: str
+    name: str
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def crs(self) -> CRS | None:
+        return None if self.geometry is None else self.geometry.crs
+
+
+def detect_format(name: str, head: bytes, hint: str | None = None) -> str:
+    """The format from an explicit hint, else the file name, else the first bytes."""
+    if hint:
+        key = hint.lower().strip().lstrip(".")
+        aliases = {"json": "geojson", "geo+json": "geojson", "geopackage": "gpkg", "shp": "shapefile",
+                   "zip": "shapefile", "text/csv": "csv", "application/geo+json": "geojson",
+                   "application/geopackage+sqlite3": "gpkg", "application/zip": "shapefile"}
+        key = aliases.get(key, key)
+        if key not in FORMATS:
+            raise LoadError(f"unknown format {hint!r}; use one of {', '.join(FORMATS)}")
+        return key
+    suffix = Path(name).suffix.lower()
+    if suffix in _SUFFIXES:
+        return _SUFFIXES[suffix]
+    if head.startswith(b"SQLite format 3"):
+        return "gpkg"
+    if head.startswith(b"PK"):
+        return "shapefile"
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return "geojson"
+    return "csv"
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode CSV bytes: UTF-8 with BOM, UTF-8, or CP932 (Shift_JIS with Microsoft's extensions)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp932"), "cp932"
+    except UnicodeDecodeError as exc:
+        raise LoadError(f"the CSV is neither UTF-8 nor CP932 (undecodable byte at offset {exc.start}); "
+                        "save it as UTF-8") from exc
+
+
+def read_csv_bytes(data: bytes, name: str) -> Source:
+    if not data.strip(b"\xef\xbb\xbf \t\r\n"):
+        raise LoadError(f"{name} is empty")
+    text, encoding = decode_text(data)
+    try:
+        # Everything as text: codes like 092011 must keep their leading zero, ids stay ids.
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise LoadError(f"{name} is not a readable CSV: {exc}") from exc
+    table.columns = [str(c).strip().strip("\ufeff").replace("\u3000", " ").strip() for c in table.columns]
+    if table.empty:
+        raise LoadError(f"{name} has a header but no data rows")
+    table = table.apply(lambda s: s.str.strip())
+    return Source(table.reset_index(drop=True), None, "csv", name, encoding)
+
+
+def _vector_path(path: Path, fmt: str) -> str:
+    if fmt == "shapefile" and path.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(path) as zf:
+                shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
+        except zipfile.BadZipFile as exc:
+            raise LoadError(f"{path.name} is not a valid zip file") from exc
+        if not shps:
+            raise LoadError(f"{path.name} holds no .shp file; zip the .shp with its .shx, .dbf and .prj")
+        if len(shps) > 1:
+            raise LoadError(f"{path.name} holds several shapefiles ({', '.join(shps)}); zip one per upload")
+        return f"/vsizip/{path}/{shps[0]}"
+    return str(path)
+
+
+def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path.name} is empty")
+    target = _vector_path(path, fmt)
+    try:
+        layers = pyogrio.list_layers(target)
+    except Exception as exc:  # pyogrio raises several DataSource errors; all mean "cannot open this file"
+        raise LoadError(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from exc
+    names = [str(row[0]) for row in layers]
+    if layer is None:
+        if len(names) > 1:
+            raise LoadError(f"{path.name} has several layers ({', '.join(names)}); choose one with --layer")
+        layer = names[0] if names else None
+    elif layer not in names:
+        raise LoadError(f"{path.name} has no layer {layer!r}; its layers are {', '.join(names)}")
+    if layer is None:
+        raise LoadError(f"{path.name} holds no layer")
+    try:
+        # A feature whose geometry cannot be parsed comes back empty and is rejected by row, not for the file.
+        frame = pyogrio.read_dataframe(target, layer=layer, on_invalid="ignore")
+    except Exception as exc:  # pyogrio's errors for broken files have no common base worth naming
+        raise LoadError(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from exc
+    if len(frame) == 0:
+        raise LoadError(f"{path.name} contains no features")
+    notes: list[str] = []
+    geometry = frame.geometry if isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame else None
+    table = pd.DataFrame(frame.drop(columns="geometry") if geometry is not None else frame).reset_index(drop=True)
+    if geometry is not None:
+        geometry = geometry.reset_index(drop=True)
+    return Source(table, geometry, fmt, path.name, None, notes)
+
+
+def read_source(path: Path, fmt: str | None = None, layer: str | None = None) -> Source:
+    """Read a file of any supported format; LoadError says what is wrong with a file that cannot be read."""
+    if not path.exists():
+        raise LoadError(f"{path} does not exist")
+    with path.open("rb") as fh:
+        head = fh.read(64)
+    kind = detect_format(path.name, head, fmt)
+    if kind == "csv":
+        return read_csv_bytes(path.read_bytes(), path.name)
+    return read_vector(path, kind, layer)
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
