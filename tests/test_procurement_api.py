@@ -7,6 +7,7 @@ domain.md §5, including a withdrawal that moves the pooled quantity across a ti
 
 from __future__ import annotations
 
+import copy
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -466,3 +467,39 @@ async def test_what_if_more_municipalities_join(world: World) -> None:
                       Accept="text/csv")
     assert csv.status_code == 200 and CHIYODA not in csv.text and CHUO in csv.text
     assert_problem(await w.get("tokyo", f"/v1/procurement/rounds/{w.round_id}/what-if?pool=nope&k=1&q=1"), 404)
+
+
+async def test_ocds_export_of_a_round_validates(world: World) -> None:
+    from tests.test_procurement_ocds import errors
+
+    w = world
+    await submit_fixture(w)
+    await w.close_window()
+    r = await w.post("tokyo", f"/v1/procurement/rounds/{w.round_id}/tenders",
+                     {"category_code": "tablet", "lot_scheme": "prefecture"})
+    tender = r.json()["tenders"][0]
+    r = await w.post("tokyo", f"/v1/procurement/tenders/{tender['tender_id']}/status", {"status": "active"},
+                     **{"If-Match": '"1"'})
+    await w.make_firm()
+    r = await w.post("tokyo", f"/v1/procurement/tenders/{tender['tender_id']}/award",
+                     {"supplier_name": "Kanda Devices KK", "supplier_id": "1010001000001", "unit_price_yen": 790},
+                     **{"If-Match": r.headers["etag"]})
+    assert r.status_code == 200, r.text
+    package = (await w.get("tokyo", f"/v1/ocds/rounds/{w.round_id}")).json()
+    assert errors(package) == []
+    plans = [x for x in package["releases"] if x["tag"] == ["planning"]]
+    contracting = [x for x in package["releases"] if "tender" in x["tag"]]
+    assert len(plans) == 3 and len(contracting) == 1
+    release = contracting[0]
+    assert release["tag"] == ["tender", "award", "contract"]
+    assert release["tender"]["procuringEntity"]["id"] == "JP-LGCODE-130001"
+    assert sorted(c["buyer"]["id"][-6:] for c in release["contracts"]) == [CHIYODA, CHUO, MINATO]
+    assert {rp["identifier"] for rp in release["relatedProcesses"]} == {p["ocid"] for p in plans}
+    assert sum(c["value"]["amount"] for c in release["contracts"]) == (8 + 7 + 6) * 790
+    # A municipality's export holds its own plan only, and still validates.
+    own = (await w.get("B", f"/v1/ocds/rounds/{w.round_id}")).json()
+    assert errors(own) == []
+    assert [x["buyer"]["id"] for x in own["releases"] if x["tag"] == ["planning"]] == [f"JP-LGCODE-{CHUO}"]
+    broken = copy.deepcopy(package)
+    broken["releases"][0]["tag"] = ["plan"]
+    assert errors(broken)
