@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from loaders.formats import LoadError, read_source
 from loaders.validate import WGS84
-from registry.tenants.codes import CodeError, normalise
+from registry.tenants.codes import CodeError, normalise, with_check_digit
 
 _UPSERT = """
 insert into municipality_boundaries (code, geom, source)
@@ -79,7 +79,8 @@ def dissolve(path: Path, known: dict[str, str | None]) -> tuple[dict[str, MultiP
             report.without_code += 1
             continue
         try:
-            code = normalise(text, allow_five=True)
+            # N03_007 is the five-digit code without its check digit; numeric columns lose the leading zero.
+            code = normalise(with_check_digit(text.zfill(5)) if len(text) <= 5 else text)
         except CodeError as exc:
             raise LoadError(f"N03_007 {text!r}: {exc}") from exc
         if code not in known:

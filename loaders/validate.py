@@ -20,7 +20,7 @@ from pyproj import CRS
 
 from loaders.formats import LoadError, Source
 from loaders.mapping import Mapping
-from registry.tenants.codes import CodeError, is_prefecture, normalise
+from registry.tenants.codes import CodeError, is_prefecture, is_valid, normalise, with_check_digit
 
 # Japan's envelope, as in the asset_geometry_in_japan constraint.
 JAPAN = (122.5, 20.0, 154.5, 46.0)
@@ -445,15 +445,24 @@ def _code_outcome(value: str, tenant: str | None, known: dict[str, str | None]) 
     """(code, warning, rejection) for one distinct value of the municipality-code column."""
     if value == "":
         return (tenant, None, None) if tenant else (None, None, "no municipality code in this row")
-    try:
-        code = normalise(value, allow_five=True)
-    except CodeError as exc:
-        return None, None, f"municipality code: {exc}"
     warning = None
-    if len(value) == 5 and code == value.zfill(6):
-        warning = f"municipality code {value} lost its leading zero; read as {code}"
-    elif len(value) == 5:
-        warning = f"municipality code {value} has no check digit; read as {code}"
+    if len(value) == 5 and value.isdigit():
+        # Five digits: a six-digit code that lost its leading zero, or a code without its check digit.
+        padded, completed = value.zfill(6), with_check_digit(value)
+        readings = [c for c in (padded, completed) if is_valid(c) and c in known]
+        if len(readings) == 2:
+            return None, None, (f"municipality code {value} is ambiguous ({padded} or {completed}); "
+                                "write all six digits")
+        if not readings:
+            return None, None, f"municipality code {value} is neither {padded} nor {completed} in the reference list"
+        code = readings[0]
+        warning = (f"municipality code {value} lost its leading zero; read as {code}" if code == padded
+                   else f"municipality code {value} has no check digit; read as {code}")
+    else:
+        try:
+            code = normalise(value)
+        except CodeError as exc:
+            return None, None, f"municipality code: {exc}"
     if is_prefecture(code):
         return None, warning, f"{code} is a prefecture code; assets belong to a municipality"
     if code not in known:
