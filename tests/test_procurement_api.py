@@ -503,3 +503,24 @@ async def test_ocds_export_of_a_round_validates(world: World) -> None:
     broken = copy.deepcopy(package)
     broken["releases"][0]["tag"] = ["plan"]
     assert errors(broken)
+
+
+async def test_seed_demo_is_deterministic_and_visible_through_the_api(world: World, settings) -> None:
+    from registry.cli import admin_session
+    from registry.procurement.demo import seed_demo
+
+    codes = [CHIYODA, CHUO, MINATO]
+    first = await admin_session(settings, lambda db: seed_demo(db, "130001", codes, 7))
+    second = await admin_session(settings, lambda db: seed_demo(db, "130001", codes, 7))
+    assert first["round_id"] != second["round_id"]
+    assert {k: v for k, v in first.items() if "_id" not in k} == {k: v for k, v in second.items() if "_id" not in k}
+    assert len(first["tender_ids"]) == 5 and first["needs"] == 15
+    assert first["realised_savings_yen"] > 0 and first["process_savings_yen"] == sum(
+        (3 - 1) * cost for cost in (1_200_000, 900_000, 900_000, 600_000, 1_500_000))
+    r = await world.get("tokyo", f"/v1/procurement/rounds/{first['round_id']}/savings")
+    total = next(row for row in r.json()["rows"] if row["level"] == "total")
+    assert total["realised_savings"]["amount_yen"] == first["realised_savings_yen"]
+    package = (await world.get("tokyo", f"/v1/ocds/rounds/{first['round_id']}")).json()
+    from tests.test_procurement_ocds import errors
+
+    assert errors(package) == [] and len(package["releases"]) == 3 + 5

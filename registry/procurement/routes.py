@@ -34,7 +34,6 @@ from registry.procurement.models import (
     NeedPage,
     NeedUpdate,
     NeedVersionPage,
-    NotFormed,
     PoolSummary,
     PriceTier,
     Round,
@@ -473,37 +472,7 @@ async def form_tenders(request: Request, db: asyncpg.Connection, round_id: str, 
         raise Conflict(f"Tenders are formed once the submission window closes ({service.when(r.closes_at)}).")
 
     async def produce() -> FormResult:
-        rp = await service.RoundPools.load(db, r)
-        category = rp.categories[data.category_code]
-        min_p = data.min_participants or r.min_participants
-        min_q = data.min_quantity or r.min_quantity
-        formed, skipped = [], []
-        for g in rp.groups.get(data.category_code, []):
-            if g.tender_id:
-                continue
-            why = service.rules_problem(len(g.participants), g.quantity, min_p, min_q)
-            if why:
-                skipped.append(NotFormed(g.key, g.quantity, len(g.participants), why))
-                continue
-            title = data.title or f"{category.name_en}: {r.title} ({g.key})"
-            tender = await queries.insert_tender(
-                db, r.organiser_code, r.round_id, g.category_code, title, g.requirements, min_p, min_q,
-                category.process_cost_yen if data.process_cost_yen is None else data.process_cost_yen,
-                data.lot_scheme)
-            if data.lot_scheme == "single":
-                lots = [("LOT-1", title, None)]
-                lot_of = {line.need_id: "LOT-1" for line in g.lines}
-            else:
-                numbers = sorted({line.municipality_code[:2] for line in g.lines})
-                lots = [(f"LOT-{n}", f"{title}: prefecture {n}", n) for n in numbers]
-                lot_of = {line.need_id: f"LOT-{line.municipality_code[:2]}" for line in g.lines}
-            await queries.insert_lots(db, r.organiser_code, tender["tender_id"], lots)
-            await queries.insert_tender_needs(db, r.organiser_code, tender["tender_id"],
-                                              [(line.municipality_code, line.need_id, lot_of[line.need_id])
-                                               for line in g.lines])
-            formed.append((tender, lots))
-        rp = await service.RoundPools.load(db, r)
-        return FormResult([service.tender_view(rp, t, lots) for t, lots in formed], skipped)
+        return await service.form_tenders(db, r, data)
 
     return await respond_once(db, request, idempotency_key, data, produce)
 
@@ -597,12 +566,7 @@ async def award_tender(request: Request, db: asyncpg.Connection, tender_id: str,
                                        data.supplier_name, data.supplier_id, unit_price, curve)
     if saved is None:
         raise etags.stale(found["version"])
-    per_buyer: dict[tuple[str, str], int] = {}
-    for line in group.lines:
-        key = (line.municipality_code, line.lot_id or "LOT-1")
-        per_buyer[key] = per_buyer.get(key, 0) + line.quantity
-    await queries.insert_contracts(db, found["organiser_code"], found["tender_id"],
-                                   [(m, lot, qty, unit_price) for (m, lot), qty in sorted(per_buyer.items())])
+    await service.write_contracts(db, saved, group, unit_price)
     rp = await service.RoundPools.load(db, r)
     view = service.tender_view(rp, saved, await queries.lots_of(db, found["organiser_code"], found["tender_id"]))
     return _etagged(view, view.version)

@@ -12,7 +12,18 @@ from registry.auth.principal import Principal
 from registry.problems import Conflict, Forbidden, NotFound, Unprocessable, invalid_field
 from registry.procurement import queries
 from registry.procurement.aggregate import Group, PoolLine, check_requirements, pools
-from registry.procurement.models import Category, Lot, Need, NeedFields, PriceTier, Round, Tender
+from registry.procurement.models import (
+    Category,
+    FormResult,
+    Lot,
+    Need,
+    NeedFields,
+    NotFormed,
+    PriceTier,
+    Round,
+    Tender,
+    TenderForm,
+)
 from registry.procurement.pricing import CurveError, Tier, check_curve, price_at
 from registry.procurement.savings import PoolInput, PoolPricing
 
@@ -204,3 +215,47 @@ def rules_problem(participants: int, quantity: int, min_participants: int, min_q
     if quantity < min_quantity:
         return f"pooled quantity {quantity} is below the minimum {min_quantity}"
     return None
+
+
+async def form_tenders(db: asyncpg.Connection, r: Round, form: TenderForm) -> FormResult:
+    """One tender per compatible pool of the category not yet tendered that meets the rules."""
+    rp = await RoundPools.load(db, r)
+    category = rp.categories[form.category_code]
+    min_p = form.min_participants or r.min_participants
+    min_q = form.min_quantity or r.min_quantity
+    formed, skipped = [], []
+    for g in rp.groups.get(form.category_code, []):
+        if g.tender_id:
+            continue
+        why = rules_problem(len(g.participants), g.quantity, min_p, min_q)
+        if why:
+            skipped.append(NotFormed(g.key, g.quantity, len(g.participants), why))
+            continue
+        title = form.title or f"{category.name_en}: {r.title} ({g.key})"
+        tender = await queries.insert_tender(
+            db, r.organiser_code, r.round_id, g.category_code, title, g.requirements, min_p, min_q,
+            category.process_cost_yen if form.process_cost_yen is None else form.process_cost_yen, form.lot_scheme)
+        if form.lot_scheme == "single":
+            lots: list[tuple[str, str, str | None]] = [("LOT-1", title, None)]
+            lot_of = {line.need_id: "LOT-1" for line in g.lines}
+        else:
+            numbers = sorted({line.municipality_code[:2] for line in g.lines})
+            lots = [(f"LOT-{n}", f"{title}: prefecture {n}", n) for n in numbers]
+            lot_of = {line.need_id: f"LOT-{line.municipality_code[:2]}" for line in g.lines}
+        await queries.insert_lots(db, r.organiser_code, tender["tender_id"], lots)
+        await queries.insert_tender_needs(db, r.organiser_code, tender["tender_id"],
+                                          [(line.municipality_code, line.need_id, lot_of[line.need_id])
+                                           for line in g.lines])
+        formed.append((tender, lots))
+    rp = await RoundPools.load(db, r)
+    return FormResult([tender_view(rp, t, lots) for t, lots in formed], skipped)
+
+
+async def write_contracts(db: asyncpg.Connection, tender: dict, group: Group, unit_price: int) -> None:
+    """One contract per participating municipality and lot, at the awarded unit price."""
+    per_buyer: dict[tuple[str, str], int] = {}
+    for line in group.lines:
+        key = (line.municipality_code, line.lot_id or "LOT-1")
+        per_buyer[key] = per_buyer.get(key, 0) + line.quantity
+    await queries.insert_contracts(db, tender["organiser_code"], tender["tender_id"],
+                                   [(m, lot, qty, unit_price) for (m, lot), qty in sorted(per_buyer.items())])
