@@ -174,7 +174,7 @@ def _postgres_problem(request: Request, exc: asyncpg.PostgresError) -> Response:
         return _problem(request, 503, "The query took too long and was cancelled; narrow the request "
                         "(smaller area, more filters, lower limit) and try again.", headers={"Retry-After": "1"})
     if isinstance(exc, asyncpg.DataError):
-        return _problem(request, 422, f"A value is not valid: {exc.message}.")
+        return _problem(request, 422, f"A value is not valid: {exc.message or exc}.")
     log.exception("database error", exc_info=exc)
     return _problem(request, 500, "The server could not complete the request. It has been logged.")
 

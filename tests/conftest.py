@@ -136,3 +136,22 @@ def assert_problem(response: Any, status: int) -> dict:
     assert body["status"] == status
     assert body["detail"] and "Traceback" not in response.text
     return body
+
+
+async def feed_until(client: Any, headers: dict[str, str], done: Callable[[list], bool], after: str | None = None,
+                     seconds: float = 20.0) -> dict:
+    """Read the change feed until `done(changes)` holds.
+
+    The feed holds back changes while any older transaction in the cluster is still open (that is
+    how it never skips one), so another session's transaction can delay, not drop, a change.
+    """
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        params = {"after": after} if after else {}
+        body = (await client.get("/v1/assets/changes", params=params, headers=headers)).json()
+        if done(body["changes"]) or time.monotonic() > deadline:
+            return body
+        await asyncio.sleep(0.1)

@@ -187,7 +187,7 @@ select ch.xid::text as xid, ch.change_id, ch.op, ch.asset_id::text as changed_as
        {CATALOGUE_COLUMNS}
   from asset_changes ch
   left join asset_catalogue c on c.municipality_code = ch.municipality_code and c.asset_id = ch.asset_id
- where (ch.xid, ch.change_id) > ($1::xid8, $2::bigint)
+ where (ch.xid, ch.change_id) > ($1::text::xid8, $2::bigint)
    -- Only transactions older than every one still in progress: a later commit of an earlier
    -- transaction can then never land behind the cursor.
    and ch.xid < pg_snapshot_xmin(pg_current_snapshot())
