@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from registry import health
 from registry.applications import routes as application_routes
+from registry.areas import routes as area_routes
 from registry.assets import routes as asset_routes
 from registry.auth import routes as auth_routes
 from registry.auth.middleware import ApiKeyMiddleware
@@ -36,6 +37,7 @@ def route_handlers() -> list:
         *auth_routes.route_handlers,
         *tenant_routes.route_handlers,
         *asset_routes.route_handlers,
+        *area_routes.route_handlers,
         *application_routes.route_handlers,
         *procurement_routes.route_handlers,
         *upload_routes.route_handlers,

@@ -97,18 +97,18 @@ def count_vertices(geometry: Polygon | MultiPolygon) -> int:
     return sum(len(ring) for polygon in polygons for ring in polygon)
 
 
-def parse_within(value: str | Polygon | MultiPolygon) -> str:
+def parse_within(value: str | Polygon | MultiPolygon, field: str = "within") -> str:
     """A GeoJSON Polygon/MultiPolygon, checked for shape and size, re-encoded for PostGIS."""
     if isinstance(value, str):
         try:
             geometry = msgspec.json.decode(value, type=Polygon | MultiPolygon)
         except msgspec.DecodeError as exc:
-            raise invalid_field("within", f"is not a GeoJSON Polygon or MultiPolygon: {exc}") from exc
+            raise invalid_field(field, f"is not a GeoJSON Polygon or MultiPolygon: {exc}") from exc
     else:
         geometry = value
     vertices = count_vertices(geometry)
     if vertices > MAX_WITHIN_VERTICES:
-        raise invalid_field("within", f"has {vertices:,} vertices; simplify it to at most {MAX_WITHIN_VERTICES:,}")
+        raise invalid_field(field, f"has {vertices:,} vertices; simplify it to at most {MAX_WITHIN_VERTICES:,}")
     return msgspec.json.encode(geometry).decode()
 
 
