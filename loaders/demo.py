@@ -1,0 +1,390 @@
+"""The national demo: deterministic assets per prefecture as in the national chart, Tokyo's priority
+areas, carriers, joint procurement for Tokyo's 62 municipalities, and sample keys.
+
+Every asset goes through the same validation and bulk path as a municipality's own file. Source ids
+are derived from the municipality, category and a counter, so a re-run updates nothing and
+duplicates nothing; demo assets a previous run made at another scale are withdrawn, so the
+published counts always equal the chart at the scale asked for.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+
+from loaders.assets import LoadReport, load_source
+from loaders.formats import Source
+from loaders.priority_areas import AreaReport, AreaRow, store_areas
+from registry.settings import Settings
+from registry.tenants.codes import with_check_digit
+
+# Assets opened per prefecture (national chart, section 2 of the domain reference), by prefecture number.
+# Niigata and Osaka appear on the chart without a legible count; the demo gives them none rather than
+# invent a figure, so the statistics reproduce exactly the counts that can be read.
+CHART: dict[str, tuple[str, int]] = {
+    "28": ("Hyogo", 23_429), "13": ("Tokyo", 15_170), "11": ("Saitama", 10_053), "21": ("Gifu", 7_531),
+    "30": ("Wakayama", 6_475), "35": ("Yamaguchi", 5_338), "19": ("Yamanashi", 3_952), "22": ("Shizuoka", 3_654),
+    "24": ("Mie", 3_589), "23": ("Aichi", 3_006), "16": ("Toyama", 2_144), "17": ("Ishikawa", 2_129),
+    "42": ("Nagasaki", 2_079), "20": ("Nagano", 1_594), "09": ("Tochigi", 1_158), "47": ("Okinawa", 382),
+}
+SEED = 2024
+DEMO_PREFIX = "demo-"
+TOKYO = "130001"
+CARRIERS = (("docomo", "株式会社NTTドコモ", "NTT DOCOMO, INC."),
+            ("kddi", "KDDI株式会社", "KDDI CORPORATION"),
+            ("softbank", "ソフトバンク株式会社", "SoftBank Corp."),
+            ("rakuten", "楽天モバイル株式会社", "Rakuten Mobile, Inc."))
+KEYS = (("admin", "admin", "platform admin"), ("prefecture", TOKYO, "Tokyo Metropolitan Government"),
+        ("municipality", "131016", "Chiyoda City"), ("municipality", "131041", "Shinjuku City"),
+        ("carrier", "docomo", "NTT docomo"))
+KEY_NAME_PREFIX = "demo: "
+
+# Category mixes: Tokyo's metropolitan assets (subway entrances, parks, bus stops, land, rooftops) and the
+# street furniture most prefectures opened.
+TOKYO_WARD_MIX = {"subway_entrance": 0.24, "bus_stop": 0.28, "park": 0.14, "land": 0.12, "rooftop": 0.14,
+                  "streetlight": 0.05, "structure": 0.03}
+TOKYO_TAMA_MIX = {"bus_stop": 0.34, "park": 0.18, "land": 0.18, "rooftop": 0.16, "streetlight": 0.1,
+                  "structure": 0.04}
+NATIONAL_MIX = {"streetlight": 0.44, "utility_pole": 0.24, "rooftop": 0.1, "traffic_signal": 0.05, "land": 0.05,
+                "structure": 0.04, "signage": 0.03, "bus_stop": 0.03, "park": 0.02}
+_LABEL = {"streetlight": "街路灯", "utility_pole": "電柱", "rooftop": "庁舎等屋上", "traffic_signal": "信号柱",
+          "land": "市有地", "structure": "鉄塔・工作物", "signage": "案内標識", "bus_stop": "バス停上屋",
+          "subway_entrance": "地下鉄出入口", "park": "公園"}
+# height range (m), share drawn as a polygon, polygon side range (m), spare load range (kg)
+_SHAPE: dict[str, tuple[tuple[float, float] | None, float, tuple[float, float], tuple[float, float] | None]] = {
+    "streetlight": ((6, 12), 0, (0, 0), (10, 60)), "utility_pole": ((10, 16), 0, (0, 0), (20, 120)),
+    "traffic_signal": ((5, 7), 0, (0, 0), (10, 40)), "bus_stop": ((2.5, 3.5), 0, (0, 0), (20, 80)),
+    "subway_entrance": ((3, 5), 0, (0, 0), (50, 200)), "signage": ((4, 8), 0, (0, 0), (10, 40)),
+    "structure": ((15, 60), 0, (0, 0), (100, 800)), "rooftop": ((10, 60), 0.4, (15, 45), (200, 2000)),
+    "land": (None, 0.7, (20, 90), None), "park": (None, 0.8, (40, 220), None),
+}
+_CONSTRAINTS = ("landscape", "heritage", "resident_consultation")
+
+
+@dataclass
+class Municipality:
+    code: str
+    name: str
+    lon: float
+    lat: float
+    weight: float
+    spread_km: float
+    ward_like: bool
+
+
+def allocate(total: int, weights: list[float]) -> list[int]:
+    """Split `total` in proportion to weights, summing exactly (largest remainder)."""
+    wsum = sum(weights)
+    raw = [total * w / wsum for w in weights]
+    counts = [math.floor(r) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: (counts[i] - raw[i], i))
+    for i in order[: total - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
+def chart_counts(scale: float) -> dict[str, int]:
+    return {number: round(count * scale) for number, (_, count) in CHART.items()}
+
+
+def _municipality(row: asyncpg.Record, has_wards: set[str]) -> Municipality:
+    name: str = row["name"]
+    if row["code"][:2] == "13" and name.endswith("区"):
+        weight, spread, ward_like = 5.0, 1.3, True     # Tokyo's special wards: dense, compact
+    elif row["code"] in has_wards:
+        weight, spread, ward_like = 10.0, 6.0, False   # designated cities
+    elif name.endswith("市"):
+        weight, spread, ward_like = 3.0, 3.0, False
+    elif name.endswith("町"):
+        weight, spread, ward_like = 1.0, 3.5, False
+    else:
+        weight, spread, ward_like = 0.5, 4.0, False
+    return Municipality(row["code"], name, row["lon"], row["lat"], weight, spread, ward_like)
+
+
+async def _municipalities(conn: asyncpg.Connection, number: str) -> list[Municipality]:
+    rows = await conn.fetch(
+        """select m.code::text as code, m.name, ST_X(m.town_hall) as lon, ST_Y(m.town_hall) as lat
+             from municipalities m
+            where left(m.code, 2) = $1 and m.kind = 'municipality' and m.town_hall is not null
+            order by m.code""", number)
+    has_wards = {r[0] for r in await conn.fetch(
+        "select distinct parent_code::text from municipalities where kind = 'ward' and left(code, 2) = $1", number)}
+    return [_municipality(r, has_wards) for r in rows]
+
+
+def _square(lon: float, lat: float, side_m: float, angle: float) -> Polygon:
+    half = side_m / 2
+    dx, dy = half / (111_320 * math.cos(math.radians(lat))), half / 110_540
+    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
+    ca, sa = math.cos(angle), math.sin(angle)
+    return Polygon([(lon + (x * ca - y * sa) * dx, lat + (x * sa + y * ca) * dy) for x, y in corners])
+
+
+def generate(m: Municipality, count: int, pref_name: str, mix: dict[str, float]) -> pd.DataFrame:
+    """`count` assets around a town hall; the same inputs always give the same rows."""
+    rng = np.random.default_rng(SEED * 1_000_003 + int(m.code))
+    cats = list(mix)
+    probs = np.array([mix[c] for c in cats])
+    chosen = rng.choice(len(cats), size=count, p=probs / probs.sum())
+    radius = np.abs(rng.normal(0, m.spread_km, count)) + 0.05
+    bearing = rng.uniform(0, 2 * math.pi, count)
+    lats = np.clip(m.lat + radius * np.cos(bearing) / 110.54, 20.5, 45.5)
+    lons = np.clip(m.lon + radius * np.sin(bearing) / (111.32 * math.cos(math.radians(m.lat))), 123.0, 154.0)
+    serial: dict[str, int] = {}
+    records: list[dict[str, Any]] = []
+    geoms: list[Any] = []
+    base_day = date(2024, 4, 1)
+    for i in range(count):
+        cat = cats[chosen[i]]
+        serial[cat] = serial.get(cat, 0) + 1
+        heights, polygon_share, sides, loads = _SHAPE[cat]
+        lon, lat = float(lons[i]), float(lats[i])
+        u = rng.random(12)
+        area = None
+        if u[0] < polygon_share:
+            side = sides[0] + u[1] * (sides[1] - sides[0])
+            geoms.append(_square(lon, lat, side, u[2] * math.pi / 2))
+            area = round(side * side, 1)
+        else:
+            geoms.append(Point(lon, lat))
+            if cat in ("land", "park", "rooftop"):
+                area = round(100 + u[1] * 3000, 1)
+        height = None if heights is None else round(heights[0] + u[3] * (heights[1] - heights[0]), 1)
+        availability = ("offered" if u[4] < 0.7 else "on_request" if u[4] < 0.85 else "partly_available"
+                        if u[4] < 0.92 else "occupied" if u[4] < 0.97 else "reserved")
+        max_tenants = 1 + int(u[5] * (4 if cat in ("rooftop", "structure", "land") else 2))
+        current = max_tenants if availability == "occupied" else min(max_tenants - 1, int(u[6] * 2))
+        power_yes = 0.85 if cat in ("streetlight", "traffic_signal", "subway_entrance") else 0.45
+        records.append({
+            "source_id": f"{DEMO_PREFIX}{m.code}-{cat}-{serial[cat]:05d}",
+            "municipality_code": m.code,
+            "category": cat,
+            "name": f"{m.name} {_LABEL[cat]} {serial[cat]}",
+            "address": f"{pref_name}{m.name}{1 + int(u[7] * 9)}丁目{1 + int(u[8] * 30)}番",
+            "position_accuracy_m": 1.0 if u[0] < polygon_share else round(1 + u[9] * 9, 1),
+            "height_m": height,
+            "mountable_height_m": None if height is None else round(height * 0.85, 1),
+            "spare_load_kg": None if loads is None else round(loads[0] + u[10] * (loads[1] - loads[0]), 1),
+            "power": "yes" if u[11] < power_yes else ("no" if u[11] < power_yes + 0.2 else "unknown"),
+            "fibre_distance_m": round(float(rng.exponential(180 if m.ward_like else 450)), 1),
+            "area_m2": area,
+            "availability": availability,
+            "current_tenants": current,
+            "max_tenants": max_tenants,
+            "constraints": _CONSTRAINTS[int(u[2] * 3)] if u[9] < 0.15 else "",
+            "fee_rule": "行政財産使用料条例に基づく年額" if u[10] < 0.7 else "個別協議",
+            "permit_type": "use_permit" if u[5] < 0.7 else ("lease" if u[5] < 0.95 else "other"),
+            "contact": f"{m.name} 情報政策課",
+            "source": "national demo",
+            "last_verified": (base_day + timedelta(days=int(u[3] * 540))).isoformat(),
+            "visibility": "carriers" if u[6] < 0.85 else ("public" if u[6] < 0.93 else "restricted"),
+            "status": "published",
+        })
+    frame = pd.DataFrame.from_records(records)
+    frame["geometry"] = geoms
+    return frame
+
+
+async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[LoadReport, int]:
+    from registry.cli import admin_session
+
+    async def work(conn: asyncpg.Connection) -> tuple[LoadReport, int]:
+        pref_name = await conn.fetchval("select name from prefectures where number = $1", number)
+        munis = await _municipalities(conn, number)
+        counts = allocate(count, [m.weight for m in munis])
+        frames = []
+        for m, n in zip(munis, counts, strict=True):
+            if n:
+                mix = (TOKYO_WARD_MIX if m.ward_like else TOKYO_TAMA_MIX) if number == "13" else NATIONAL_MIX
+                frames.append(generate(m, n, pref_name, mix))
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        if frame.empty:
+            report = LoadReport(f"demo {number}", None, 0, 0, 0, 0, committed=True)
+        else:
+            geometry = gpd.GeoSeries(frame.pop("geometry"), crs=4326)
+            source = Source(frame.astype(object), geometry, "demo", f"demo {CHART[number][0]}")
+            report = await load_source(conn, source, tenant=None)
+            if report.rejected:
+                raise RuntimeError(f"demo data rejected: {report.issues[:3]}")
+        withdrawn = await conn.fetchval(
+            """with w as (update assets set status = 'withdrawn', version = version + 1, updated_at = now()
+                           where left(municipality_code, 2) = $1 and source_id like 'demo-%' and status <> 'withdrawn'
+                             and source_id <> all($2::text[])
+                          returning 1)
+               select count(*)::int from w""",
+            number, frame["source_id"].tolist() if not frame.empty else [])
+        return report, withdrawn
+
+    return await admin_session(settings, work)
+
+
+def _disc(lon: float, lat: float, radius_m: float, n: int = 24) -> Polygon:
+    dx, dy = radius_m / (111_320 * math.cos(math.radians(lat))), radius_m / 110_540
+    return Polygon([(lon + dx * math.cos(2 * math.pi * k / n), lat + dy * math.sin(2 * math.pi * k / n))
+                    for k in range(n)])
+
+
+# Real coordinates of Tokyo's busiest stations (approximate station centres).
+_STATIONS = (("新宿駅", 139.7006, 35.6896), ("渋谷駅", 139.7016, 35.6580), ("池袋駅", 139.7109, 35.7295),
+             ("東京駅", 139.7671, 35.6812), ("品川駅", 139.7388, 35.6285), ("上野駅", 139.7773, 35.7138),
+             ("秋葉原駅", 139.7731, 35.6984), ("北千住駅", 139.8049, 35.7497), ("新橋駅", 139.7583, 35.6663),
+             ("有楽町駅", 139.7630, 35.6751), ("恵比寿駅", 139.7101, 35.6467), ("五反田駅", 139.7236, 35.6262),
+             ("中野駅", 139.6658, 35.7057), ("吉祥寺駅", 139.5797, 35.7031), ("立川駅", 139.4137, 35.6980),
+             ("八王子駅", 139.3389, 35.6556), ("町田駅", 139.4455, 35.5420), ("錦糸町駅", 139.8147, 35.6969))
+_DISTRICTS = (("銀座", 139.7650, 35.6717), ("新宿東口", 139.7035, 35.6920), ("渋谷センター街", 139.6990, 35.6595),
+              ("池袋東口", 139.7150, 35.7300), ("上野・御徒町", 139.7745, 35.7080), ("秋葉原電気街", 139.7710, 35.7000),
+              ("吉祥寺", 139.5800, 35.7040), ("立川北口", 139.4140, 35.7000), ("町田", 139.4450, 35.5435),
+              ("錦糸町", 139.8140, 35.6965))
+# Walk-home corridors as chains of ward/city offices (JIS codes), roughly along the main radial roads.
+_CORRIDORS = (("甲州街道", ("13101", "13104", "13114", "13115", "13203")),
+              ("中山道", ("13101", "13105", "13116", "13119")),
+              ("第一京浜", ("13102", "13103", "13109", "13111")),
+              ("日光街道", ("13101", "13106", "13118", "13121")),
+              ("京葉道路", ("13102", "13107", "13123")))
+
+
+def tokyo_priority_areas(halls: dict[str, tuple[str, float, float]]) -> list[AreaRow]:
+    rows: list[AreaRow] = []
+
+    def add(kind: str, key: str, name: str, geom: Polygon | MultiPolygon) -> None:
+        rows.append(AreaRow(kind, name, f"demo-{kind}-{key}",
+                            geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])))
+
+    for code, (name, lon, lat) in sorted(halls.items()):
+        add("municipal_office", code, f"{name}役所・役場", _disc(lon, lat, 150))
+    for i, (name, lon, lat) in enumerate(_STATIONS, start=1):
+        add("major_station", f"{i:02d}", name, _disc(lon, lat, 300))
+    for i, (name, lon, lat) in enumerate(_DISTRICTS, start=1):
+        add("commercial_district", f"{i:02d}", name, _square(lon, lat, 700, 0.3 * i))
+    # Hospitals, temporary-stay facilities and evacuation parks anchored at the offices of the first
+    # two dozen wards and cities, offset so they do not sit on the office itself.
+    anchors = sorted(halls.items())[:24]
+    for i, (code, (name, lon, lat)) in enumerate(anchors):
+        off = 0.006 + 0.002 * (i % 3)
+        add("disaster_hospital", code, f"{name} 災害拠点病院", _disc(lon + off, lat + off / 2, 120))
+        add("temporary_stay", code, f"{name} 一時滞在施設", _disc(lon - off, lat + off / 3, 90))
+        add("evacuation_park", code, f"{name} 避難場所（公園）", _square(lon + off / 2, lat - off, 400, 0.2 * i))
+    for name, chain in _CORRIDORS:
+        codes = [with_check_digit(c) for c in chain]
+        points = [(halls[c][1], halls[c][2]) for c in codes if c in halls]
+        if len(points) >= 2:
+            # About 30 m wide: buffered in degrees scaled for Tokyo's latitude.
+            corridor = shapely.buffer(LineString(points), 0.00015, cap_style="flat")
+            add("walk_home_road", name, f"帰宅支援道路 {name}", corridor)
+    return rows
+
+
+async def _seed_tokyo(settings: Settings) -> AreaReport:
+    from registry.cli import admin_session
+
+    async def work(conn: asyncpg.Connection) -> AreaReport:
+        halls = {r["code"]: (r["name"], r["lon"], r["lat"]) for r in await conn.fetch(
+            """select code::text as code, name, ST_X(town_hall) as lon, ST_Y(town_hall) as lat from municipalities
+                where prefecture_code = $1 and kind = 'municipality' and town_hall is not null""", TOKYO)}
+        rows = tokyo_priority_areas(halls)
+        return await store_areas(conn, TOKYO, rows, AreaReport(features=len(rows)))
+
+    return await admin_session(settings, work)
+
+
+async def _carriers_and_keys(settings: Settings) -> list[tuple[str, str, str]]:
+    from registry.auth import queries as key_queries
+    from registry.cli import admin_session
+
+    async def work(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
+        for code, name, name_en in CARRIERS:
+            await conn.execute("""insert into carriers (carrier_code, name, name_en) values ($1, $2, $3)
+                                  on conflict (carrier_code) do nothing""", code, name, name_en)
+        # Keys are shown once and stored hashed, so each run revokes the previous run's demo keys and
+        # issues fresh ones: never more than one live demo key per role.
+        await conn.execute("""update api_keys set revoked_at = now()
+                               where name like 'demo: %' and revoked_at is null""")
+        created = []
+        for role, tenant, label in KEYS:
+            key = await key_queries.create_key(conn, role, tenant, KEY_NAME_PREFIX + label)
+            created.append((role, tenant if role != "admin" else "admin", key.key))
+        return created
+
+    return await admin_session(settings, work)
+
+
+async def _procurement(settings: Settings) -> str:
+    try:
+        from registry.procurement.demo import seed_demo
+    except ImportError:
+        return "joint procurement: registry.procurement.demo is not available; skipped"
+    from registry.cli import admin_session
+
+    async def work(conn: asyncpg.Connection) -> str:
+        codes = [r[0] for r in await conn.fetch(
+            "select code::text from municipalities where prefecture_code = $1 and kind = 'municipality' order by code",
+            TOKYO)]
+        title = f"Joint procurement demo {SEED}"
+        existing = await conn.fetchval(
+            "select round_id::text from procurement_rounds where organiser_code = $1 and title = $2", TOKYO, title)
+        if existing:
+            return f"joint procurement: round {existing} exists already (kept)"
+        result = await seed_demo(conn, TOKYO, codes, SEED)
+        return (f"joint procurement: round {result['round_id']} for {len(codes)} Tokyo municipalities, "
+                f"{result['needs']} needs, {len(result['tender_ids'])} tenders awarded; savings "
+                f"¥{result['total_savings_yen']:,}")
+
+    return await admin_session(settings, work)
+
+
+async def run_demo(settings: Settings, scale: float = 1.0, out: Any = None) -> int:
+    """Load everything; print a summary, keys and curl lines. Returns a process exit code."""
+    out = out or sys.stdout
+    if not 0 < scale <= 10:
+        print("registry: --scale is a fraction of the national counts, between 0 and 10 (e.g. 0.01)", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    try:
+        targets = chart_counts(scale)
+        total = 0
+        for number, count in targets.items():
+            t0 = time.monotonic()
+            report, withdrawn = await load_prefecture(settings, number, count)
+            total += count
+            extra = f", {withdrawn} stale demo assets withdrawn" if withdrawn else ""
+            print(f"{CHART[number][0]:<10} {count:>7,} assets: {report.inserted:,} new, {report.updated:,} updated, "
+                  f"{report.unchanged:,} unchanged{extra} ({time.monotonic() - t0:.1f}s)", file=out)
+        areas = await _seed_tokyo(settings)
+        print(f"Tokyo priority areas: {areas.features} ({areas.inserted} new, {areas.updated} updated, "
+              f"{areas.unchanged} unchanged)", file=out)
+        keys = await _carriers_and_keys(settings)
+        print(await _procurement(settings), file=out)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(f"registry: the demo could not be loaded: {exc}", file=sys.stderr)
+        return 1
+    print(f"\n{total:,} demo assets in {len(targets)} prefectures ({time.monotonic() - started:.0f}s). "
+          "Carriers: " + ", ".join(c[0] for c in CARRIERS) + ".", file=out)
+    print("\nSample keys (shown once; a re-run revokes them and prints new ones):", file=out)
+    for role, tenant, key in keys:
+        print(f"  {role:<12} {tenant:<8} {key}", file=out)
+    by = {(role, tenant): key for role, tenant, key in keys}
+    base = "http://127.0.0.1:8000"
+    print("\nTry it (after `registry serve`):", file=out)
+    lines = [
+        (by[("admin", "admin")], "/v1/stats/assets?group_by=prefecture"),
+        (by[("prefecture", TOKYO)], "/v1/stats/assets?group_by=category&prefecture=13"),
+        (by[("municipality", "131016")], "/v1/municipalities/131016/assets?limit=5"),
+        (by[("carrier", "docomo")], "/v1/assets/search?bbox=139.74,35.68,139.77,35.70&limit=5"),
+    ]
+    for key, path in lines:
+        print(f"  curl -s -H 'Authorization: Bearer {key}' '{base}{path}'", file=out)
+    print(f"  curl -s -H 'Authorization: Bearer {by[('municipality', '131041')]}' -F file=@assets.csv "
+          f"'{base}/v1/assets/uploads?dry_run=true'", file=out)
+    return 0
