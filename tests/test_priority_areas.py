@@ -3,14 +3,18 @@
 import pytest
 from litestar.testing import AsyncTestClient
 from pyproj import Transformer
+import shapely
 from shapely.geometry import shape
-from shapely.ops import transform
 
 from tests.assets_fixture import CHIYODA, SHINJUKU, fixture_assets, publish
 from tests.conftest import assert_problem
 
 # JGD2011 plane rectangular zone IX (Tokyo): metres, so buffers are true distances here.
-TO_METRES = Transformer.from_crs(4326, 6677, always_xy=True).transform
+_TRANSFORMER = Transformer.from_crs(4326, 6677, always_xy=True)
+
+
+def to_metres(geometry: dict) -> shapely.Geometry:
+    return shapely.transform(shape(geometry), _TRANSFORMER.transform, interleaved=False)
 
 
 def _square(lon: float, lat: float, half: float) -> dict:
@@ -42,8 +46,8 @@ def _expected(assets: list[dict], distance: float) -> dict[str, int]:
     counted = [a for a in assets if a["availability"] in ("offered", "partly_available")]
     result = {}
     for _, name, geometry in AREAS:
-        area = transform(TO_METRES, shape(geometry))
-        result[name] = sum(area.distance(transform(TO_METRES, shape(a["geometry"]))) <= distance for a in counted)
+        area = to_metres(geometry)
+        result[name] = sum(area.distance(to_metres(a["geometry"])) <= distance for a in counted)
     return result
 
 
