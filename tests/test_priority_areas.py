@@ -1,9 +1,9 @@
 """Priority areas and their coverage, checked with shapely in a metric projection."""
 
 import pytest
+import shapely
 from litestar.testing import AsyncTestClient
 from pyproj import Transformer
-import shapely
 from shapely.geometry import shape
 
 from tests.assets_fixture import CHIYODA, SHINJUKU, fixture_assets, publish
