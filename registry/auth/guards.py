@@ -22,6 +22,7 @@ def requires(*roles: Role) -> Guard:
             names = ", ".join(sorted(allowed))
             raise Forbidden(f"This route is for {names} keys; yours is a {principal.role} key.")
 
+    guard.roles = frozenset(allowed)  # type: ignore[attr-defined]  # read by the route matrix test
     return guard
 
 
