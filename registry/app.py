@@ -13,6 +13,8 @@ from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
+from litestar.static_files import create_static_files_router
+from swagger_ui_bundle import swagger_ui_path
 
 from registry import health
 from registry.applications import routes as application_routes
@@ -29,6 +31,7 @@ from registry.tenants import routes as tenant_routes
 from registry.uploads import routes as upload_routes
 
 VERSION = "0.1.0"
+_UI_ASSETS = "/schema/assets"
 
 
 def route_handlers() -> list:
@@ -53,7 +56,13 @@ def openapi_config() -> OpenAPIConfig:
             "Every /v1 route needs `Authorization: Bearer <key>`; errors are RFC 9457 problem+json."
         ),
         path="/schema",
-        render_plugins=[SwaggerRenderPlugin(path="/docs")],
+        render_plugins=[SwaggerRenderPlugin(
+            path="/docs",
+            js_url=f"{_UI_ASSETS}/swagger-ui-bundle.js",
+            css_url=f"{_UI_ASSETS}/swagger-ui.css",
+            standalone_preset_js_url=f"{_UI_ASSETS}/swagger-ui-standalone-preset.js",
+            favicon="",
+        )],
         components=Components(security_schemes={
             "apiKey": SecurityScheme(type="http", scheme="bearer", description="kyd_<tenant>_<secret>")}),
         security=[{"apiKey": []}],
@@ -73,8 +82,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await pool.close()
 
+    ui_assets = create_static_files_router(path=_UI_ASSETS, directories=[swagger_ui_path],
+                                           include_in_schema=False)
     return Litestar(
-        route_handlers=route_handlers(),
+        route_handlers=[*route_handlers(), ui_assets],
         dependencies={"db": Provide(provide_db)},
         lifespan=[database],
         # Health probes and the API description are open; every /v1 route needs a key.

@@ -178,3 +178,14 @@ async def test_health_and_request_ids(client: AsyncTestClient) -> None:
     assert ready.status_code == 200 and ready.json()["postgis"].startswith("3")
     r = await client.get("/v1/prefectures", headers={"X-Request-Id": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123" and r.json()["request_id"] == "abc-123"
+
+
+async def test_docs_page_needs_no_third_party_host(client: AsyncTestClient) -> None:
+    page = await client.get("/schema/docs")
+    assert page.status_code == 200
+    scripts = [s for s in page.text.split('"') if s.endswith((".js", ".css"))]
+    assert scripts and all(s.startswith("/schema/assets/") for s in scripts), scripts
+    for asset in scripts:
+        assert (await client.get(asset)).status_code == 200
+    assert "cdn." not in page.text and "unpkg" not in page.text
+    assert (await client.get("/schema/openapi.json")).json()["info"]["title"] == "Kyodo Registry"
