@@ -106,8 +106,20 @@ _STATUS_TITLES = {
     503: ("Service unavailable", "unavailable"),
 }
 
-# Constraint names mapped to what a person should do about them.
-CONSTRAINT_MESSAGES: dict[str, str] = {}
+# The database's last line of defence, translated into what a person should do. The code checks
+# these first with friendlier context; these messages cover a race or a path that missed a check.
+CONSTRAINT_MESSAGES: dict[str, str] = {
+    "lgcode_check_digit": "A local government code fails its check digit; see the code's last digit.",
+    "assets_municipality_code_source_id_key": "Another asset of this municipality already has this source_id; "
+                                              "update that asset instead.",
+    "asset_tenants_within_capacity": "current_tenants cannot exceed max_tenants.",
+    "asset_mountable_below_height": "mountable_height_m cannot exceed height_m.",
+    "asset_geometry_valid": "The geometry is not valid (for example a polygon crossing itself).",
+    "asset_geometry_kind": "Only rooftop, land and park assets may be polygons; others are points.",
+    "asset_geometry_in_japan": "The geometry lies outside Japan.",
+    "priority_areas_prefecture_code_source_id_key": "Another priority area of this prefecture has this source_id.",
+    "application_period": "ends_on is before starts_on.",
+}
 
 
 def _problem(request: Request, status: int, detail: str, *, title: str | None = None, slug: str | None = None,
