@@ -79,13 +79,15 @@ with merged as (
     municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
     mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
     max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status)
-  select s.municipality_code, s.source_id, s.category, s.name, s.address, ST_GeomFromWKB(s.wkb, 4326),
+  select coalesce(t.code, s.municipality_code::lgcode), s.source_id, s.category, s.name, s.address,
+         ST_GeomFromWKB(s.wkb, 4326),
          s.position_accuracy_m::numeric(8, 2), s.height_m::numeric(7, 2), s.mountable_height_m::numeric(7, 2),
          s.spare_load_kg::numeric(10, 1), coalesce(s.power, 'unknown'), s.fibre_distance_m::numeric(10, 1),
          s.area_m2::numeric(12, 2), coalesce(s.availability, 'offered'), coalesce(s.current_tenants, 0),
          coalesce(s.max_tenants, 1), coalesce(s.constraints, '{{}}'), s.fee_rule, s.permit_type, s.contact,
          s.source, s.last_verified, coalesce(s.visibility, 'carriers'), coalesce(s.status, 'published')
-    from loader_staging s
+    -- A one-tenant load checks its code once here instead of casting every staged row to lgcode.
+    from loader_staging s cross join (select $2::lgcode as code) t
   on conflict (municipality_code, source_id) do update set
     category = excluded.category,
     name = excluded.name,
@@ -155,6 +157,9 @@ async def write_prepared(conn: asyncpg.Connection, prepared: Prepared, *, dry_ru
     result: tuple[int, int, list[Issue]] = (0, 0, [])
     try:
         async with conn.transaction():
+            # PostGIS functions carry high cost estimates, so a large merge triggers JIT compilation that
+            # costs more than it saves; the load's own statements do without it.
+            await conn.execute("set local jit = off")
             await conn.execute(_CREATE_STAGING)
             total = prepared.accepted
             columns = list(STAGING_COLUMNS)
@@ -168,7 +173,7 @@ async def write_prepared(conn: asyncpg.Connection, prepared: Prepared, *, dry_ru
                              f"the point lies outside municipality {r['municipality_code']}'s boundary")
                        for r in await conn.fetch(_OUTSIDE_MUNICIPALITY)]
             progress.stage("merge")
-            row = await conn.fetchrow(_MERGE, prepared.attributes)
+            row = await conn.fetchrow(_MERGE, prepared.attributes, prepared.tenant)
             await conn.execute(f"drop table {STAGING}")
             result = (row["inserted"], row["updated"], outside)
             if dry_run or prepared.rejected:

@@ -97,6 +97,8 @@ class Prepared:
     """Staging columns for the accepted rows, each a list (None for unmapped attributes)."""
     issues: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tenant: str | None = None
+    """The one municipality every row belongs to, when the load is for one."""
 
     @property
     def accepted(self) -> int:
@@ -189,9 +191,13 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
             return pd.Series([mapping.defaults[attr]] * n, dtype=object)
         return None
 
+    texts: dict[str, pd.Series | None] = {}
+
     def text(attr: str) -> pd.Series | None:
-        r = raw(attr)
-        return None if r is None else _text(r)
+        if attr not in texts:
+            r = raw(attr)
+            texts[attr] = None if r is None else _text(r)
+        return texts[attr]
 
     source_ids = text("source_id")
     assert source_ids is not None  # build_mapping insists on it
@@ -340,7 +346,7 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
             found.append(Issue(i + 1, sid[i] or None, "rejected", reason))
         for reason in issues.warned.get(i, []):
             found.append(Issue(i + 1, sid[i] or None, "warning", reason))
-    return Prepared(n, mapping.attributes, columns, found, notes)
+    return Prepared(n, mapping.attributes, columns, found, notes, tenant)
 
 
 def _geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series | None], issues: _Issues,
@@ -384,7 +390,8 @@ def _geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series
         moved = gpd.GeoSeries(geoms[present], crs=crs).to_crs(WGS84)
         geoms[present] = np.asarray(moved.values, dtype=object)
         notes.append(f"transformed from {crs.to_string()} ({crs.name}) to EPSG:4326")
-    geoms = shapely.force_2d(geoms)
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
 
     types = shapely.get_type_id(geoms)
     # A multi-point of one point (some shapefile writers) is that point.

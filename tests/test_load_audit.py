@@ -1,0 +1,36 @@
+"""sql/050: the audit snapshot written by the asset triggers equals `to_jsonb(row) - 'coarse_geom'`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+import geopandas as gpd
+from shapely.geometry import Point, Polygon
+
+from loaders.assets import load_assets
+from registry.cli import admin_session
+from registry.settings import Settings
+
+
+async def test_audit_snapshot_is_the_whole_row(settings: Settings, owner: asyncpg.Connection, tmp_path: Path) -> None:
+    square = Polygon([(139.75, 35.69), (139.7512345678901, 35.69), (139.7512345678901, 35.6912), (139.75, 35.6912)])
+    frame = gpd.GeoDataFrame(
+        {"source_id": ["p", "q"], "category": ["streetlight", "land"], "name": ["灯", "用地"],
+         "height_m": [9.25, None], "constraints": ["landscape;heritage", ""], "last_verified": ["2025-01-31", ""],
+         "visibility": ["restricted", "public"]},
+        geometry=[Point(139.75312345678912, 35.69412345678912), square], crs=4326)
+    path = tmp_path / "a.geojson"
+    frame.to_file(path, driver="GeoJSON")
+    await admin_session(settings, lambda db: load_assets(db, path, tenant="131016"))
+    frame.loc[0, "height_m"] = 10.5
+    frame.to_file(path, driver="GeoJSON")
+    await admin_session(settings, lambda db: load_assets(db, path, tenant="131016"))
+    # Every column of the table is in the snapshot (a new column must be added to app.asset_snapshot).
+    mismatches = await owner.fetchval("""
+        select count(*) from asset_audit u join assets a using (municipality_code, asset_id)
+         where u.version = a.version and u.after <> to_jsonb(a) - 'coarse_geom'""")
+    assert mismatches == 0
+    assert await owner.fetchval("select count(*) from asset_audit") == 3
+    before = await owner.fetchval("select before->>'height_m' from asset_audit where op = 'update'")
+    assert before == "9.25"
