@@ -50,18 +50,20 @@ async def respond_once(
         principal.tenant_code, key, request.method, request.url.path, digest)
     if not claimed:
         row = await db.fetchrow(
-            """select request_hash, status, response from idempotency_keys
+            """select request_hash, status, response, headers::text as headers from idempotency_keys
                 where tenant_code = $1 and idempotency_key = $2""",
             principal.tenant_code, key)
         if row["request_hash"] != digest:
             raise Unprocessable(f"{HEADER} {key!r} was already used for a different request; use a new key for a "
                                 "new request, or resend exactly the same body to get the first answer.")
+        stored: dict[str, str] = msgspec.json.decode(row["headers"])
         return Response(row["response"], status_code=row["status"], media_type="application/json",
-                        headers={"Idempotent-Replayed": "true"})
+                        headers={**stored, "Idempotent-Replayed": "true"})
     result = await produce()
     body = msgspec.json.encode(result)
+    extra = headers(result) if headers else {}
     await db.execute(
-        "update idempotency_keys set status = $3, response = $4 where tenant_code = $1 and idempotency_key = $2",
-        principal.tenant_code, key, status, body)
-    return Response(body, status_code=status, media_type="application/json",
-                    headers=headers(result) if headers else None)
+        """update idempotency_keys set status = $3, response = $4, headers = $5::text::jsonb
+            where tenant_code = $1 and idempotency_key = $2""",
+        principal.tenant_code, key, status, body, msgspec.json.encode(extra).decode())
+    return Response(body, status_code=status, media_type="application/json", headers=extra or None)

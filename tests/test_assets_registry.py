@@ -67,6 +67,7 @@ async def test_idempotency_key(client: AsyncTestClient, make_key, owner: asyncpg
     again = await client.post("/v1/assets", json=ROOFTOP, headers=chiyoda)
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json() and again.headers["idempotent-replayed"] == "true"
+    assert again.headers["etag"] == first.headers["etag"] and again.headers["location"] == first.headers["location"]
     assert await owner.fetchval("select count(*) from assets") == 1
     different = {**ROOFTOP, "name": "another"}
     body = assert_problem(await client.post("/v1/assets", json=different, headers=chiyoda), 422)
