@@ -79,6 +79,7 @@ returning {TABLE_COLUMNS}
 """
 
 GET = f"select {TABLE_COLUMNS} from assets a where a.asset_id = $1"
+GET_PUBLISHED = f"select {CATALOGUE_COLUMNS} from asset_catalogue c where c.asset_id = $1"
 GET_VERSION = "select version, status from assets where asset_id = $1"
 SOURCE_ID_TAKEN = "select asset_id::text from assets where municipality_code = $1 and source_id = $2"
 

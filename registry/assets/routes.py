@@ -107,8 +107,7 @@ async def get_asset(request: Request, db: asyncpg.Connection, asset_id: str) -> 
     if request.user.role != "carrier":
         row = await db.fetchrow(queries.GET, asset_id)
     if row is None:
-        row = await db.fetchrow(f"select {queries.CATALOGUE_COLUMNS} from asset_catalogue c "
-                                "where c.asset_id = $1", asset_id)
+        row = await db.fetchrow(queries.GET_PUBLISHED, asset_id)
     if row is None:
         raise NotFound(f"No asset {asset_id} among those your key may see.")
     f = queries.feature(row)
