@@ -71,23 +71,42 @@ _OPTIONAL = ("address", "position_accuracy_m", "height_m", "mountable_height_m",
 assert set(_OPTIONAL) | {"source_id", "municipality_code", "category", "name"} == set(ATTRIBUTES)
 
 _SET = ",\n    ".join(f"{c} = case when '{c}' = any($1::text[]) then excluded.{c} else a.{c} end" for c in _OPTIONAL)
-_CHANGED = "\n     or ".join(f"('{c}' = any($1::text[]) and excluded.{c} is distinct from a.{c})" for c in _OPTIONAL)
 
+
+def _changed(new: str, old: str) -> str:
+    required = [f"{new}.{c} is distinct from {old}.{c}" for c in ("category", "name", "geom")]
+    optional = [f"('{c}' = any($1::text[]) and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
+    return "\n      or ".join(required + optional)
+
+
+# Rows whose values did not change are dropped by the join before the insert: a million speculative
+# insertions that all end in "nothing to do" cost far more than one hash join. The ON CONFLICT arm
+# still handles a row that another transaction inserted in the meantime, with the same test.
 _MERGE = f"""
-with merged as (
+with v as (
+  select coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id, s.category, s.name,
+         s.address, ST_GeomFromWKB(s.wkb, 4326) as geom, s.position_accuracy_m::numeric(8, 2) as position_accuracy_m,
+         s.height_m::numeric(7, 2) as height_m, s.mountable_height_m::numeric(7, 2) as mountable_height_m,
+         s.spare_load_kg::numeric(10, 1) as spare_load_kg, coalesce(s.power, 'unknown') as power,
+         s.fibre_distance_m::numeric(10, 1) as fibre_distance_m, s.area_m2::numeric(12, 2) as area_m2,
+         coalesce(s.availability, 'offered') as availability, coalesce(s.current_tenants, 0) as current_tenants,
+         coalesce(s.max_tenants, 1) as max_tenants, coalesce(s.constraints, '{{}}') as constraints, s.fee_rule,
+         s.permit_type, s.contact, s.source, s.last_verified, coalesce(s.visibility, 'carriers') as visibility,
+         coalesce(s.status, 'published') as status
+    -- A one-tenant load checks its code once here instead of casting every staged row to lgcode.
+    from loader_staging s cross join (select $2::lgcode as code) t),
+merged as (
   insert into assets as a (
     municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
     mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
     max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status)
-  select coalesce(t.code, s.municipality_code::lgcode), s.source_id, s.category, s.name, s.address,
-         ST_GeomFromWKB(s.wkb, 4326),
-         s.position_accuracy_m::numeric(8, 2), s.height_m::numeric(7, 2), s.mountable_height_m::numeric(7, 2),
-         s.spare_load_kg::numeric(10, 1), coalesce(s.power, 'unknown'), s.fibre_distance_m::numeric(10, 1),
-         s.area_m2::numeric(12, 2), coalesce(s.availability, 'offered'), coalesce(s.current_tenants, 0),
-         coalesce(s.max_tenants, 1), coalesce(s.constraints, '{{}}'), s.fee_rule, s.permit_type, s.contact,
-         s.source, s.last_verified, coalesce(s.visibility, 'carriers'), coalesce(s.status, 'published')
-    -- A one-tenant load checks its code once here instead of casting every staged row to lgcode.
-    from loader_staging s cross join (select $2::lgcode as code) t
+  select v.municipality_code, v.source_id, v.category, v.name, v.address, v.geom, v.position_accuracy_m,
+         v.height_m, v.mountable_height_m, v.spare_load_kg, v.power, v.fibre_distance_m, v.area_m2, v.availability,
+         v.current_tenants, v.max_tenants, v.constraints, v.fee_rule, v.permit_type, v.contact, v.source,
+         v.last_verified, v.visibility, v.status
+    from v left join assets o on o.municipality_code = v.municipality_code and o.source_id = v.source_id
+   where o.asset_id is null
+      or {_changed("v", "o")}
   on conflict (municipality_code, source_id) do update set
     category = excluded.category,
     name = excluded.name,
@@ -95,10 +114,7 @@ with merged as (
     {_SET},
     version = a.version + 1,
     updated_at = now()
-  where excluded.category is distinct from a.category
-     or excluded.name is distinct from a.name
-     or excluded.geom is distinct from a.geom
-     or {_CHANGED}
+  where {_changed("excluded", "a")}
   returning (xmax = 0) as inserted)
 select count(*) filter (where inserted)::int as inserted, count(*) filter (where not inserted)::int as updated
   from merged
@@ -168,6 +184,7 @@ async def write_prepared(conn: asyncpg.Connection, prepared: Prepared, *, dry_ru
                 chunk = list(zip(*(prepared.columns[c][start:start + COPY_CHUNK] for c in columns), strict=True))
                 await conn.copy_records_to_table(STAGING, records=chunk, columns=columns)
                 progress.update(min(start + COPY_CHUNK, total), total)
+            await conn.execute(f"analyze {STAGING}")
             progress.stage("check")
             outside = [Issue(r["row_no"], r["source_id"], "warning",
                              f"the point lies outside municipality {r['municipality_code']}'s boundary")

@@ -144,7 +144,10 @@ class _Issues:
 
 
 def _text(series: pd.Series) -> pd.Series:
-    """Any column as stripped text, '' for missing; integral floats lose their '.0' (ids, codes)."""
+    """Any column as text, '' for missing; integral floats lose their '.0' (ids, codes). CSV cells were
+    stripped when read; GDAL strips the padding of shapefile fields."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return series.fillna("") if series.hasnans else series
     if pd.api.types.is_float_dtype(series):
         finite = series.dropna()
         if len(finite) and bool((finite == np.floor(finite)).all()) and bool((finite.abs() < 2**53).all()):
