@@ -111,10 +111,37 @@ def _vector_path(path: Path, fmt: str) -> str:
     return str(path)
 
 
+def _dbf_encoding(path: Path, target: str) -> str | None:
+    """The encoding of a shapefile's attributes when the file does not say: GDAL would read them as
+    Latin-1, and Japanese shapefiles without a .cpg are usually CP932. None when the file says."""
+    if path.suffix.lower() == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            names = {n.lower(): n for n in zf.namelist()}
+            stem = target.rsplit("/", 1)[-1][:-4].lower()
+            if f"{stem}.cpg" in {n.rsplit("/", 1)[-1] for n in names}:
+                return None
+            dbf = next((names[n] for n in names if n.rsplit("/", 1)[-1] == f"{stem}.dbf"), None)
+            data = zf.read(dbf) if dbf else b""
+    else:
+        if path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists():
+            return None
+        dbf_path = path.with_suffix(".dbf")
+        data = dbf_path.read_bytes() if dbf_path.exists() else b""
+    # Byte 29 is the DBF language driver id; GDAL honours a non-zero one.
+    if len(data) < 32 or data[29] != 0:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "CP932"
+    return "UTF-8"
+
+
 def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
     if path.stat().st_size == 0:
         raise LoadError(f"{path.name} is empty")
     target = _vector_path(path, fmt)
+    encoding = _dbf_encoding(path, target) if fmt == "shapefile" else None
     try:
         layers = pyogrio.list_layers(target)
     except Exception as exc:  # pyogrio raises several DataSource errors; all mean "cannot open this file"
@@ -130,12 +157,12 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
         raise LoadError(f"{path.name} holds no layer")
     try:
         # A feature whose geometry cannot be parsed comes back empty and is rejected by row, not for the file.
-        frame = pyogrio.read_dataframe(target, layer=layer, on_invalid="ignore")
+        frame = pyogrio.read_dataframe(target, layer=layer, on_invalid="ignore", encoding=encoding)
     except Exception as exc:  # pyogrio's errors for broken files have no common base worth naming
         raise LoadError(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from exc
     if len(frame) == 0:
         raise LoadError(f"{path.name} contains no features")
-    notes: list[str] = []
+    notes: list[str] = [f"shapefile attributes read as {encoding} (no .cpg file)"] if encoding else []
     geometry = frame.geometry if isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame else None
     table = pd.DataFrame(frame.drop(columns="geometry") if geometry is not None else frame).reset_index(drop=True)
     if geometry is not None:

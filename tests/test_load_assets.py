@@ -128,6 +128,25 @@ async def test_zipped_shapefile(settings: Settings, owner: asyncpg.Connection, t
     assert abs(x - 139.7530) < 1e-7 and abs(y - 35.6940) < 1e-7
 
 
+async def test_cp932_shapefile_without_cpg(settings: Settings, owner: asyncpg.Connection, tmp_path: Path) -> None:
+    folder = tmp_path / "shp"
+    folder.mkdir()
+    frame = points_frame(2).drop(columns="availability")
+    frame.to_file(folder / "poles.shp", driver="ESRI Shapefile", encoding="cp932")
+    # Many Japanese GIS exports: CP932 attributes, no .cpg, no language driver id in the .dbf.
+    (folder / "poles.cpg").unlink(missing_ok=True)
+    dbf = bytearray((folder / "poles.dbf").read_bytes())
+    dbf[29] = 0
+    (folder / "poles.dbf").write_bytes(bytes(dbf))
+    archive = tmp_path / "poles.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in folder.iterdir():
+            zf.write(f, f"poles/{f.name}")
+    report = await load(settings, archive)
+    assert report.inserted == 2 and "read as CP932" in " ".join(report.notes)
+    assert await owner.fetchval("select name from assets where source_id = 'SL-0001'") == "街路灯 1"
+
+
 async def test_cp932_csv_with_stripped_codes_and_a_swapped_row(settings: Settings, owner: asyncpg.Connection,
                                                                tmp_path: Path) -> None:
     rows = [["全国地方公共団体コード", "管理番号", "名称", "種別", "緯度", "経度", "高さ"]]
