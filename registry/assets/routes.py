@@ -12,7 +12,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry import etags
-from registry.assets import queries
+from registry.assets import queries, tiles
 from registry.assets.export import to_csv
 from registry.assets.models import (
     AssetChange,
@@ -324,4 +324,4 @@ async def asset_stats(
 
 
 route_handlers = [create_asset, get_asset, update_asset, withdraw_asset, list_own_assets, search_assets,
-                  search_assets_within, asset_changes, asset_stats]
+                  search_assets_within, asset_changes, asset_stats, *tiles.route_handlers]
