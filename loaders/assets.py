@@ -13,7 +13,6 @@ import csv
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 
@@ -283,6 +282,3 @@ def write_report(report: LoadReport, target: Path) -> None:
         for issue in report.issues:
             writer.writerow([issue.row, issue.source_id or "", issue.severity, issue.reason])
 
-
-def report_dict(report: LoadReport) -> dict[str, Any]:
-    return {k: v for k, v in report.__dict__.items() if k != "issues"}

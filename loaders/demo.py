@@ -24,7 +24,7 @@ import shapely
 from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from loaders.assets import LoadReport, load_source
-from loaders.formats import Source
+from loaders.formats import LoadError, Source
 from loaders.priority_areas import AreaReport, AreaRow, store_areas
 from registry.settings import Settings
 from registry.tenants.codes import with_check_digit
@@ -366,7 +366,7 @@ async def run_demo(settings: Settings, scale: float = 1.0, out: Any = None) -> i
               f"{areas.unchanged} unchanged)", file=out)
         keys = await _carriers_and_keys(settings)
         print(await _procurement(settings), file=out)
-    except (OSError, asyncpg.PostgresError) as exc:
+    except (OSError, asyncpg.PostgresError, LoadError, RuntimeError) as exc:
         print(f"registry: the demo could not be loaded: {exc}", file=sys.stderr)
         return 1
     print(f"\n{total:,} demo assets in {len(targets)} prefectures ({time.monotonic() - started:.0f}s). "

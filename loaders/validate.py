@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
@@ -388,8 +389,6 @@ def _geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series
     geographic = crs.is_geographic
     if not crs.equals(WGS84):
         present = ~shapely.is_missing(geoms)
-        import geopandas as gpd
-
         moved = gpd.GeoSeries(geoms[present], crs=crs).to_crs(WGS84)
         geoms[present] = np.asarray(moved.values, dtype=object)
         notes.append(f"transformed from {crs.to_string()} ({crs.name}) to EPSG:4326")
