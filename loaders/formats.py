@@ -86,7 +86,10 @@ def read_csv_bytes(data: bytes, name: str) -> Source:
     text, encoding = decode_text(data)
     try:
         # Everything as text: codes like 092011 must keep their leading zero, ids stay ids.
-        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True)
+        header = text.split("\n", 1)[0]
+        # Spreadsheets saved as "Unicode text" give tab-separated files.
+        sep = "\t" if "\t" in header and "," not in header else ","
+        table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True, sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise LoadError(f"{name} is not a readable CSV: {exc}") from exc
     table.columns = [str(c).strip().strip("\ufeff").replace("\u3000", " ").strip() for c in table.columns]
@@ -97,12 +100,15 @@ def read_csv_bytes(data: bytes, name: str) -> Source:
 
 
 def _vector_path(path: Path, fmt: str) -> str:
-    if fmt == "shapefile" and path.suffix.lower() == ".zip":
+    if fmt == "shapefile" and path.suffix.lower() != ".shp":
         try:
             with zipfile.ZipFile(path) as zf:
-                shps = [n for n in zf.namelist() if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
+                names = zf.namelist()
+                shps = [n for n in names if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
         except zipfile.BadZipFile as exc:
             raise LoadError(f"{path.name} is not a valid zip file") from exc
+        if not shps and "[Content_Types].xml" in names:
+            raise LoadError(f"{path.name} is an Office document (an Excel workbook?); save the sheet as CSV (UTF-8)")
         if not shps:
             raise LoadError(f"{path.name} holds no .shp file; zip the .shp with its .shx, .dbf and .prj")
         if len(shps) > 1:
@@ -114,7 +120,7 @@ def _vector_path(path: Path, fmt: str) -> str:
 def _dbf_encoding(path: Path, target: str) -> str | None:
     """The encoding of a shapefile's attributes when the file does not say: GDAL would read them as
     Latin-1, and Japanese shapefiles without a .cpg are usually CP932. None when the file says."""
-    if path.suffix.lower() == ".zip":
+    if path.suffix.lower() != ".shp":
         with zipfile.ZipFile(path) as zf:
             names = {n.lower(): n for n in zf.namelist()}
             stem = target.rsplit("/", 1)[-1][:-4].lower()

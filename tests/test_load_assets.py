@@ -353,3 +353,16 @@ async def test_cli_mapping_flags_report_and_exit_codes(settings: Settings, owner
     assert await asyncio.to_thread(cli, settings, monkeypatch, "load", "assets", str(empty), "--tenant",
                                    "131016") == 1
     assert "empty.csv is empty" in capsys.readouterr().err
+
+
+async def test_tab_separated_text_and_an_excel_workbook(settings: Settings, owner: asyncpg.Connection,
+                                                        tmp_path: Path) -> None:
+    tsv = tmp_path / "lights.txt"
+    tsv.write_text("source_id\tname\tcategory\tlatitude\tlongitude\nT1\t灯\tstreetlight\t35.69\t139.75\n",
+                   encoding="utf-8")
+    assert (await load(settings, tsv)).inserted == 1
+    workbook = tmp_path / "assets.xlsx"
+    with zipfile.ZipFile(workbook, "w") as zf:
+        zf.writestr("[Content_Types].xml", "<Types/>")
+    with pytest.raises(LoadError, match="Excel workbook"):
+        await load(settings, workbook)
