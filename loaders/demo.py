@@ -378,10 +378,13 @@ async def run_demo(settings: Settings, scale: float = 1.0, out: Any = None) -> i
     base = "http://127.0.0.1:8000"
     print("\nTry it (after `registry serve`):", file=out)
     lines = [
+        (by[("prefecture", TOKYO)], "/v1/municipalities?prefecture=13"),
         (by[("admin", "admin")], "/v1/stats/assets?group_by=prefecture"),
         (by[("prefecture", TOKYO)], "/v1/stats/assets?group_by=category&prefecture=13"),
         (by[("municipality", "131016")], "/v1/municipalities/131016/assets?limit=5"),
-        (by[("carrier", "docomo")], "/v1/assets/search?bbox=139.74,35.68,139.77,35.70&limit=5"),
+        (by[("carrier", "docomo")], "/v1/assets?bbox=139.74,35.68,139.77,35.70&limit=5"),
+        (by[("carrier", "docomo")], "/v1/assets?near=139.7671,35.6812&radius=500&min_height=10"),
+        (by[("carrier", "docomo")], "/v1/priority-areas/coverage?prefecture=13&distance=200"),
     ]
     for key, path in lines:
         print(f"  curl -s -H 'Authorization: Bearer {key}' '{base}{path}'", file=out)

@@ -31,7 +31,9 @@ def _routes() -> list[tuple[str, str, frozenset[str] | None]]:
 def _concrete(path: str) -> str:
     """Path parameters filled with values that exist nowhere the caller may see."""
     def value(match: re.Match) -> str:
-        name = match.group(1)
+        name, kind = match.group(1), match.group(2)
+        if kind == ":int":
+            return "0"
         if name == "code" and "/municipalities/" in path:
             return "472018"  # Naha: outside every test key's reach but for admin
         if name == "carrier_code":
@@ -39,7 +41,7 @@ def _concrete(path: str) -> str:
         if name == "code":
             return "no-such-category"
         return str(uuid.uuid4())
-    return re.sub(r"\{(\w+)(?::\w+)?\}", value, path)
+    return re.sub(r"\{(\w+)(:\w+)?\}", value, path)
 
 
 ROUTES = _routes()
