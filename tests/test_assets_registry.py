@@ -50,6 +50,15 @@ async def test_create_read_update_withdraw(client: AsyncTestClient, make_key, ow
     assert all(a["actor_tenant"] == CHIYODA and a["actor_role"] == "municipality" for a in audit)
     assert audit[0]["first"] and not audit[1]["first"]
 
+    history = (await client.get(f"{url}/history", headers=chiyoda)).json()["versions"]
+    assert [(v["version"], v["op"]) for v in history] == [(1, "create"), (2, "update"), (3, "withdraw")]
+    assert [v["state"]["height_m"] for v in history] == [45.0, 50.0, 50.0]
+    assert [v["state"]["address"] for v in history] == [ROOFTOP["address"], None, None]
+    assert [v["state"]["status"] for v in history] == ["published", "published", "withdrawn"]
+    shinjuku = await make_key("municipality", SHINJUKU)
+    assert_problem(await client.get(f"{url}/history", headers=shinjuku), 404)
+    assert_problem(await client.get(f"{url}/history", headers=await make_key("carrier", "docomo")), 403)
+
 
 async def test_audit_log_is_append_only(owner: asyncpg.Connection, make_key, client: AsyncTestClient) -> None:
     chiyoda = await make_key("municipality", CHIYODA)

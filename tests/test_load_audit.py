@@ -1,4 +1,4 @@
-"""sql/050: the audit snapshot written by the asset triggers equals `to_jsonb(row) - 'coarse_geom'`."""
+"""The audit log (an undo log since sql/051) gives back every version's whole row through asset_history."""
 
 from __future__ import annotations
 
@@ -28,9 +28,13 @@ async def test_audit_snapshot_is_the_whole_row(settings: Settings, owner: asyncp
     await admin_session(settings, lambda db: load_assets(db, path, tenant="131016"))
     # Every column of the table is in the snapshot (a new column must be added to app.asset_snapshot).
     mismatches = await owner.fetchval("""
-        select count(*) from asset_audit u join assets a using (municipality_code, asset_id)
-         where u.version = a.version and u.after <> to_jsonb(a) - 'coarse_geom'""")
+        select count(*) from asset_history h join assets a using (municipality_code, asset_id)
+         where h.version = a.version and h.state <> to_jsonb(a) - 'coarse_geom'""")
     assert mismatches == 0
     assert await owner.fetchval("select count(*) from asset_audit") == 3
     before = await owner.fetchval("select before->>'height_m' from asset_audit where op = 'update'")
     assert before == "9.25"
+    # The first version's state, as loaded, comes back from the undo image of the update.
+    first = await owner.fetchval("""select h.state from asset_history h join assets a using (municipality_code, asset_id)
+                                     where a.source_id = 'p' and h.version = 1""")
+    assert '"height_m": 9.25' in first and '"version": 1' in first

@@ -200,3 +200,17 @@ class AssetStats(msgspec.Struct):
     group_by: str
     total: int
     groups: list[StatRow]
+
+
+class AssetVersion(msgspec.Struct):
+    version: int
+    op: Literal["create", "update", "withdraw"]
+    actor_role: str
+    actor_tenant: str | None
+    at: dt.datetime
+    state: Annotated[msgspec.Raw, msgspec.Meta(description="the whole asset as this change left it")]
+
+
+class AssetHistory(msgspec.Struct):
+    asset_id: str
+    versions: list[AssetVersion]

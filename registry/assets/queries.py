@@ -80,7 +80,8 @@ returning {TABLE_COLUMNS}
 
 GET = f"select {TABLE_COLUMNS} from assets a where a.asset_id = $1"
 GET_PUBLISHED = f"select {CATALOGUE_COLUMNS} from asset_catalogue c where c.asset_id = $1"
-GET_VERSION = "select version, status from assets where asset_id = $1"
+HISTORY = """select version, op, actor_role, actor_tenant, at, state::text as state
+               from asset_history where asset_id = $1 order by version"""
 SOURCE_ID_TAKEN = "select asset_id::text from assets where municipality_code = $1 and source_id = $2"
 
 LIST_OWN = f"""

@@ -20,9 +20,11 @@ from registry.assets.models import (
     AssetCreate,
     AssetFeature,
     AssetFields,
+    AssetHistory,
     AssetPatch,
     AssetSearchBody,
     AssetStats,
+    AssetVersion,
     ChangePage,
     Link,
     StatRow,
@@ -164,6 +166,16 @@ async def withdraw_asset(db: asyncpg.Connection, asset_id: str,
         raise etags.stale(current["version"])
     f = queries.feature(row)
     return Response(f, media_type=GEOJSON, headers={"ETag": etags.etag(f.properties.version)})
+
+
+@get("/v1/assets/{asset_id:str}/history", tags=["assets"], summary="Every version of an asset, who made it and when",
+     guards=[requires("municipality", "prefecture", "admin")])
+async def asset_history(db: asyncpg.Connection, asset_id: str) -> AssetHistory:
+    rows = await db.fetch(queries.HISTORY, _asset_id(asset_id))
+    if not rows:
+        raise NotFound(f"No asset {asset_id} among those your key may see.")
+    return AssetHistory(asset_id, [AssetVersion(r["version"], r["op"], r["actor_role"], r["actor_tenant"], r["at"],
+                                                msgspec.Raw(r["state"].encode())) for r in rows])
 
 
 @get("/v1/municipalities/{code:str}/assets", tags=["assets"],
@@ -323,5 +335,5 @@ async def asset_stats(
     return AssetStats(group_by, sum(g.count for g in groups), groups)
 
 
-route_handlers = [create_asset, get_asset, update_asset, withdraw_asset, list_own_assets, search_assets,
+route_handlers = [create_asset, get_asset, update_asset, withdraw_asset, asset_history, list_own_assets, search_assets,
                   search_assets_within, asset_changes, asset_stats, *tiles.route_handlers]
