@@ -35,6 +35,7 @@ async def test_audit_snapshot_is_the_whole_row(settings: Settings, owner: asyncp
     before = await owner.fetchval("select before->>'height_m' from asset_audit where op = 'update'")
     assert before == "9.25"
     # The first version's state, as loaded, comes back from the undo image of the update.
-    first = await owner.fetchval("""select h.state from asset_history h join assets a using (municipality_code, asset_id)
-                                     where a.source_id = 'p' and h.version = 1""")
+    first = await owner.fetchval("""
+        select h.state from asset_history h join assets a using (municipality_code, asset_id)
+         where a.source_id = 'p' and h.version = 1""")
     assert '"height_m": 9.25' in first and '"version": 1' in first
