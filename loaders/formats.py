@@ -163,7 +163,10 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
         raise LoadError(f"{path.name} holds no layer")
     try:
         # A feature whose geometry cannot be parsed comes back empty and is rejected by row, not for the file.
-        frame = pyogrio.read_dataframe(target, layer=layer, on_invalid="ignore", encoding=encoding)
+        # Arrow reads a million features about four times faster; shapefiles whose encoding we had to
+        # guess go through the row-wise reader, which applies it.
+        frame = pyogrio.read_dataframe(target, layer=layer, on_invalid="ignore", encoding=encoding,
+                                       use_arrow=encoding is None)
     except Exception as exc:  # pyogrio's errors for broken files have no common base worth naming
         raise LoadError(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from exc
     if len(frame) == 0:

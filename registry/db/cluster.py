@@ -173,7 +173,11 @@ class Cluster:
             "shared_buffers": "'256MB'",
             "work_mem": "'16MB'",
             "maintenance_work_mem": "'256MB'",
-            "max_wal_size": "'2GB'",
+            # Bulk loads write a lot of WAL; fewer checkpoints and compressed full-page images keep them
+            # from stalling on I/O.
+            "max_wal_size": "'8GB'",
+            "checkpoint_timeout": "'30min'",
+            "wal_compression": "on",
             "timezone": "'UTC'",
             "log_min_messages": "warning",
         }
