@@ -115,8 +115,12 @@ async def test_attribute_filters(client: AsyncTestClient, make_key, published: l
     assert set(got) == expected and expected
 
 
-async def test_count_and_updated_since(client: AsyncTestClient, make_key, published: list[dict]) -> None:
+async def test_count_and_updated_since(client: AsyncTestClient, make_key, published: list[dict], owner) -> None:
     carrier = await make_key("carrier", "docomo")
+    # Osaka's assets were last changed years ago; only Tokyo's count as recent.
+    await owner.execute("update assets set updated_at = '2020-01-01' where municipality_code = $1", OSAKA_CITY)
+    recent = await _all_ids(client, carrier, "/v1/assets", {"updated_since": "2021-01-01T00:00:00Z", "limit": 1000})
+    assert set(recent) == _expected(published, lambda a: a["municipality_code"] != OSAKA_CITY)
     r = await client.get("/v1/assets", params={"count": "true", "limit": 5, "prefecture": "13"}, headers=carrier)
     assert r.json()["numberMatched"] == 60 and r.json()["numberReturned"] == 5
     assert 'rel="next"' in r.headers["link"]
