@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated
 
 import asyncpg
@@ -16,14 +15,8 @@ from registry.auth.guards import requires
 from registry.auth.principal import Principal
 from registry.idempotency import respond_once
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.params import parse_uuid
 from registry.problems import Conflict, Forbidden, NotFound, invalid_field
-
-
-def _uuid(value: str, field: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as exc:
-        raise invalid_field(field, f"{value!r} is not an id (a UUID)") from exc
 
 
 def _carrier(principal: Principal, requested: str | None) -> str:
@@ -43,7 +36,7 @@ async def file_application(
     idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
 ) -> Response[Application]:
     carrier = _carrier(request.user, data.carrier_code)
-    asset_ids = sorted({_uuid(a, "asset_ids") for a in data.asset_ids})
+    asset_ids = sorted({parse_uuid(a, "asset_ids") for a in data.asset_ids})
     if data.ends_on is not None and data.ends_on < data.starts_on:
         raise invalid_field("ends_on", "is before starts_on")
 
@@ -91,7 +84,7 @@ async def list_applications(
 
 @get("/v1/applications/{application_id:str}", tags=["applications"], summary="One application with its history")
 async def get_application(db: asyncpg.Connection, application_id: str) -> Application:
-    found = await queries.load(db, _uuid(application_id, "application_id"))
+    found = await queries.load(db, parse_uuid(application_id, "application_id"))
     if found is None:
         raise NotFound(f"No application {application_id} among those your key may see.")
     return found
@@ -103,7 +96,7 @@ async def get_application(db: asyncpg.Connection, application_id: str) -> Applic
       guards=[requires("municipality", "carrier", "admin")])
 async def act_on_application(request: Request, db: asyncpg.Connection, application_id: str,
                              data: ApplicationAction) -> Application:
-    application_id = _uuid(application_id, "application_id")
+    application_id = parse_uuid(application_id, "application_id")
     principal: Principal = request.user
     row = await db.fetchrow(queries.LOCK, application_id)
     if row is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import asyncpg
@@ -10,22 +9,21 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import Parameter
 
 from registry.areas import queries
-from registry.areas.models import AreaCollection, AreaCreate, AreaFeature, CoverageReport
+from registry.areas.models import AreaCollection, AreaCreate, AreaFeature, AreaKind, CoverageReport
 from registry.assets.models import AVAILABILITIES, Link
 from registry.assets.search import parse_within
 from registry.auth.guards import requires
 from registry.auth.principal import Principal
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.params import parse_prefecture, parse_prefecture_number, parse_uuid
 from registry.problems import Forbidden, NotFound, invalid_field
-from registry.tenants.routes import parse_prefecture
 
 GEOJSON = "application/geo+json"
 MAX_COVERAGE_DISTANCE_M = 5_000
 
 
 def _kind(value: str | None) -> str | None:
-    allowed = ("commercial_district", "major_station", "municipal_office", "disaster_hospital", "temporary_stay",
-               "evacuation_park", "walk_home_road")
+    allowed: tuple[str, ...] = AreaKind.__args__  # type: ignore[attr-defined]
     if value is not None and value not in allowed:
         raise invalid_field("kind", f"unknown kind {value!r}; choose from {', '.join(allowed)}")
     return value
@@ -60,10 +58,10 @@ async def list_areas(
     prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
     kind: str | None = None, after: str | None = None, limit: Annotated[int, Parameter(description="1-1000")] = 500,
 ) -> Response[AreaCollection]:
-    pref = parse_prefecture(prefecture)
+    pref = parse_prefecture_number(prefecture)
     check_limit(limit, 1000)
     cursor = decode_cursor(after, 1)
-    rows = await db.fetch(queries.LIST, pref[:2] if pref else None, _kind(kind), cursor[0] if cursor else None,
+    rows = await db.fetch(queries.LIST, pref, _kind(kind), cursor[0] if cursor else None,
                           limit + 1)
     features = [queries.feature(r) for r in rows[:limit]]
     nxt = next_link(request, encode_cursor([features[-1].id]) if len(rows) > limit else None)
@@ -74,10 +72,7 @@ async def list_areas(
 @delete("/v1/priority-areas/{area_id:str}", tags=["priority areas"], summary="Remove a priority area",
         guards=[requires("prefecture", "admin")])
 async def delete_area(db: asyncpg.Connection, area_id: str) -> None:
-    try:
-        uuid.UUID(area_id)
-    except ValueError as exc:
-        raise invalid_field("area_id", f"{area_id!r} is not an area id (a UUID)") from exc
+    parse_uuid(area_id, "area_id")
     if await db.fetchval(queries.DELETE, area_id) is None:
         raise NotFound(f"No priority area {area_id} among those your key maintains.")
 
@@ -97,8 +92,8 @@ async def area_coverage(
     counted = [a for a in availability.split(",") if a]
     if not counted or not set(counted) <= set(AVAILABILITIES):
         raise invalid_field("availability", f"choose from {', '.join(AVAILABILITIES)}")
-    pref = parse_prefecture(prefecture)
-    areas = await queries.coverage(db, pref[:2] if pref else None, _kind(kind), counted, distance)
+    pref = parse_prefecture_number(prefecture)
+    areas = await queries.coverage(db, pref, _kind(kind), counted, distance)
     return CoverageReport(distance, counted, areas, [a for a in areas if a.assets == 0])
 
 

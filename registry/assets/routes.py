@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -35,8 +34,8 @@ from registry.auth.guards import requires
 from registry.auth.principal import Principal
 from registry.idempotency import respond_once
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.params import parse_code, parse_prefecture_number, parse_uuid
 from registry.problems import Conflict, Forbidden, NotFound, invalid_field
-from registry.tenants.routes import parse_code, parse_prefecture
 
 GEOJSON = "application/geo+json"
 MUNICIPAL = requires("municipality", "admin")
@@ -45,10 +44,7 @@ ASSET_BODY_LIMIT = 1_000_000
 
 
 def _asset_id(value: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError as exc:
-        raise invalid_field("asset_id", f"{value!r} is not an asset id (a UUID)") from exc
+    return parse_uuid(value, "asset_id")
 
 
 def _owner(principal: Principal, requested: str | None) -> str:
@@ -306,8 +302,8 @@ async def asset_changes(
     check_limit(limit, 1000)
     start = _parse_change_cursor(after)
     code = parse_code(municipality, "municipality") if municipality else None
-    pref = parse_prefecture(prefecture)
-    rows = await queries.changes(db, start, code, pref[:2] if pref else None, limit + 1)
+    pref = parse_prefecture_number(prefecture)
+    rows = await queries.changes(db, start, code, pref, limit + 1)
     page = rows[:limit]
     items = [
         AssetChange(change=f"{r['xid']}:{r['change_id']}", op=r["op"], asset_id=r["changed_asset"],
@@ -329,8 +325,8 @@ async def asset_stats(
                         Parameter(description="prefecture, municipality, category or availability")] = "prefecture",
     prefecture: Annotated[str | None, Parameter(description="limit to one prefecture")] = None,
 ) -> AssetStats:
-    pref = parse_prefecture(prefecture)
-    rows = await queries.stats(db, group_by, pref[:2] if pref else None)
+    pref = parse_prefecture_number(prefecture)
+    rows = await queries.stats(db, group_by, pref)
     groups = [StatRow(r["key"], r["label"], r["n"]) for r in rows]
     return AssetStats(group_by, sum(g.count for g in groups), groups)
 

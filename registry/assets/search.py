@@ -9,8 +9,8 @@ from typing import Literal
 import msgspec
 
 from registry.assets.models import AVAILABILITIES, CATEGORIES, MultiPolygon, Polygon
+from registry.params import parse_code, parse_prefecture_number
 from registry.problems import invalid_field
-from registry.tenants.codes import CodeError, normalise, prefecture_number
 
 # Japan's extent with its outlying islands; anything outside is a mistake, often swapped axes.
 JAPAN = (122.5, 20.0, 154.5, 46.0)
@@ -149,18 +149,8 @@ def build_filter(
         raise invalid_field("min_height", "must be 0 to 1,000 metres")
     if max_fibre_distance is not None and max_fibre_distance < 0:
         raise invalid_field("max_fibre_distance", "must be 0 or more metres")
-    code = None
-    if municipality is not None:
-        try:
-            code = normalise(municipality)
-        except CodeError as exc:
-            raise invalid_field("municipality", str(exc)) from exc
-    pref = None
-    if prefecture is not None:
-        try:
-            pref = prefecture_number(prefecture)
-        except CodeError as exc:
-            raise invalid_field("prefecture", str(exc)) from exc
+    code = parse_code(municipality, "municipality") if municipality is not None else None
+    pref = parse_prefecture_number(prefecture)
     common = dict(
         categories=_choices("category", category, CATEGORIES),
         availabilities=_choices("availability", availability, AVAILABILITIES),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated
 
 import asyncpg
@@ -13,7 +12,8 @@ from registry.auth import queries
 from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage, Me
 from registry.auth.principal import Principal
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
-from registry.problems import Forbidden, invalid_field
+from registry.params import parse_uuid
+from registry.problems import Forbidden
 
 
 @get("/v1/me", tags=["keys"], summary="The principal behind the key you sent")
@@ -45,10 +45,7 @@ async def create_key(request: Request, db: asyncpg.Connection, data: KeyCreate) 
 
 @delete("/v1/keys/{key_id:str}", tags=["keys"], summary="Revoke an API key", status_code=200)
 async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
-    try:
-        uuid.UUID(key_id)
-    except ValueError as exc:
-        raise invalid_field("key_id", f"{key_id!r} is not a key id (a UUID)") from exc
+    parse_uuid(key_id, "key_id")
     return await queries.revoke_key(db, key_id)
 
 

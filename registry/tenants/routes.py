@@ -12,9 +12,9 @@ from registry import etags
 from registry.auth.guards import requires
 from registry.auth.principal import Principal
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
-from registry.problems import Conflict, NotFound, invalid_field
+from registry.params import parse_code, parse_prefecture
+from registry.problems import Conflict, NotFound
 from registry.tenants import queries
-from registry.tenants.codes import CodeError, normalise, prefecture_number, with_check_digit
 from registry.tenants.models import (
     Carrier,
     CarrierCreate,
@@ -25,23 +25,6 @@ from registry.tenants.models import (
     MunicipalitySettingsUpdate,
     PrefecturePage,
 )
-
-
-def parse_code(value: str, field: str = "code") -> str:
-    try:
-        return normalise(value)
-    except CodeError as exc:
-        raise invalid_field(field, str(exc)) from exc
-
-
-def parse_prefecture(value: str | None, field: str = "prefecture") -> str | None:
-    """A prefecture given as its number (13) or code (130001), as the prefecture's code."""
-    if value is None:
-        return None
-    try:
-        return with_check_digit(prefecture_number(value) + "000")
-    except CodeError as exc:
-        raise invalid_field(field, str(exc)) from exc
 
 
 @get("/v1/prefectures", tags=["reference"], summary="The 47 prefectures")

@@ -23,8 +23,8 @@ from loaders.mapping import parse_pairs
 from registry.auth.guards import requires
 from registry.auth.principal import Principal
 from registry.idempotency import respond_once
+from registry.params import parse_code
 from registry.problems import FieldError, Forbidden, Problem, Unprocessable, invalid_field
-from registry.tenants.routes import parse_code
 from registry.uploads.models import UploadIssue, UploadReport
 
 _SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shapefile": ".zip", "csv": ".csv"}

@@ -1,0 +1,38 @@
+"""Request parameters shared by every domain: ids and local government codes, or a 422 saying why not."""
+
+from __future__ import annotations
+
+import uuid
+
+from registry.problems import invalid_field
+from registry.tenants.codes import CodeError, normalise, prefecture_number, with_check_digit
+
+
+def parse_uuid(value: str, field: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except ValueError as exc:
+        raise invalid_field(field, f"{value!r} is not an id (a UUID)") from exc
+
+
+def parse_code(value: str, field: str = "code") -> str:
+    try:
+        return normalise(value)
+    except CodeError as exc:
+        raise invalid_field(field, str(exc)) from exc
+
+
+def parse_prefecture_number(value: str | None, field: str = "prefecture") -> str | None:
+    """A prefecture given as its number (13) or code (130001), as its two-digit number."""
+    if value is None:
+        return None
+    try:
+        return prefecture_number(value)
+    except CodeError as exc:
+        raise invalid_field(field, str(exc)) from exc
+
+
+def parse_prefecture(value: str | None, field: str = "prefecture") -> str | None:
+    """A prefecture given as its number (13) or code (130001), as the prefecture's code."""
+    number = parse_prefecture_number(value, field)
+    return with_check_digit(number + "000") if number else None
