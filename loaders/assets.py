@@ -69,18 +69,16 @@ _OPTIONAL = ("address", "position_accuracy_m", "height_m", "mountable_height_m",
              "fee_rule", "permit_type", "contact", "source", "last_verified", "visibility", "status")
 assert set(_OPTIONAL) | {"source_id", "municipality_code", "category", "name"} == set(ATTRIBUTES)
 
-_SET = ",\n    ".join(f"{c} = case when '{c}' = any($1::text[]) then excluded.{c} else a.{c} end" for c in _OPTIONAL)
+_SET = ",\n         ".join(f"{c} = case when '{c}' = any($1::text[]) then v.{c} else a.{c} end" for c in _OPTIONAL)
+_CHANGED = "\n      or ".join(
+    [f"v.{c} is distinct from a.{c}" for c in ("category", "name", "geom")]
+    + [f"('{c}' = any($1::text[]) and v.{c} is distinct from a.{c})" for c in _OPTIONAL])
 
-
-def _changed(new: str, old: str) -> str:
-    required = [f"{new}.{c} is distinct from {old}.{c}" for c in ("category", "name", "geom")]
-    optional = [f"('{c}' = any($1::text[]) and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
-    return "\n      or ".join(required + optional)
-
-
-# Rows whose values did not change are dropped by the join before the insert: a million speculative
-# insertions that all end in "nothing to do" cost far more than one hash join. The ON CONFLICT arm
-# still handles a row that another transaction inserted in the meantime, with the same test.
+# An UPDATE for the rows whose values changed and a plain INSERT for the new ones. INSERT ... ON
+# CONFLICT would do both in one, but its speculative insertion cost 11 s of a million-row load
+# (bench/README.md); unchanged rows are touched by neither, so their versions do not move. A row
+# that another transaction creates between the two arms fails the insert's unique key, and the
+# whole load with it (nothing is written; running it again updates that row instead).
 _MERGE = f"""
 with v as (
   select coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id, s.category, s.name,
@@ -94,8 +92,20 @@ with v as (
          coalesce(s.status, 'published') as status
     -- A one-tenant load checks its code once here instead of casting every staged row to lgcode.
     from loader_staging s cross join (select $2::lgcode as code) t),
-merged as (
-  insert into assets as a (
+changed as (
+  update assets a set
+         category = v.category,
+         name = v.name,
+         geom = v.geom,
+         {_SET},
+         version = a.version + 1,
+         updated_at = now()
+    from v
+   where a.municipality_code = v.municipality_code and a.source_id = v.source_id
+     and ({_CHANGED})
+  returning 1),
+added as (
+  insert into assets (
     municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
     mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
     max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status)
@@ -103,20 +113,11 @@ merged as (
          v.height_m, v.mountable_height_m, v.spare_load_kg, v.power, v.fibre_distance_m, v.area_m2, v.availability,
          v.current_tenants, v.max_tenants, v.constraints, v.fee_rule, v.permit_type, v.contact, v.source,
          v.last_verified, v.visibility, v.status
-    from v left join assets o on o.municipality_code = v.municipality_code and o.source_id = v.source_id
-   where o.asset_id is null
-      or {_changed("v", "o")}
-  on conflict (municipality_code, source_id) do update set
-    category = excluded.category,
-    name = excluded.name,
-    geom = excluded.geom,
-    {_SET},
-    version = a.version + 1,
-    updated_at = now()
-  where {_changed("excluded", "a")}
-  returning (xmax = 0) as inserted)
-select count(*) filter (where inserted)::int as inserted, count(*) filter (where not inserted)::int as updated
-  from merged
+    from v
+   where not exists (select from assets o where o.municipality_code = v.municipality_code
+                                            and o.source_id = v.source_id)
+  returning 1)
+select (select count(*) from added)::int as inserted, (select count(*) from changed)::int as updated
 """
 
 _KNOWN = "select code::text, parent_code::text from municipalities"
@@ -262,6 +263,9 @@ async def _store(conn: asyncpg.Connection, prepared: Prepared, name: str, tenant
                  progress: Progress, started: float) -> LoadReport:
     try:
         inserted, updated, outside = await write_prepared(conn, prepared, dry_run=dry_run, progress=progress)
+    except asyncpg.UniqueViolationError as exc:
+        raise LoadError("another change created an asset with one of this file's source ids while the load ran "
+                        f"({exc.detail or exc}); nothing was written, so run the load again") from exc
     except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
         # Validation mirrors the table's constraints; reaching here means a rule it does not know yet.
         raise LoadError(f"the database refused the load ({exc.__class__.__name__}: {exc}); nothing was written")\
