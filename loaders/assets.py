@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,10 +20,9 @@ import asyncpg
 from loaders.formats import LoadError, Source, read_source
 from loaders.mapping import ATTRIBUTES, Mapping, build_mapping
 from loaders.progress import Progress, Silent
-from loaders.validate import STAGING_COLUMNS, Issue, Prepared, prepare
+from loaders.validate import STAGING_COLUMNS, Issue, Prepared, prepare_in_batches
 
 STAGING = "loader_staging"
-COPY_CHUNK = 100_000
 
 _CREATE_STAGING = """
 create temp table loader_staging (
@@ -69,16 +69,35 @@ _OPTIONAL = ("address", "position_accuracy_m", "height_m", "mountable_height_m",
              "fee_rule", "permit_type", "contact", "source", "last_verified", "visibility", "status")
 assert set(_OPTIONAL) | {"source_id", "municipality_code", "category", "name"} == set(ATTRIBUTES)
 
-_SET = ",\n         ".join(f"{c} = case when '{c}' = any($1::text[]) then v.{c} else a.{c} end" for c in _OPTIONAL)
-_CHANGED = "\n      or ".join(
-    [f"v.{c} is distinct from a.{c}" for c in ("category", "name", "geom")]
-    + [f"('{c}' = any($1::text[]) and v.{c} is distinct from a.{c})" for c in _OPTIONAL])
+_SET = ",\n    ".join(f"{c} = case when '{c}' = any($1::text[]) then excluded.{c} else a.{c} end" for c in _OPTIONAL)
 
-# An UPDATE for the rows whose values changed and a plain INSERT for the new ones. INSERT ... ON
-# CONFLICT would do both in one, but its speculative insertion cost 11 s of a million-row load
-# (bench/README.md); unchanged rows are touched by neither, so their versions do not move. A row
-# that another transaction creates between the two arms fails the insert's unique key, and the
-# whole load with it (nothing is written; running it again updates that row instead).
+
+def _changed(new: str, old: str) -> str:
+    required = [f"{new}.{c} is distinct from {old}.{c}" for c in ("category", "name", "geom")]
+    optional = [f"('{c}' = any($1::text[]) and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
+    return "\n      or ".join(required + optional)
+
+
+_COLUMNS = """municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
+    mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
+    max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status"""
+
+# The keys of the assets that existed before the load, taken once: rows this load adds can never match
+# (source ids are unique within a file), so each batch is matched against this table and not against
+# assets, whose growth within the transaction the planner cannot see.
+_CREATE_EXISTING = """
+create temp table loader_existing (municipality_code text not null, source_id text not null) on commit drop
+"""
+_FILL_EXISTING = """
+insert into loader_existing
+select municipality_code, source_id from assets where $1::text is null or municipality_code = $1
+"""
+
+# New rows go in with a plain INSERT, because INSERT ... ON CONFLICT's speculative insertion cost 11 s of
+# a million-row load (bench/README.md). Rows that existed take the ON CONFLICT path, which finds the
+# conflict first and updates only a row whose values changed, so an unchanged re-load moves no version.
+# A row another transaction creates during the load fails the plain insert's unique key, and the load
+# with it: nothing is written, and running it again updates that row instead.
 _MERGE = f"""
 with v as (
   select coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id, s.category, s.name,
@@ -89,33 +108,27 @@ with v as (
          coalesce(s.availability, 'offered') as availability, coalesce(s.current_tenants, 0) as current_tenants,
          coalesce(s.max_tenants, 1) as max_tenants, coalesce(s.constraints, '{{}}') as constraints, s.fee_rule,
          s.permit_type, s.contact, s.source, s.last_verified, coalesce(s.visibility, 'carriers') as visibility,
-         coalesce(s.status, 'published') as status
+         coalesce(s.status, 'published') as status,
+         e.source_id is not null as existed
     -- A one-tenant load checks its code once here instead of casting every staged row to lgcode.
-    from loader_staging s cross join (select $2::lgcode as code) t),
+    from loader_staging s cross join (select $2::lgcode as code) t
+    left join loader_existing e
+      on e.municipality_code = coalesce(t.code::text, s.municipality_code) and e.source_id = s.source_id),
 changed as (
-  update assets a set
-         category = v.category,
-         name = v.name,
-         geom = v.geom,
-         {_SET},
-         version = a.version + 1,
-         updated_at = now()
-    from v
-   where a.municipality_code = v.municipality_code and a.source_id = v.source_id
-     and ({_CHANGED})
+  insert into assets as a ({_COLUMNS})
+  select {_COLUMNS} from v where v.existed
+  on conflict (municipality_code, source_id) do update set
+    category = excluded.category,
+    name = excluded.name,
+    geom = excluded.geom,
+    {_SET},
+    version = a.version + 1,
+    updated_at = now()
+  where {_changed("excluded", "a")}
   returning 1),
 added as (
-  insert into assets (
-    municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
-    mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
-    max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status)
-  select v.municipality_code, v.source_id, v.category, v.name, v.address, v.geom, v.position_accuracy_m,
-         v.height_m, v.mountable_height_m, v.spare_load_kg, v.power, v.fibre_distance_m, v.area_m2, v.availability,
-         v.current_tenants, v.max_tenants, v.constraints, v.fee_rule, v.permit_type, v.contact, v.source,
-         v.last_verified, v.visibility, v.status
-    from v
-   where not exists (select from assets o where o.municipality_code = v.municipality_code
-                                            and o.source_id = v.source_id)
+  insert into assets ({_COLUMNS})
+  select {_COLUMNS} from v where not v.existed
   returning 1)
 select (select count(*) from added)::int as inserted, (select count(*) from changed)::int as updated
 """
@@ -149,7 +162,7 @@ class LoadReport:
         elif self.dry_run:
             outcome = "dry run: nothing written"
         else:
-            outcome = "NOT loaded: nothing written because rows were rejected"
+            return f"{head}; NOT loaded: nothing written because rows were rejected ({self.seconds:.1f}s)"
         counts = f"{self.inserted:,} {verb} inserted, {self.updated:,} updated, {self.unchanged:,} unchanged"
         return f"{head}; {counts}; {outcome} ({self.seconds:.1f}s)"
 
@@ -158,72 +171,100 @@ class _Rollback(Exception):
     """Leaves the load's savepoint without a trace: dry runs and loads with rejected rows."""
 
 
+@dataclass
+class _Tally:
+    """What the batches of one load add up to."""
+
+    rows: int = 0
+    accepted: int = 0
+    inserted: int = 0
+    updated: int = 0
+    warnings: int = 0
+    rejected_rows: set[int] = field(default_factory=set)
+    issues: list[Issue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, batch: Prepared) -> None:
+        self.rows += batch.rows
+        self.accepted += batch.accepted
+        self.warnings += batch.warnings
+        self.rejected_rows.update(i.row for i in batch.issues if i.severity == "rejected")
+        self.issues.extend(batch.issues)
+        self.notes.extend(n for n in batch.notes if n not in self.notes)
+
+
 async def known_municipalities(conn: asyncpg.Connection) -> dict[str, str | None]:
     return {r[0]: r[1] for r in await conn.fetch(_KNOWN)}
 
 
-async def write_prepared(conn: asyncpg.Connection, prepared: Prepared, *, dry_run: bool = False,
-                         progress: Progress | None = None) -> tuple[int, int, list[Issue]]:
-    """COPY the accepted rows into staging and merge them; returns (inserted, updated, boundary warnings).
+async def _write_batch(conn: asyncpg.Connection, batch: Prepared, tally: _Tally) -> None:
+    """COPY one batch into the (emptied) staging table, note boundary warnings, merge it."""
+    await conn.execute(f"truncate {STAGING}")
+    columns = list(STAGING_COLUMNS)
+    await conn.copy_records_to_table(STAGING, records=batch.records(), columns=columns)
+    # Fresh statistics let the planner choose between index probes and a hash join against assets.
+    await conn.execute(f"analyze {STAGING}")
+    outside = [Issue(r["row_no"], r["source_id"], "warning",
+                     f"the point lies outside municipality {r['municipality_code']}'s boundary")
+               for r in await conn.fetch(_OUTSIDE_MUNICIPALITY)]
+    tally.issues.extend(outside)
+    tally.warnings += len(outside)
+    row = await conn.fetchrow(_MERGE, batch.attributes, batch.tenant)
+    tally.inserted += row["inserted"]
+    tally.updated += row["updated"]
 
-    Runs in its own savepoint (a transaction when the connection has none), rolled back for a dry run
-    or when any row was rejected, so a load is stored whole or not at all.
-    """
+
+async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], total: int, tenant: str | None, *,
+                        dry_run: bool = False, progress: Progress | None = None) -> _Tally:
+    """Check each batch in a worker thread while the database merges the one before, so the file's checks
+    and the merge overlap instead of adding up. Runs in its own savepoint (a transaction when the
+    connection has none), rolled back for a dry run or when any row was rejected, so a load is stored
+    whole or not at all. Once a row is rejected only the checks go on, to report every rejected row."""
     progress = progress or Silent()
-    result: tuple[int, int, list[Issue]] = (0, 0, [])
+    tally = _Tally()
+    checking: asyncio.Future[Prepared | None] | None = None
     try:
         async with conn.transaction():
             # PostGIS functions carry high cost estimates, so a large merge triggers JIT compilation that
             # costs more than it saves; the load's own statements do without it.
             await conn.execute("set local jit = off")
             await conn.execute(_CREATE_STAGING)
-            total = prepared.accepted
-            columns = list(STAGING_COLUMNS)
-            progress.stage("copy")
-            for start in range(0, total, COPY_CHUNK):
-                chunk = list(zip(*(prepared.columns[c][start:start + COPY_CHUNK] for c in columns), strict=True))
-                await conn.copy_records_to_table(STAGING, records=chunk, columns=columns)
-                progress.update(min(start + COPY_CHUNK, total), total)
-            await conn.execute(f"analyze {STAGING}")
-            progress.stage("check")
-            outside = [Issue(r["row_no"], r["source_id"], "warning",
-                             f"the point lies outside municipality {r['municipality_code']}'s boundary")
-                       for r in await conn.fetch(_OUTSIDE_MUNICIPALITY)]
-            progress.stage("merge")
-            row = await conn.fetchrow(_MERGE, prepared.attributes, prepared.tenant)
-            await conn.execute(f"drop table {STAGING}")
-            result = (row["inserted"], row["updated"], outside)
-            if dry_run or prepared.rejected:
+            await conn.execute(_CREATE_EXISTING)
+            await conn.execute(_FILL_EXISTING, tenant)
+            await conn.execute("analyze loader_existing")
+            progress.stage("load")
+            checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            while (batch := await checking) is not None:
+                checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+                tally.add(batch)
+                if batch.accepted and (dry_run or not tally.rejected_rows):
+                    await _write_batch(conn, batch, tally)
+                progress.update(tally.rows, total)
+            checking = None
+            await conn.execute(f"drop table {STAGING}, loader_existing")
+            if dry_run or tally.rejected_rows:
                 raise _Rollback
     except _Rollback:
         pass
     finally:
+        if checking is not None:
+            # A failed merge leaves the next batch's check running in its thread; let it finish quietly.
+            await asyncio.gather(checking, return_exceptions=True)
         progress.close()
-    return result
+    return tally
 
 
-def read_and_prepare(path: Path, *, tenant: str | None, known: dict[str, str | None], fmt: str | None = None,
-                     layer: str | None = None, source_crs: int | None = None,
-                     columns: dict[str, list[str]] | None = None, defaults: dict[str, str] | None = None,
-                     display_name: str | None = None) -> Prepared:
-    source = read_source(path, fmt, layer)
-    if display_name:
-        source.name = display_name
-    return prepare_source(source, tenant=tenant, known=known, source_crs=source_crs, columns=columns,
-                          defaults=defaults)
-
-
-def prepare_source(source: Source, *, tenant: str | None, known: dict[str, str | None],
-                   source_crs: int | None = None, columns: dict[str, list[str]] | None = None,
-                   defaults: dict[str, str] | None = None) -> Prepared:
+def _batches(source: Source, *, tenant: str | None, known: dict[str, str | None], source_crs: int | None,
+             columns: dict[str, list[str]] | None, defaults: dict[str, str] | None) -> Iterator[Prepared]:
     present = [str(c) for c in source.table.columns]
     mapping: Mapping = build_mapping(present, source.geometry is not None, columns, defaults)
-    prepared = prepare(source, mapping, tenant=tenant, known=known, source_crs=source_crs)
-    if mapping.layout:
-        prepared.notes.insert(0, f"columns matched as {mapping.layout}")
-    if source.encoding:
-        prepared.notes.insert(0, f"read as {source.encoding}")
-    return prepared
+    leading = ([f"read as {source.encoding}"] if source.encoding else []) + (
+        [f"columns matched as {mapping.layout}"] if mapping.layout else [])
+    for number, batch in enumerate(prepare_in_batches(source, mapping, tenant=tenant, known=known,
+                                                      source_crs=source_crs)):
+        if number == 0:
+            batch.notes[:0] = leading
+        yield batch
 
 
 async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | None, dry_run: bool = False,
@@ -240,12 +281,13 @@ async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | Non
         raise LoadError(f"{tenant} is a ward; load its assets for the city {known[tenant]}")
     progress.stage("read")
     try:
-        prepared = await asyncio.to_thread(read_and_prepare, path, tenant=tenant, known=known, fmt=fmt, layer=layer,
-                                           source_crs=source_crs, columns=columns, defaults=defaults,
-                                           display_name=display_name)
+        source = await asyncio.to_thread(read_source, path, fmt, layer)
     finally:
         progress.close()
-    return await _store(conn, prepared, display_name or path.name, tenant, dry_run, progress, started)
+    if display_name:
+        source.name = display_name
+    return await _store(conn, source, tenant=tenant, known=known, dry_run=dry_run, source_crs=source_crs,
+                        columns=columns, defaults=defaults, progress=progress, started=started)
 
 
 async def load_source(conn: asyncpg.Connection, source: Source, *, tenant: str | None, dry_run: bool = False,
@@ -254,15 +296,18 @@ async def load_source(conn: asyncpg.Connection, source: Source, *, tenant: str |
     """Load an in-memory source (the demo generator) through the same validation and bulk path."""
     started = time.monotonic()
     known = await known_municipalities(conn)
-    prepared = await asyncio.to_thread(prepare_source, source, tenant=tenant, known=known, columns=columns,
-                                       defaults=defaults)
-    return await _store(conn, prepared, source.name, tenant, dry_run, progress or Silent(), started)
+    return await _store(conn, source, tenant=tenant, known=known, dry_run=dry_run, source_crs=None, columns=columns,
+                        defaults=defaults, progress=progress or Silent(), started=started)
 
 
-async def _store(conn: asyncpg.Connection, prepared: Prepared, name: str, tenant: str | None, dry_run: bool,
-                 progress: Progress, started: float) -> LoadReport:
+async def _store(conn: asyncpg.Connection, source: Source, *, tenant: str | None, known: dict[str, str | None],
+                 dry_run: bool, source_crs: int | None, columns: dict[str, list[str]] | None,
+                 defaults: dict[str, str] | None, progress: Progress, started: float) -> LoadReport:
+    # Mapping errors and an empty file surface here, before any batch is written.
+    batches = _batches(source, tenant=tenant, known=known, source_crs=source_crs, columns=columns,
+                       defaults=defaults)
     try:
-        inserted, updated, outside = await write_prepared(conn, prepared, dry_run=dry_run, progress=progress)
+        tally = await write_batches(conn, batches, len(source.table), tenant, dry_run=dry_run, progress=progress)
     except asyncpg.UniqueViolationError as exc:
         raise LoadError("another change created an asset with one of this file's source ids while the load ran "
                         f"({exc.detail or exc}); nothing was written, so run the load again") from exc
@@ -270,12 +315,16 @@ async def _store(conn: asyncpg.Connection, prepared: Prepared, name: str, tenant
         # Validation mirrors the table's constraints; reaching here means a rule it does not know yet.
         raise LoadError(f"the database refused the load ({exc.__class__.__name__}: {exc}); nothing was written")\
             from exc
-    issues = sorted([*prepared.issues, *outside], key=lambda i: (i.row, i.severity != "rejected"))
+    rejected = len(tally.rejected_rows)
+    # Once a row is rejected the batches after it are only checked, not merged: no counts to give.
+    inserted, updated = (tally.inserted, tally.updated) if dry_run or not rejected else (0, 0)
+    unchanged = tally.accepted - inserted - updated if dry_run or not rejected else 0
+    issues = sorted(tally.issues, key=lambda i: (i.row, i.severity != "rejected"))
     return LoadReport(
-        file=name, tenant=tenant, rows=prepared.rows, accepted=prepared.accepted, rejected=prepared.rejected,
-        warnings=prepared.warnings + len(outside), inserted=inserted, updated=updated,
-        unchanged=prepared.accepted - inserted - updated, committed=not dry_run and prepared.rejected == 0,
-        dry_run=dry_run, seconds=time.monotonic() - started, issues=issues, notes=prepared.notes)
+        file=source.name, tenant=tenant, rows=tally.rows, accepted=tally.accepted, rejected=rejected,
+        warnings=tally.warnings, inserted=inserted, updated=updated, unchanged=unchanged,
+        committed=not dry_run and rejected == 0, dry_run=dry_run, seconds=time.monotonic() - started, issues=issues,
+        notes=tally.notes)
 
 
 def write_report(report: LoadReport, target: Path) -> None:

@@ -9,7 +9,7 @@ are visited one by one.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -72,6 +72,9 @@ _INTEGERS: dict[str, tuple[int, int]] = {"current_tenants": (0, 2_147_483_647), 
 _TEXT_LIMITS = {"address": 500, "fee_rule": 1000, "contact": 500, "source": 500}
 _CONSTRAINT_SPLIT = re.compile(r"\s*[;,、|]\s*")
 _GEOM_NAMES = {1: "line", 2: "line", 4: "multi-point", 5: "multi-line", 7: "geometry collection"}
+
+# Rows checked, copied and merged at a time: a loader writes one batch while the next is checked.
+BATCH_ROWS = 100_000
 
 # Staging table columns, in COPY order; see loaders.assets.
 STAGING_COLUMNS = ("row_no", "municipality_code", "source_id", "category", "name", "address", "position_accuracy_m",
@@ -170,10 +173,34 @@ def _nullable(values: pd.Series) -> list[Any]:
     return values.astype(object).where(values.notna(), None).tolist()
 
 
+def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, known: dict[str, str | None],
+                       source_crs: int | None = None, batch_rows: int | None = None) -> Iterator[Prepared]:
+    """`prepare` over consecutive slices of the file, so a loader can write one slice while the next is
+    checked. Row numbers, repeated ids and the coordinate system are judged for the whole file."""
+    n = len(source.table)
+    if n == 0:
+        raise LoadError(f"{source.name} contains no rows")
+    notes = list(source.notes)
+    if source.geometry is not None and source_crs is None and source.geometry.crs is None:
+        notes.append(_undeclared_crs(np.asarray(source.geometry.values, dtype=object), source.name))
+        source_crs = 4326
+    first_rows: dict[str, int] = {}
+    batch_rows = batch_rows or BATCH_ROWS
+    for start in range(0, n, batch_rows):
+        stop = min(start + batch_rows, n)
+        part = Source(source.table.iloc[start:stop].reset_index(drop=True),
+                      None if source.geometry is None else source.geometry.iloc[start:stop].reset_index(drop=True),
+                      source.fmt, source.name, source.encoding, notes if start == 0 else [])
+        yield prepare(part, mapping, tenant=tenant, known=known, source_crs=source_crs, first_row=start,
+                      first_rows=first_rows)
+
+
 def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict[str, str | None],
-            source_crs: int | None = None) -> Prepared:
+            source_crs: int | None = None, first_row: int = 0, first_rows: dict[str, int] | None = None) -> Prepared:
     """Validate and normalise every row. `known` maps every municipality and ward code to its parent city
-    (None for a municipality); `tenant` is the municipality a load is for (None: codes from the file)."""
+    (None for a municipality); `tenant` is the municipality a load is for (None: codes from the file).
+    For a slice of a file, `first_row` is the index of its first row in the file and `first_rows` maps every
+    source id of the slices before to the row it first appeared in (it is extended with this slice's)."""
     table = source.table
     n = len(table)
     if n == 0:
@@ -215,12 +242,10 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
     # Owner's id: present, bounded, unique within the file (a re-load matches on it).
     issues.reject(source_ids == "", "no id (source_id) in this row; a re-load could not find it again")
     issues.reject(source_ids.str.len() > 200, "source_id is longer than 200 characters")
-    dup = source_ids.duplicated(keep="first") & (source_ids != "")
-    if dup.any():
-        first_row: dict[str, int] = {}
-        for i, v in enumerate(sid):
-            first_row.setdefault(v, i)
-        issues.reject(dup, lambda i: f"source_id {sid[i]!r} repeats row {first_row[sid[i]] + 1}")
+    seen = {} if first_rows is None else first_rows
+    for i, v in enumerate(sid):
+        if v and (first := seen.setdefault(v, first_row + i)) != first_row + i:
+            issues.reject_at(i, f"source_id {v!r} repeats row {first + 1}")
 
     # Municipality code: padded, check digit, a real municipality, and the one this load is for.
     codes = text("municipality_code")
@@ -334,7 +359,7 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
 
     keep = issues.ok()
     index = np.flatnonzero(keep)
-    columns: dict[str, list[Any]] = {"row_no": (index + 1).tolist(), "source_id": [sid[i] for i in index]}
+    columns: dict[str, list[Any]] = {"row_no": (index + first_row + 1).tolist(), "source_id": [sid[i] for i in index]}
     for attr in STAGING_COLUMNS:
         if attr in ("row_no", "source_id", "wkb"):
             continue
@@ -347,9 +372,9 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
     found: list[Issue] = []
     for i in sorted(set(issues.rejected) | set(issues.warned)):
         for reason in issues.rejected.get(i, []):
-            found.append(Issue(i + 1, sid[i] or None, "rejected", reason))
+            found.append(Issue(first_row + i + 1, sid[i] or None, "rejected", reason))
         for reason in issues.warned.get(i, []):
-            found.append(Issue(i + 1, sid[i] or None, "warning", reason))
+            found.append(Issue(first_row + i + 1, sid[i] or None, "warning", reason))
     return Prepared(n, mapping.attributes, columns, found, notes, tenant)
 
 
@@ -375,14 +400,8 @@ def _geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series
         geoms = np.asarray(source.geometry.values, dtype=object).copy()
         crs = CRS.from_epsg(source_crs) if source_crs else source.geometry.crs
         if crs is None:
-            xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-            if xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90:
-                crs = WGS84
-                notes.append("the file declares no coordinate system; its coordinates look like degrees, "
-                             "read as EPSG:4326 (pass --source-crs if they are not)")
-            else:
-                raise LoadError(f"{source.name} declares no coordinate system and its coordinates are not degrees; "
-                                "name it with --source-crs, e.g. 6677 for JGD2011 zone IX (Tokyo)")
+            notes.append(_undeclared_crs(geoms, source.name))
+            crs = WGS84
         missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
         issues.reject(missing, "no geometry")
         geoms[missing] = None
@@ -447,6 +466,16 @@ def _geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series
     issues.reject(outside, lambda i: f"outside Japan (lon {b_list[i][0]:.6g}, lat {b_list[i][1]:.6g}){hint}")
     geoms[outside] = None
     return geoms
+
+
+def _undeclared_crs(geoms: np.ndarray, name: str) -> str:
+    """The note for a file without a coordinate system whose coordinates are degrees; LoadError otherwise."""
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    if xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90:
+        return ("the file declares no coordinate system; its coordinates look like degrees, "
+                "read as EPSG:4326 (pass --source-crs if they are not)")
+    raise LoadError(f"{name} declares no coordinate system and its coordinates are not degrees; "
+                    "name it with --source-crs, e.g. 6677 for JGD2011 zone IX (Tokyo)")
 
 
 def _code_outcome(value: str, tenant: str | None, known: dict[str, str | None]) -> tuple[str | None, str | None,
