@@ -17,121 +17,13 @@ from pathlib import Path
 
 import asyncpg
 
+from loaders import validate
 from loaders.formats import LoadError, Source, read_source
-from loaders.mapping import ATTRIBUTES, Mapping, build_mapping
+from loaders.mapping import Mapping, build_mapping
+from loaders.merge import Tally, Writer, run_batches
+from loaders.parallel import Parallel, can_run, write_parallel
 from loaders.progress import Progress, Silent
-from loaders.validate import STAGING_COLUMNS, Issue, Prepared, prepare_in_batches
-
-STAGING = "loader_staging"
-
-_CREATE_STAGING = """
-create temp table loader_staging (
-  row_no integer not null,
-  municipality_code text not null,
-  source_id text not null,
-  category text not null,
-  name text not null,
-  address text,
-  position_accuracy_m float8,
-  height_m float8,
-  mountable_height_m float8,
-  spare_load_kg float8,
-  power text,
-  fibre_distance_m float8,
-  area_m2 float8,
-  availability text,
-  current_tenants integer,
-  max_tenants integer,
-  constraints text[],
-  fee_rule text,
-  permit_type text,
-  contact text,
-  source text,
-  last_verified date,
-  visibility text,
-  status text,
-  wkb bytea not null
-) on commit drop
-"""
-
-_OUTSIDE_MUNICIPALITY = """
-select s.row_no, s.source_id, s.municipality_code
-  from loader_staging s
-  join municipality_boundaries b on b.code = s.municipality_code
- where not ST_Intersects(b.geom, ST_GeomFromWKB(s.wkb, 4326))
- order by s.row_no
-"""
-
-# Attributes a file may leave out: an update keeps the stored value unless the load's mapping ($1)
-# names the attribute. The SET and WHERE lists are spelled out from this constant once, at import.
-_OPTIONAL = ("address", "position_accuracy_m", "height_m", "mountable_height_m", "spare_load_kg", "power",
-             "fibre_distance_m", "area_m2", "availability", "current_tenants", "max_tenants", "constraints",
-             "fee_rule", "permit_type", "contact", "source", "last_verified", "visibility", "status")
-assert set(_OPTIONAL) | {"source_id", "municipality_code", "category", "name"} == set(ATTRIBUTES)
-
-_SET = ",\n    ".join(f"{c} = case when '{c}' = any($1::text[]) then excluded.{c} else a.{c} end" for c in _OPTIONAL)
-
-
-def _changed(new: str, old: str) -> str:
-    required = [f"{new}.{c} is distinct from {old}.{c}" for c in ("category", "name", "geom")]
-    optional = [f"('{c}' = any($1::text[]) and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
-    return "\n      or ".join(required + optional)
-
-
-_COLUMNS = """municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
-    mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
-    max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status"""
-
-# The keys of the assets that existed before the load, taken once: rows this load adds can never match
-# (source ids are unique within a file), so each batch is matched against this table and not against
-# assets, whose growth within the transaction the planner cannot see.
-_CREATE_EXISTING = """
-create temp table loader_existing (municipality_code text not null, source_id text not null) on commit drop
-"""
-_FILL_EXISTING = """
-insert into loader_existing
-select municipality_code, source_id from assets where $1::text is null or municipality_code = $1
-"""
-
-# New rows go in with a plain INSERT, because INSERT ... ON CONFLICT's speculative insertion cost 11 s of
-# a million-row load (bench/README.md). Rows that existed take the ON CONFLICT path, which finds the
-# conflict first and updates only a row whose values changed, so an unchanged re-load moves no version.
-# A row another transaction creates during the load fails the plain insert's unique key, and the load
-# with it: nothing is written, and running it again updates that row instead.
-_MERGE = f"""
-with v as (
-  select coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id, s.category, s.name,
-         s.address, ST_GeomFromWKB(s.wkb, 4326) as geom, s.position_accuracy_m::numeric(8, 2) as position_accuracy_m,
-         s.height_m::numeric(7, 2) as height_m, s.mountable_height_m::numeric(7, 2) as mountable_height_m,
-         s.spare_load_kg::numeric(10, 1) as spare_load_kg, coalesce(s.power, 'unknown') as power,
-         s.fibre_distance_m::numeric(10, 1) as fibre_distance_m, s.area_m2::numeric(12, 2) as area_m2,
-         coalesce(s.availability, 'offered') as availability, coalesce(s.current_tenants, 0) as current_tenants,
-         coalesce(s.max_tenants, 1) as max_tenants, coalesce(s.constraints, '{{}}') as constraints, s.fee_rule,
-         s.permit_type, s.contact, s.source, s.last_verified, coalesce(s.visibility, 'carriers') as visibility,
-         coalesce(s.status, 'published') as status,
-         e.source_id is not null as existed
-    -- A one-tenant load checks its code once here instead of casting every staged row to lgcode.
-    from loader_staging s cross join (select $2::lgcode as code) t
-    left join loader_existing e
-      on e.municipality_code = coalesce(t.code::text, s.municipality_code) and e.source_id = s.source_id),
-changed as (
-  insert into assets as a ({_COLUMNS})
-  select {_COLUMNS} from v where v.existed
-  on conflict (municipality_code, source_id) do update set
-    category = excluded.category,
-    name = excluded.name,
-    geom = excluded.geom,
-    {_SET},
-    version = a.version + 1,
-    updated_at = now()
-  where {_changed("excluded", "a")}
-  returning 1),
-added as (
-  insert into assets ({_COLUMNS})
-  select {_COLUMNS} from v where not v.existed
-  returning 1)
-select (select count(*) from added)::int as inserted, (select count(*) from changed)::int as updated
-"""
+from loaders.validate import Issue, Prepared, prepare_in_batches
 
 _KNOWN = "select code::text, parent_code::text from municipalities"
 
@@ -171,85 +63,32 @@ class _Rollback(Exception):
     """Leaves the load's savepoint without a trace: dry runs and loads with rejected rows."""
 
 
-@dataclass
-class _Tally:
-    """What the batches of one load add up to."""
-
-    rows: int = 0
-    accepted: int = 0
-    inserted: int = 0
-    updated: int = 0
-    warnings: int = 0
-    rejected_rows: set[int] = field(default_factory=set)
-    issues: list[Issue] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def add(self, batch: Prepared) -> None:
-        self.rows += batch.rows
-        self.accepted += batch.accepted
-        self.warnings += batch.warnings
-        self.rejected_rows.update(i.row for i in batch.issues if i.severity == "rejected")
-        self.issues.extend(batch.issues)
-        self.notes.extend(n for n in batch.notes if n not in self.notes)
-
-
 async def known_municipalities(conn: asyncpg.Connection) -> dict[str, str | None]:
     return {r[0]: r[1] for r in await conn.fetch(_KNOWN)}
 
 
-async def _write_batch(conn: asyncpg.Connection, batch: Prepared, tally: _Tally) -> None:
-    """COPY one batch into the (emptied) staging table, note boundary warnings, merge it."""
-    await conn.execute(f"truncate {STAGING}")
-    columns = list(STAGING_COLUMNS)
-    await conn.copy_records_to_table(STAGING, records=batch.records(), columns=columns)
-    # Fresh statistics let the planner choose between index probes and a hash join against assets.
-    await conn.execute(f"analyze {STAGING}")
-    outside = [Issue(r["row_no"], r["source_id"], "warning",
-                     f"the point lies outside municipality {r['municipality_code']}'s boundary")
-               for r in await conn.fetch(_OUTSIDE_MUNICIPALITY)]
-    tally.issues.extend(outside)
-    tally.warnings += len(outside)
-    row = await conn.fetchrow(_MERGE, batch.attributes, batch.tenant)
-    tally.inserted += row["inserted"]
-    tally.updated += row["updated"]
-
-
 async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], total: int, tenant: str | None, *,
-                        dry_run: bool = False, progress: Progress | None = None) -> _Tally:
-    """Check each batch in a worker thread while the database merges the one before, so the file's checks
-    and the merge overlap instead of adding up. Runs in its own savepoint (a transaction when the
-    connection has none), rolled back for a dry run or when any row was rejected, so a load is stored
-    whole or not at all. Once a row is rejected only the checks go on, to report every rejected row."""
+                        dry_run: bool = False, progress: Progress | None = None) -> Tally:
+    """Merge the batches on one connection, in its own savepoint (a transaction when the connection has
+    none), rolled back for a dry run or when any row was rejected, so a load is stored whole or not at all."""
     progress = progress or Silent()
-    tally = _Tally()
-    checking: asyncio.Future[Prepared | None] | None = None
+    writer = Writer(conn)
+    tally = Tally()
     try:
         async with conn.transaction():
             # PostGIS functions carry high cost estimates, so a large merge triggers JIT compilation that
             # costs more than it saves; the load's own statements do without it.
             await conn.execute("set local jit = off")
-            await conn.execute(_CREATE_STAGING)
-            await conn.execute(_CREATE_EXISTING)
-            await conn.execute(_FILL_EXISTING, tenant)
-            await conn.execute("analyze loader_existing")
+            await writer.create_staging(temporary=True)
+            await writer.create_existing(tenant, temporary=True)
             progress.stage("load")
-            checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-            while (batch := await checking) is not None:
-                checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-                tally.add(batch)
-                if batch.accepted and (dry_run or not tally.rejected_rows):
-                    await _write_batch(conn, batch, tally)
-                progress.update(tally.rows, total)
-            checking = None
-            await conn.execute(f"drop table {STAGING}, loader_existing")
+            tally = await run_batches([writer], batches, total, dry_run=dry_run, progress=progress)
+            await conn.execute(f"drop table {writer.staging}, {writer.existing}")
             if dry_run or tally.rejected_rows:
                 raise _Rollback
     except _Rollback:
         pass
     finally:
-        if checking is not None:
-            # A failed merge leaves the next batch's check running in its thread; let it finish quietly.
-            await asyncio.gather(checking, return_exceptions=True)
         progress.close()
     return tally
 
@@ -270,8 +109,10 @@ def _batches(source: Source, *, tenant: str | None, known: dict[str, str | None]
 async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | None, dry_run: bool = False,
                       fmt: str | None = None, layer: str | None = None, source_crs: int | None = None,
                       columns: dict[str, list[str]] | None = None, defaults: dict[str, str] | None = None,
-                      progress: Progress | None = None, display_name: str | None = None) -> LoadReport:
-    """Load one file for one municipality (tenant) on a connection whose principal may write it."""
+                      progress: Progress | None = None, display_name: str | None = None,
+                      parallel: Parallel | None = None) -> LoadReport:
+    """Load one file for one municipality (tenant) on a connection whose principal may write it. With
+    `parallel`, a file of more than one batch is merged over several connections (loaders.parallel)."""
     progress = progress or Silent()
     started = time.monotonic()
     known = await known_municipalities(conn)
@@ -287,7 +128,7 @@ async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | Non
     if display_name:
         source.name = display_name
     return await _store(conn, source, tenant=tenant, known=known, dry_run=dry_run, source_crs=source_crs,
-                        columns=columns, defaults=defaults, progress=progress, started=started)
+                        columns=columns, defaults=defaults, progress=progress, started=started, parallel=parallel)
 
 
 async def load_source(conn: asyncpg.Connection, source: Source, *, tenant: str | None, dry_run: bool = False,
@@ -302,12 +143,17 @@ async def load_source(conn: asyncpg.Connection, source: Source, *, tenant: str |
 
 async def _store(conn: asyncpg.Connection, source: Source, *, tenant: str | None, known: dict[str, str | None],
                  dry_run: bool, source_crs: int | None, columns: dict[str, list[str]] | None,
-                 defaults: dict[str, str] | None, progress: Progress, started: float) -> LoadReport:
+                 defaults: dict[str, str] | None, progress: Progress, started: float,
+                 parallel: Parallel | None = None) -> LoadReport:
     # Mapping errors and an empty file surface here, before any batch is written.
     batches = _batches(source, tenant=tenant, known=known, source_crs=source_crs, columns=columns,
                        defaults=defaults)
+    total = len(source.table)
     try:
-        tally = await write_batches(conn, batches, len(source.table), tenant, dry_run=dry_run, progress=progress)
+        if parallel is not None and total > validate.BATCH_ROWS and await can_run(conn, parallel.workers):
+            tally = await write_parallel(parallel, batches, total, tenant, dry_run=dry_run, progress=progress)
+        else:
+            tally = await write_batches(conn, batches, total, tenant, dry_run=dry_run, progress=progress)
     except asyncpg.UniqueViolationError as exc:
         raise LoadError("another change created an asset with one of this file's source ids while the load ran "
                         f"({exc.detail or exc}); nothing was written, so run the load again") from exc

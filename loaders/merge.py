@@ -1,0 +1,229 @@
+"""The database half of an asset load: staging tables, the set-based merge, and the batch pipeline.
+
+A load stages each batch of checked rows with COPY and merges it into `assets` with one statement.
+The merge runs as the API role with the load's principal, so row security decides what may be written,
+exactly as for the API; the audit and change-feed triggers record every row it inserts or changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+import asyncpg
+
+from loaders.mapping import ATTRIBUTES
+from loaders.progress import Progress
+from loaders.validate import STAGING_COLUMNS, Issue, Prepared
+
+_STAGING_COLUMNS_DDL = """
+  row_no integer not null,
+  municipality_code text not null,
+  source_id text not null,
+  category text not null,
+  name text not null,
+  address text,
+  position_accuracy_m float8,
+  height_m float8,
+  mountable_height_m float8,
+  spare_load_kg float8,
+  power text,
+  fibre_distance_m float8,
+  area_m2 float8,
+  availability text,
+  current_tenants integer,
+  max_tenants integer,
+  constraints text[],
+  fee_rule text,
+  permit_type text,
+  contact text,
+  source text,
+  last_verified date,
+  visibility text,
+  status text,
+  wkb bytea not null"""
+
+_OUTSIDE_MUNICIPALITY = """
+select s.row_no, s.source_id, s.municipality_code
+  from loader_staging s
+  join municipality_boundaries b on b.code = s.municipality_code
+ where not ST_Intersects(b.geom, ST_GeomFromWKB(s.wkb, 4326))
+ order by s.row_no
+"""
+
+# Attributes a file may leave out: an update keeps the stored value unless the load's mapping ($1)
+# names the attribute. The SET and WHERE lists are spelled out from this constant once, at import.
+_OPTIONAL = ("address", "position_accuracy_m", "height_m", "mountable_height_m", "spare_load_kg", "power",
+             "fibre_distance_m", "area_m2", "availability", "current_tenants", "max_tenants", "constraints",
+             "fee_rule", "permit_type", "contact", "source", "last_verified", "visibility", "status")
+assert set(_OPTIONAL) | {"source_id", "municipality_code", "category", "name"} == set(ATTRIBUTES)
+
+_SET = ",\n    ".join(f"{c} = case when '{c}' = any($1::text[]) then excluded.{c} else a.{c} end" for c in _OPTIONAL)
+
+
+def _changed(new: str, old: str) -> str:
+    required = [f"{new}.{c} is distinct from {old}.{c}" for c in ("category", "name", "geom")]
+    optional = [f"('{c}' = any($1::text[]) and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
+    return "\n      or ".join(required + optional)
+
+
+_COLUMNS = """municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
+    mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
+    max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status"""
+
+# The keys of the assets that existed before the load, taken once: rows this load adds can never match
+# (source ids are unique within a file), so each batch is matched against this table and not against
+# assets, whose growth within the transaction the planner cannot see.
+_EXISTING_COLUMNS_DDL = "municipality_code text not null, source_id text not null"
+_FILL_EXISTING = """
+insert into loader_existing
+select municipality_code, source_id from assets where $1::text is null or municipality_code = $1
+"""
+
+# New rows go in with a plain INSERT, because INSERT ... ON CONFLICT's speculative insertion cost 11 s of
+# a million-row load (bench/README.md). Rows that existed take the ON CONFLICT path, which finds the
+# conflict first and updates only a row whose values changed, so an unchanged re-load moves no version.
+# A row another transaction creates during the load fails the plain insert's unique key, and the load
+# with it: nothing is written, and running it again updates that row instead.
+_MERGE = f"""
+with v as (
+  select coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id, s.category, s.name,
+         s.address, ST_GeomFromWKB(s.wkb, 4326) as geom, s.position_accuracy_m::numeric(8, 2) as position_accuracy_m,
+         s.height_m::numeric(7, 2) as height_m, s.mountable_height_m::numeric(7, 2) as mountable_height_m,
+         s.spare_load_kg::numeric(10, 1) as spare_load_kg, coalesce(s.power, 'unknown') as power,
+         s.fibre_distance_m::numeric(10, 1) as fibre_distance_m, s.area_m2::numeric(12, 2) as area_m2,
+         coalesce(s.availability, 'offered') as availability, coalesce(s.current_tenants, 0) as current_tenants,
+         coalesce(s.max_tenants, 1) as max_tenants, coalesce(s.constraints, '{{}}') as constraints, s.fee_rule,
+         s.permit_type, s.contact, s.source, s.last_verified, coalesce(s.visibility, 'carriers') as visibility,
+         coalesce(s.status, 'published') as status,
+         e.source_id is not null as existed
+    -- A one-tenant load checks its code once here instead of casting every staged row to lgcode.
+    from loader_staging s cross join (select $2::lgcode as code) t
+    left join loader_existing e
+      on e.municipality_code = coalesce(t.code::text, s.municipality_code) and e.source_id = s.source_id),
+changed as (
+  insert into assets as a ({_COLUMNS})
+  select {_COLUMNS} from v where v.existed
+  on conflict (municipality_code, source_id) do update set
+    category = excluded.category,
+    name = excluded.name,
+    geom = excluded.geom,
+    {_SET},
+    version = a.version + 1,
+    updated_at = now()
+  where {_changed("excluded", "a")}
+  returning 1),
+added as (
+  insert into assets ({_COLUMNS})
+  select {_COLUMNS} from v where not v.existed
+  returning 1)
+select (select count(*) from added)::int as inserted, (select count(*) from changed)::int as updated
+"""
+
+
+@dataclass
+class Tally:
+    """What the batches of one load add up to."""
+
+    rows: int = 0
+    accepted: int = 0
+    inserted: int = 0
+    updated: int = 0
+    warnings: int = 0
+    rejected_rows: set[int] = field(default_factory=set)
+    issues: list[Issue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, batch: Prepared) -> None:
+        self.rows += batch.rows
+        self.accepted += batch.accepted
+        self.warnings += batch.warnings
+        self.rejected_rows.update(i.row for i in batch.issues if i.severity == "rejected")
+        self.issues.extend(batch.issues)
+        self.notes.extend(n for n in batch.notes if n not in self.notes)
+
+
+@dataclass
+class Writer:
+    """One connection's share of a load: its staging table and the snapshot of keys it merges against.
+
+    A single-connection load uses temporary tables (`temporary=True`); the workers of a parallel load
+    use tables of the `loader` schema, because a prepared transaction may not touch temporary ones.
+    Table names are made by the loader (fixed words and a load's uuid), never taken from input.
+    """
+
+    conn: asyncpg.Connection
+    staging: str = "loader_staging"
+    existing: str = "loader_existing"
+
+    def sql(self, statement: str) -> str:
+        return statement.replace("loader_staging", self.staging).replace("loader_existing", self.existing)
+
+    async def create_staging(self, *, temporary: bool) -> None:
+        kind, end = ("temp table", " on commit drop") if temporary else ("unlogged table", "")
+        await self.conn.execute(f"create {kind} {self.staging} ({_STAGING_COLUMNS_DDL}){end}")
+
+    async def create_existing(self, tenant: str | None, *, temporary: bool) -> None:
+        kind, end = ("temp table", " on commit drop") if temporary else ("unlogged table", "")
+        await self.conn.execute(f"create {kind} {self.existing} ({_EXISTING_COLUMNS_DDL}){end}")
+        await self.conn.execute(self.sql(_FILL_EXISTING), tenant)
+        await self.conn.execute(f"analyze {self.existing}")
+
+    async def write(self, batch: Prepared, tally: Tally) -> None:
+        """COPY one batch into the (emptied) staging table, note boundary warnings, merge it."""
+        conn = self.conn
+        await conn.execute(f"truncate {self.staging}")
+        schema, _, table = self.staging.rpartition(".")
+        await conn.copy_records_to_table(table, schema_name=schema or None, records=batch.records(),
+                                         columns=list(STAGING_COLUMNS))
+        # Fresh statistics let the planner choose its joins for this batch.
+        await conn.execute(f"analyze {self.staging}")
+        outside = [Issue(r["row_no"], r["source_id"], "warning",
+                         f"the point lies outside municipality {r['municipality_code']}'s boundary")
+                   for r in await conn.fetch(self.sql(_OUTSIDE_MUNICIPALITY))]
+        tally.issues.extend(outside)
+        tally.warnings += len(outside)
+        row = await conn.fetchrow(self.sql(_MERGE), batch.attributes, batch.tenant)
+        tally.inserted += row["inserted"]
+        tally.updated += row["updated"]
+
+
+async def run_batches(writers: Sequence[Writer], batches: Iterator[Prepared], total: int, *, dry_run: bool,
+                      progress: Progress) -> Tally:
+    """Check each batch in a thread while the writers merge the ones before, each writer one batch at a
+    time, so the file's checks and the merges overlap instead of adding up. Once a row is rejected only
+    the checks go on (the load will not be stored), to report every rejected row; a dry run merges all."""
+    tally = Tally()
+    idle: asyncio.Queue[Writer] = asyncio.Queue()
+    for w in writers:
+        idle.put_nowait(w)
+    running: set[asyncio.Task[None]] = set()
+
+    async def write(w: Writer, batch: Prepared) -> None:
+        try:
+            await w.write(batch, tally)
+        finally:
+            idle.put_nowait(w)
+
+    def raise_failures() -> None:
+        for task in [t for t in running if t.done()]:
+            running.discard(task)
+            task.result()
+
+    checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+    try:
+        while (batch := await checking) is not None:
+            checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
+            tally.add(batch)
+            if batch.accepted and (dry_run or not tally.rejected_rows):
+                writer = await idle.get()
+                raise_failures()
+                running.add(asyncio.create_task(write(writer, batch)))
+            progress.update(tally.rows, total)
+        await asyncio.gather(*running)
+    finally:
+        # After a failed merge: let the other writers and the running check finish before their
+        # connections are rolled back.
+        await asyncio.gather(checking, *running, return_exceptions=True)
+    return tally
