@@ -9,9 +9,12 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
+
+if TYPE_CHECKING:
+    from loaders.parallel import Parallel
 
 from registry.settings import PROJECT_ROOT, Settings
 
@@ -44,6 +47,31 @@ async def admin_session(settings: Settings, work: Callable[[asyncpg.Connection],
         async with conn.transaction():
             await set_principal(conn, Principal("cli", "admin", "admin", None, "registry command"))
             return await work(conn)
+    finally:
+        await conn.close()
+
+
+def admin_connections(settings: Settings, workers: int) -> Parallel:
+    """More connections like admin_session's, for a load merged over several (loaders.parallel)."""
+    from loaders.parallel import Parallel
+    from registry.auth.principal import Principal
+    from registry.db.pool import set_principal
+
+    async def connect() -> asyncpg.Connection:
+        return await asyncpg.connect(settings.api_database_url)
+
+    async def enter(conn: asyncpg.Connection) -> None:
+        await set_principal(conn, Principal("cli", "admin", "admin", None, "registry command"))
+
+    return Parallel(connect, enter, workers)
+
+
+async def _recover_loads(settings: Settings) -> list[str]:
+    from loaders.parallel import recover
+
+    conn = await asyncpg.connect(settings.api_database_url)
+    try:
+        return await recover(conn)
     finally:
         await conn.close()
 
@@ -193,10 +221,15 @@ def _load_assets(args: argparse.Namespace, settings: Settings) -> int:
             columns, defaults = read_mapping_file(Path(args.mapping))
         columns.update({k: [c.strip() for c in v.split("+")] for k, v in parse_pairs(args.map, "--map").items()})
         defaults.update(parse_pairs(args.default, "--default"))
+        if args.workers < 1:
+            return _fail("--workers must be 1 or more")
         progress = Progress(enabled=not args.quiet)
+        for line in asyncio.run(_recover_loads(settings)):
+            print(f"note: {line}", file=sys.stderr)
         report = asyncio.run(admin_session(settings, lambda db: load_assets(
             db, Path(args.file), tenant=tenant, dry_run=args.dry_run, fmt=args.format, layer=args.layer,
-            source_crs=args.source_crs, columns=columns, defaults=defaults, progress=progress)))
+            source_crs=args.source_crs, columns=columns, defaults=defaults, progress=progress,
+            parallel=admin_connections(settings, args.workers))))
     except (LoadError, CodeError) as exc:
         return _fail(str(exc))
     for note in report.notes:
@@ -322,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "none (or declares a wrong one), e.g. 6677; CSV coordinates default to 4326")
     la.add_argument("--format", choices=["geojson", "gpkg", "shapefile", "csv"], help="instead of the file name")
     la.add_argument("--quiet", action="store_true", help="no progress bar")
+    la.add_argument("--workers", type=int, default=2, metavar="N",
+                    help="connections that merge a file of more than 100,000 rows at once, committed together "
+                         "by two-phase commit (default 2; 1 merges on one connection)")
     lb = load_sub.add_parser("boundaries", help="municipal boundaries from 国土数値情報 N03 GeoJSON")
     lb.add_argument("file")
     lb.add_argument("--source", help="provenance stored with each boundary")

@@ -122,6 +122,7 @@ class Cluster:
             self._initdb(bindir)
             done.append(f"initialised {self.datadir}")
         if not self.is_running():
+            self._write_settings()
             self._prepare_socket_dir()
             log = self.datadir / "server.log"
             _run(
@@ -164,8 +165,10 @@ class Cluster:
             ],
             as_user=self.run_as,
         )
-        conf = self.datadir / "postgresql.auto.conf"
-        settings = {
+        self._write_settings()
+
+    def _settings(self) -> dict[str, str]:
+        return {
             "listen_addresses": "''",
             "port": str(self.port),
             "unix_socket_directories": f"'{self.socket_dir}'",
@@ -178,11 +181,21 @@ class Cluster:
             "max_wal_size": "'8GB'",
             "checkpoint_timeout": "'30min'",
             "wal_compression": "on",
+            # Large loads merge over several connections and commit them together (loaders/parallel.py).
+            "max_prepared_transactions": "16",
             "timezone": "'UTC'",
             "log_min_messages": "warning",
         }
-        text = conf.read_text() + "".join(f"{k} = {v}\n" for k, v in settings.items())
-        conf.write_text(text)
+
+    def _write_settings(self) -> None:
+        """Append the settings this file does not have yet: a cluster made by an older version gains
+        the newer ones at its next start, and settings someone changed by hand are kept."""
+        conf = self.datadir / "postgresql.auto.conf"
+        text = conf.read_text()
+        present = {line.split("=", 1)[0].strip() for line in text.splitlines() if "=" in line}
+        missing = {k: v for k, v in self._settings().items() if k not in present}
+        if missing:
+            conf.write_text(text + "".join(f"{k} = {v}\n" for k, v in missing.items()))
 
     def _prepare_socket_dir(self) -> None:
         sock = self.socket_dir

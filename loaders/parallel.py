@@ -1,0 +1,146 @@
+"""Large loads merged by several connections at once, still all or nothing, by two-phase commit.
+
+One backend merges about 20,000 rows a second (indexes, checks, row security, audit and feed), and
+PostgreSQL never runs one INSERT on two cores. So the workers of a parallel load each merge their own
+batches in their own transaction; when every batch is in, each worker PREPAREs its transaction, the
+load records its decision to commit (`loader.decisions`), and only then commits the prepared
+transactions. Until the decision is recorded any failure rolls every worker back; after it, a load
+cut short (the machine stopped, say) is finished by `recover`, which every `registry load assets`
+runs first: prepared workers of a load with a decision are committed, the others rolled
+back. A running load holds an advisory lock on its id, so recovery never touches it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+
+import asyncpg
+
+from loaders.merge import Tally, Writer, run_batches
+from loaders.progress import Progress
+from loaders.validate import Prepared
+
+_LOCK = "select pg_advisory_lock(hashtextextended('kyodo-load:' || $1, 0))"
+_TRY_LOCK = "select pg_try_advisory_lock(hashtextextended('kyodo-load:' || $1, 0))"
+_UNLOCK = "select pg_advisory_unlock(hashtextextended('kyodo-load:' || $1, 0))"
+_DECIDE = "insert into loader.decisions (load_id) values ($1::uuid)"
+_FORGET = "delete from loader.decisions where load_id = $1::uuid"
+_DECIDED = "select exists (select from loader.decisions where load_id = $1::uuid)"
+_PREPARED = """
+select gid from pg_prepared_xacts where database = current_database() and gid like 'kyodo-load:%' order by gid
+"""
+_LEFTOVERS = """
+select substr(tablename, 3) from pg_tables where schemaname = 'loader' and tablename like 'e\\_%'
+union select replace(load_id::text, '-', '') from loader.decisions
+"""
+_MAX_PREPARED = "select current_setting('max_prepared_transactions')::int"
+_GID = re.compile(r"^kyodo-load:([0-9a-f]{32}):[0-9]{1,3}$")
+_LOAD_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+@dataclass
+class Parallel:
+    """How a load opens more connections: `connect` gives a new connection, `enter` sets the load's
+    principal inside a transaction that connection has begun."""
+
+    connect: Callable[[], Awaitable[asyncpg.Connection]]
+    enter: Callable[[asyncpg.Connection], Awaitable[None]]
+    workers: int = 2
+
+
+async def can_run(conn: asyncpg.Connection, workers: int) -> bool:
+    """Whether this server lets `workers` transactions be prepared at once (max_prepared_transactions)."""
+    return workers > 1 and await conn.fetchval(_MAX_PREPARED) >= workers
+
+
+async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total: int, tenant: str | None, *,
+                         dry_run: bool, progress: Progress) -> Tally:
+    load_id = uuid.uuid4().hex
+    control = await parallel.connect()
+    writers: list[Writer] = []
+    prepared: list[str] = []
+    decided = False
+    existing = f"loader.e_{load_id}"
+    try:
+        await recover(control)
+        await control.execute(_LOCK, load_id)
+        # The keys that exist before the load, committed so that every worker sees the same snapshot.
+        async with control.transaction():
+            await parallel.enter(control)
+            await Writer(control, existing=existing).create_existing(tenant, temporary=False)
+        for number in range(parallel.workers):
+            conn = await parallel.connect()
+            writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing))
+            await conn.execute("begin")
+            await parallel.enter(conn)
+            await conn.execute("set local jit = off")
+            await writers[-1].create_staging(temporary=False)
+        progress.stage(f"load ({parallel.workers} connections)")
+        tally = await run_batches(writers, batches, total, dry_run=dry_run, progress=progress)
+        if dry_run or tally.rejected_rows:
+            for w in writers:
+                await w.conn.execute("rollback")
+            return tally
+        for number, w in enumerate(writers):
+            await w.conn.execute(f"drop table {w.staging}")
+            gid = f"kyodo-load:{load_id}:{number}"
+            await w.conn.execute(f"prepare transaction '{gid}'")
+            prepared.append(gid)
+        await control.execute(_DECIDE, load_id)
+        decided = True
+        for gid in prepared:
+            await control.execute(f"commit prepared '{gid}'")
+        prepared.clear()
+        await control.execute(_FORGET, load_id)
+        return tally
+    finally:
+        # Clean-up must not hide the error that brought us here; whatever it leaves, `recover` finishes.
+        with contextlib.suppress(Exception):
+            if not decided:
+                for gid in prepared:
+                    await control.execute(f"rollback prepared '{gid}'")
+        for w in writers:
+            # A worker that did not get as far as PREPARE still has its transaction open: closing the
+            # connection rolls it back.
+            with contextlib.suppress(Exception):
+                await w.conn.close()
+        with contextlib.suppress(Exception):
+            # A prepared worker still holds a lock on the snapshot table; recovery drops it with them.
+            if not (decided and prepared):
+                await control.execute(f"drop table if exists {existing}")
+            await control.execute(_UNLOCK, load_id)
+        await control.close()
+        progress.close()
+
+
+async def recover(control: asyncpg.Connection) -> list[str]:
+    """Finish the parallel loads that were cut short; returns what was done, one line per load.
+
+    Runs outside a transaction. A load whose lock is held is running and is left alone."""
+    loads: dict[str, list[str]] = {}
+    for (gid,) in await control.fetch(_PREPARED):
+        if (m := _GID.match(gid)) is not None:
+            loads.setdefault(m.group(1), []).append(gid)
+    for (load_id,) in await control.fetch(_LEFTOVERS):
+        if _LOAD_ID.match(load_id):
+            loads.setdefault(load_id, [])
+    done: list[str] = []
+    for load_id, gids in loads.items():
+        if not await control.fetchval(_TRY_LOCK, load_id):
+            continue
+        try:
+            verb = "commit" if await control.fetchval(_DECIDED, load_id) else "rollback"
+            for gid in gids:
+                await control.execute(f"{verb} prepared '{gid}'")
+            await control.execute(_FORGET, load_id)
+            await control.execute(f"drop table if exists loader.e_{load_id}")
+            if gids:
+                done.append(f"interrupted load {load_id}: {'committed' if verb == 'commit' else 'rolled back'} "
+                            f"{len(gids)} prepared transaction(s)")
+        finally:
+            await control.execute(_UNLOCK, load_id)
+    return done
