@@ -36,6 +36,12 @@ ogr2ogr -f PostgreSQL PG:"host=$socket port=$port dbname=$db user=postgres" "$fi
   -nln ogr_points -overwrite -lco GEOMETRY_NAME=geom --config PG_USE_COPY YES
 echo "ogr2ogr -f PostgreSQL (plain table + GiST index): $(seconds "$t0") s"
 
+fresh
+t0=$(python3 -c 'import time; print(time.time())')
+DATABASE_URL=$url .venv/bin/registry load assets "$file" --tenant 131016 --quiet --workers 1
+echo "registry load assets --workers 1 (fresh insert on one connection): $(seconds "$t0") s"
+
 psql -X -q -A -t "host=$socket port=$port dbname=$db user=postgres" \
-  -c "select 'rows: assets ' || (select count(*) from assets) || ', ogr_points ' || (select count(*) from ogr_points)"
+  -c "select 'rows: assets ' || (select count(*) from assets) || ', audit ' || (select count(*) from asset_audit)
+            || ', feed ' || (select count(*) from asset_changes)"
 psql_admin -c "drop database if exists $db with (force)"
