@@ -66,7 +66,6 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
     decided = False
     existing = f"loader.e_{load_id}"
     try:
-        await recover(control)
         await control.execute(_LOCK, load_id)
         # The keys that exist before the load, committed so that every worker sees the same snapshot.
         async with control.transaction():
