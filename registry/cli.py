@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from registry.settings import PROJECT_ROOT, Settings
+
 if TYPE_CHECKING:
     from loaders.parallel import Parallel
-
-from registry.settings import PROJECT_ROOT, Settings
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 
@@ -37,15 +37,20 @@ def ensure_database() -> Settings:
     return Settings.from_env()
 
 
-async def admin_session(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    """Run `work` as the API role with an admin principal: the same policies an admin key meets."""
+async def _enter_as_admin(conn: asyncpg.Connection) -> None:
+    """Set the command line's admin principal in the connection's open transaction."""
     from registry.auth.principal import Principal
     from registry.db.pool import set_principal
 
+    await set_principal(conn, Principal("cli", "admin", "admin", None, "registry command"))
+
+
+async def admin_session(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
+    """Run `work` as the API role with an admin principal: the same policies an admin key meets."""
     conn = await asyncpg.connect(settings.api_database_url)
     try:
         async with conn.transaction():
-            await set_principal(conn, Principal("cli", "admin", "admin", None, "registry command"))
+            await _enter_as_admin(conn)
             return await work(conn)
     finally:
         await conn.close()
@@ -54,16 +59,8 @@ async def admin_session(settings: Settings, work: Callable[[asyncpg.Connection],
 def admin_connections(settings: Settings, workers: int) -> Parallel:
     """More connections like admin_session's, for a load merged over several (loaders.parallel)."""
     from loaders.parallel import Parallel
-    from registry.auth.principal import Principal
-    from registry.db.pool import set_principal
 
-    async def connect() -> asyncpg.Connection:
-        return await asyncpg.connect(settings.api_database_url)
-
-    async def enter(conn: asyncpg.Connection) -> None:
-        await set_principal(conn, Principal("cli", "admin", "admin", None, "registry command"))
-
-    return Parallel(connect, enter, workers)
+    return Parallel(lambda: asyncpg.connect(settings.api_database_url), _enter_as_admin, workers)
 
 
 async def _recover_loads(settings: Settings) -> list[str]:
