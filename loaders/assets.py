@@ -163,8 +163,9 @@ async def _store(conn: asyncpg.Connection, source: Source, *, tenant: str | None
             from exc
     rejected = len(tally.rejected_rows)
     # Once a row is rejected the batches after it are only checked, not merged: no counts to give.
-    inserted, updated = (tally.inserted, tally.updated) if dry_run or not rejected else (0, 0)
-    unchanged = tally.accepted - inserted - updated if dry_run or not rejected else 0
+    merged = dry_run or not rejected
+    inserted, updated = (tally.inserted, tally.updated) if merged else (0, 0)
+    unchanged = tally.accepted - inserted - updated if merged else 0
     issues = sorted(tally.issues, key=lambda i: (i.row, i.severity != "rejected"))
     return LoadReport(
         file=source.name, tenant=tenant, rows=tally.rows, accepted=tally.accepted, rejected=rejected,

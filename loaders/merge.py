@@ -160,13 +160,15 @@ class Writer:
     def sql(self, statement: str) -> str:
         return statement.replace("loader_staging", self.staging).replace("loader_existing", self.existing)
 
-    async def create_staging(self, *, temporary: bool) -> None:
+    async def _create(self, table: str, columns: str, *, temporary: bool) -> None:
         kind, end = ("temp table", " on commit drop") if temporary else ("unlogged table", "")
-        await self.conn.execute(f"create {kind} {self.staging} ({_STAGING_COLUMNS_DDL}){end}")
+        await self.conn.execute(f"create {kind} {table} ({columns}){end}")
+
+    async def create_staging(self, *, temporary: bool) -> None:
+        await self._create(self.staging, _STAGING_COLUMNS_DDL, temporary=temporary)
 
     async def create_existing(self, tenant: str | None, *, temporary: bool) -> None:
-        kind, end = ("temp table", " on commit drop") if temporary else ("unlogged table", "")
-        await self.conn.execute(f"create {kind} {self.existing} ({_EXISTING_COLUMNS_DDL}){end}")
+        await self._create(self.existing, _EXISTING_COLUMNS_DDL, temporary=temporary)
         await self.conn.execute(self.sql(_FILL_EXISTING), tenant)
         await self.conn.execute(f"analyze {self.existing}")
 
