@@ -72,5 +72,7 @@ fi
 
 say "ruff"
 .venv/bin/ruff check --output-format concise .
+say "import contracts"
+.venv/bin/lint-imports --no-cache
 say "tests"
 exec .venv/bin/python -m pytest -q

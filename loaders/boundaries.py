@@ -20,7 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from loaders.formats import LoadError, read_source
 from loaders.validate import WGS84
-from registry.tenants.codes import CodeError, normalise, with_check_digit
+from registry.codes import CodeError, normalise, with_check_digit
 
 _UPSERT = """
 insert into municipality_boundaries (code, geom, source)

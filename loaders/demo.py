@@ -26,8 +26,9 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 from loaders.assets import LoadReport, load_source
 from loaders.formats import LoadError, Source
 from loaders.priority_areas import AreaReport, AreaRow, store_areas
+from registry.codes import with_check_digit
+from registry.db.admin import admin_session
 from registry.settings import Settings
-from registry.tenants.codes import with_check_digit
 
 # Assets opened per prefecture (national chart, section 2 of the domain reference), by prefecture number.
 # Niigata and Osaka appear on the chart without a legible count; the demo gives them none rather than
@@ -198,7 +199,6 @@ def generate(m: Municipality, count: int, pref_name: str, mix: dict[str, float])
 
 
 async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[LoadReport, int]:
-    from registry.cli import admin_session
 
     async def work(conn: asyncpg.Connection) -> tuple[LoadReport, int]:
         pref_name = await conn.fetchval("select name from prefectures where number = $1", number)
@@ -287,7 +287,6 @@ def tokyo_priority_areas(halls: dict[str, tuple[str, float, float]]) -> list[Are
 
 
 async def _seed_tokyo(settings: Settings) -> AreaReport:
-    from registry.cli import admin_session
 
     async def work(conn: asyncpg.Connection) -> AreaReport:
         halls = {r["code"]: (r["name"], r["lon"], r["lat"]) for r in await conn.fetch(
@@ -301,7 +300,6 @@ async def _seed_tokyo(settings: Settings) -> AreaReport:
 
 async def _carriers_and_keys(settings: Settings) -> list[tuple[str, str, str]]:
     from registry.auth import queries as key_queries
-    from registry.cli import admin_session
 
     async def work(conn: asyncpg.Connection) -> list[tuple[str, str, str]]:
         for code, name, name_en in CARRIERS:
@@ -325,7 +323,6 @@ async def _procurement(settings: Settings) -> str:
         from registry.procurement.demo import seed_demo
     except ImportError:
         return "joint procurement: registry.procurement.demo is not available; skipped"
-    from registry.cli import admin_session
 
     async def work(conn: asyncpg.Connection) -> str:
         codes = [r[0] for r in await conn.fetch(

@@ -23,6 +23,8 @@ import asyncpg
 from loaders.merge import Tally, Writer, run_batches
 from loaders.progress import Progress
 from loaders.validate import Prepared
+from registry.db.admin import enter_as_admin
+from registry.settings import Settings
 
 _LOCK = "select pg_advisory_lock(hashtextextended('kyodo-load:' || $1, 0))"
 _TRY_LOCK = "select pg_try_advisory_lock(hashtextextended('kyodo-load:' || $1, 0))"
@@ -50,6 +52,11 @@ class Parallel:
     connect: Callable[[], Awaitable[asyncpg.Connection]]
     enter: Callable[[asyncpg.Connection], Awaitable[None]]
     workers: int = 2
+
+
+def admin_connections(settings: Settings, workers: int) -> Parallel:
+    """More connections like admin_session's, for a load merged over several."""
+    return Parallel(lambda: asyncpg.connect(settings.api_database_url), enter_as_admin, workers)
 
 
 async def can_run(conn: asyncpg.Connection, workers: int) -> bool:

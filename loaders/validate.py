@@ -21,7 +21,7 @@ from pyproj import CRS
 
 from loaders.formats import LoadError, Source
 from loaders.mapping import Mapping
-from registry.tenants.codes import CodeError, is_prefecture, is_valid, normalise, with_check_digit
+from registry.codes import CodeError, is_prefecture, is_valid, normalise, with_check_digit
 
 # Japan's envelope, as in the asset_geometry_in_japan constraint.
 JAPAN = (122.5, 20.0, 154.5, 46.0)

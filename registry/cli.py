@@ -7,16 +7,14 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
-from registry.settings import PROJECT_ROOT, Settings
-
-if TYPE_CHECKING:
-    from loaders.parallel import Parallel
+from registry.db.admin import admin_session
+from registry.paths import PROJECT_ROOT
+from registry.settings import Settings
 
 OPENAPI_PATH = PROJECT_ROOT / "openapi" / "openapi.json"
 
@@ -29,38 +27,12 @@ def _fail(message: str) -> int:
 def ensure_database() -> Settings:
     """Settings for DATABASE_URL, or for the embedded cluster, started if it is not running."""
     if not os.environ.get("DATABASE_URL"):
-        from registry.db.cluster import Cluster
+        from registry.cluster import Cluster
 
         cluster = Cluster.default()
         if not cluster.is_running():
             print(f"registry: starting the embedded database ({cluster.up()})", file=sys.stderr)
     return Settings.from_env()
-
-
-async def _enter_as_admin(conn: asyncpg.Connection) -> None:
-    """Set the command line's admin principal in the connection's open transaction."""
-    from registry.auth.principal import Principal
-    from registry.db.pool import set_principal
-
-    await set_principal(conn, Principal("cli", "admin", "admin", None, "registry command"))
-
-
-async def admin_session(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:
-    """Run `work` as the API role with an admin principal: the same policies an admin key meets."""
-    conn = await asyncpg.connect(settings.api_database_url)
-    try:
-        async with conn.transaction():
-            await _enter_as_admin(conn)
-            return await work(conn)
-    finally:
-        await conn.close()
-
-
-def admin_connections(settings: Settings, workers: int) -> Parallel:
-    """More connections like admin_session's, for a load merged over several (loaders.parallel)."""
-    from loaders.parallel import Parallel
-
-    return Parallel(lambda: asyncpg.connect(settings.api_database_url), _enter_as_admin, workers)
 
 
 async def _recover_loads(settings: Settings) -> list[str]:
@@ -74,7 +46,7 @@ async def _recover_loads(settings: Settings) -> list[str]:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from registry.db.cluster import Cluster, ClusterError
+    from registry.cluster import Cluster, ClusterError
 
     if os.environ.get("DATABASE_URL") and args.action != "url":
         return _fail("DATABASE_URL is set, so the embedded database is not used; unset it to manage it")
@@ -109,7 +81,7 @@ async def _migrate(settings: Settings) -> list[str]:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from registry.db.cluster import ClusterError
+    from registry.cluster import ClusterError
     from registry.db.migrate import MigrationError
 
     try:
@@ -207,8 +179,9 @@ def _load_assets(args: argparse.Namespace, settings: Settings) -> int:
     from loaders.assets import load_assets, write_report
     from loaders.formats import LoadError
     from loaders.mapping import parse_pairs, read_mapping_file
+    from loaders.parallel import admin_connections
     from loaders.progress import Progress
-    from registry.tenants.codes import CodeError, normalise
+    from registry.codes import CodeError, normalise
 
     try:
         tenant = normalise(args.tenant, allow_five=True)
@@ -265,7 +238,7 @@ def _load_boundaries(args: argparse.Namespace, settings: Settings) -> int:
 def _load_priority_areas(args: argparse.Namespace, settings: Settings) -> int:
     from loaders.formats import LoadError
     from loaders.priority_areas import load_priority_areas
-    from registry.tenants.codes import CodeError, prefecture_number, with_check_digit
+    from registry.codes import CodeError, prefecture_number, with_check_digit
 
     try:
         prefecture = with_check_digit(prefecture_number(args.prefecture) + "000")

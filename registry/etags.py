@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from litestar import Response
+
 from registry.problems import PreconditionFailed, PreconditionRequired, invalid_field
 
 
@@ -10,7 +14,7 @@ def etag(version: int) -> str:
 
 
 def required_version(if_match: str | None) -> int:
-    """The version the client last saw; 428 when it did not say, 400 when it is not one of ours."""
+    """The version the client last saw; 428 when it did not say, 422 when it is not one of ours."""
     if not if_match:
         raise PreconditionRequired(
             "Send If-Match with the ETag you last read (GET the resource first) so that concurrent edits "
@@ -29,3 +33,10 @@ def stale(current: int) -> PreconditionFailed:
         f"The resource has changed since you read it (it is now at version {current}); GET it again, "
         "re-apply your change and send the new ETag.",
         headers={"ETag": etag(current)})
+
+
+def tagged(body: Any, version: int, *, status: int = 200, media_type: str | None = None,
+           headers: dict[str, str] | None = None) -> Response:
+    """The one way to answer with a versioned resource: the body with its ETag."""
+    return Response(body, status_code=status, media_type=media_type,
+                    headers={"ETag": etag(version), **(headers or {})})

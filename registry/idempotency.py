@@ -15,7 +15,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 
-from registry.auth.principal import Principal
+from registry.principal import Principal
 from registry.problems import Unprocessable, invalid_field
 
 HEADER = "Idempotency-Key"

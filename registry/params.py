@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from registry.codes import CodeError, normalise, prefecture_number, with_check_digit
 from registry.problems import invalid_field
-from registry.tenants.codes import CodeError, normalise, prefecture_number, with_check_digit
 
 
 def parse_uuid(value: str, field: str) -> str:

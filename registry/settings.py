@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import msgspec
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from registry.cluster import Cluster
+
 API_ROLE = "kyodo_api"
 OWNER_ROLE = "kyodo_owner"
 
@@ -23,8 +23,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     pool_max: int = 10
     max_body_bytes: int = 12_000_000
     page_limit_max: int = 1000
+    """The largest `limit` a list takes; a page of 1,000 assets is about 1 MB of GeoJSON."""
+    reference_limit_max: int = 2000
+    """Reference lists (municipalities) take more, so that all 1,741 municipalities fit in one page."""
     public_base_url: str | None = None
-    """Used to build absolute `next` links behind a proxy; request URL otherwise."""
+    """The server's public address (https://registry.example.lg.jp): links are absolute from it when set,
+    relative otherwise, and never built from the Host header a client sends."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -37,13 +41,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             statement_timeout_ms=int(env.get("KYODO_STATEMENT_TIMEOUT_MS", "5000")),
             pool_min=int(env.get("KYODO_POOL_MIN", "2")),
             pool_max=int(env.get("KYODO_POOL_MAX", "10")),
+            page_limit_max=int(env.get("KYODO_PAGE_LIMIT", "1000")),
             public_base_url=env.get("KYODO_PUBLIC_URL") or None,
         )
 
 
 def _embedded_url() -> str:
-    from registry.db.cluster import Cluster
-
     return Cluster.default().url()
 
 

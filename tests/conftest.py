@@ -17,9 +17,9 @@ from litestar.testing import AsyncTestClient
 
 from registry.app import create_app
 from registry.auth import queries as key_queries
-from registry.auth.principal import Principal
-from registry.cli import admin_session
+from registry.db.admin import admin_session
 from registry.db.migrate import migrate
+from registry.principal import Principal
 from registry.settings import Settings, api_url_for, with_database
 from registry.tenants.reference import load_reference
 
@@ -29,7 +29,7 @@ _counter = itertools.count()
 def _admin_url() -> str:
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
-    from registry.db.cluster import Cluster
+    from registry.cluster import Cluster
 
     cluster = Cluster.default()
     cluster.up()

@@ -3,8 +3,8 @@
 import asyncpg
 from litestar.testing import AsyncTestClient
 
-from registry.auth.principal import Principal
 from registry.db.pool import set_principal
+from registry.principal import Principal
 from registry.settings import Settings
 from tests.assets_fixture import CHIYODA
 from tests.conftest import feed_until

@@ -2,7 +2,7 @@
 
 import pytest
 
-from registry.tenants.codes import CodeError, check_digit, normalise, prefecture_number
+from registry.codes import CodeError, check_digit, normalise, prefecture_number
 from registry.tenants.reference import municipality_rows, prefecture_rows
 
 

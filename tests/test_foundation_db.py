@@ -3,8 +3,8 @@
 import asyncpg
 import pytest
 
-from registry.auth.principal import Principal
 from registry.db.migrate import migrate
+from registry.principal import Principal
 from tests.conftest import as_principal
 
 REFERENCE_TABLES = {"prefectures", "municipalities", "municipality_boundaries", "schema_migrations", "spatial_ref_sys"}

@@ -10,7 +10,8 @@ import pytest
 
 from loaders.boundaries import load_boundaries
 from loaders.priority_areas import load_priority_areas
-from registry.cli import admin_session, main
+from registry.cli import main
+from registry.db.admin import admin_session
 from registry.settings import Settings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "loaders"

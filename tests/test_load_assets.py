@@ -17,7 +17,8 @@ from shapely.geometry import Point, Polygon
 
 from loaders.assets import LoadReport, load_assets
 from loaders.formats import LoadError
-from registry.cli import admin_session, main
+from registry.cli import main
+from registry.db.admin import admin_session
 from registry.settings import Settings
 
 CHIYODA = "131016"

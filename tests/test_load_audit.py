@@ -9,7 +9,7 @@ import geopandas as gpd
 from shapely.geometry import Point, Polygon
 
 from loaders.assets import load_assets
-from registry.cli import admin_session
+from registry.db.admin import admin_session
 from registry.settings import Settings
 
 

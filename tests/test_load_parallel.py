@@ -14,8 +14,8 @@ import pytest
 from loaders import validate
 from loaders.assets import LoadReport, load_assets
 from loaders.formats import LoadError
-from loaders.parallel import recover
-from registry.cli import admin_connections, admin_session
+from loaders.parallel import admin_connections, recover
+from registry.db.admin import admin_session
 from registry.settings import Settings
 from tests.test_load_assets import CHIYODA, counts, write_lights_csv
 

@@ -506,7 +506,7 @@ async def test_ocds_export_of_a_round_validates(world: World) -> None:
 
 
 async def test_seed_demo_is_deterministic_and_visible_through_the_api(world: World, settings) -> None:
-    from registry.cli import admin_session
+    from registry.db.admin import admin_session
     from registry.procurement.demo import seed_demo
 
     codes = [CHIYODA, CHUO, MINATO]

@@ -12,10 +12,10 @@ from litestar.params import Parameter
 from registry.applications import queries, states
 from registry.applications.models import Application, ApplicationAction, ApplicationCreate, ApplicationPage
 from registry.auth.guards import requires
-from registry.auth.principal import Principal
 from registry.idempotency import respond_once
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
 from registry.params import parse_uuid
+from registry.principal import Principal
 from registry.problems import Conflict, Forbidden, NotFound, invalid_field
 
 

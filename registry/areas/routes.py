@@ -13,9 +13,9 @@ from registry.areas.models import AreaCollection, AreaCreate, AreaFeature, AreaK
 from registry.assets.models import AVAILABILITIES, Link
 from registry.assets.search import parse_within
 from registry.auth.guards import requires
-from registry.auth.principal import Principal
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
 from registry.params import parse_prefecture, parse_prefecture_number, parse_uuid
+from registry.principal import Principal
 from registry.problems import Forbidden, NotFound, invalid_field
 
 GEOJSON = "application/geo+json"

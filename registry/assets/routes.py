@@ -31,10 +31,10 @@ from registry.assets.models import (
 from registry.assets.search import SearchFilter, build_filter
 from registry.assets.validation import check_fields, checked_geometry
 from registry.auth.guards import requires
-from registry.auth.principal import Principal
 from registry.idempotency import respond_once
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
 from registry.params import parse_code, parse_prefecture_number, parse_uuid
+from registry.principal import Principal
 from registry.problems import Conflict, Forbidden, NotFound, invalid_field
 
 GEOJSON = "application/geo+json"

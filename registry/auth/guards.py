@@ -7,7 +7,7 @@ from collections.abc import Callable
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from registry.auth.principal import Principal, Role
+from registry.principal import Principal, Role
 from registry.problems import Forbidden
 
 Guard = Callable[[ASGIConnection, BaseRouteHandler], None]
@@ -25,6 +25,3 @@ def requires(*roles: Role) -> Guard:
     guard.roles = frozenset(allowed)  # type: ignore[attr-defined]  # read by the route matrix test
     return guard
 
-
-def principal_of(connection: ASGIConnection) -> Principal:
-    return connection.user

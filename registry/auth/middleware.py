@@ -8,7 +8,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from registry.auth import keys
-from registry.auth.principal import Principal
+from registry.principal import Principal
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kyodo-registry"'}
 _LOOKUP = "select key_id, role, tenant_code, prefecture_code, name from app.authenticate($1, $2)"

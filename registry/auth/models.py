@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from registry.auth.principal import Role
+from registry.principal import Role
 
 
 class KeyCreate(msgspec.Struct, forbid_unknown_fields=True):

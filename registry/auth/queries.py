@@ -6,9 +6,9 @@ import asyncpg
 
 from registry.auth import keys
 from registry.auth.models import CreatedKey, KeyInfo
-from registry.auth.principal import Role
+from registry.codes import CodeError, is_prefecture, normalise, prefecture_of
+from registry.principal import Role
 from registry.problems import NotFound, invalid_field
-from registry.tenants.codes import CodeError, is_prefecture, normalise, prefecture_of
 
 _COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at"
 

@@ -10,9 +10,9 @@ from litestar.params import Parameter
 
 from registry.auth import queries
 from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage, Me
-from registry.auth.principal import Principal
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
 from registry.params import parse_uuid
+from registry.principal import Principal
 from registry.problems import Forbidden
 
 

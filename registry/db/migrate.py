@@ -13,7 +13,8 @@ from pathlib import Path
 
 import asyncpg
 
-from registry.settings import API_ROLE, OWNER_ROLE, PROJECT_ROOT
+from registry.paths import PROJECT_ROOT
+from registry.settings import API_ROLE, OWNER_ROLE
 
 SQL_DIR = PROJECT_ROOT / "sql"
 _NAME = re.compile(r"^(\d{3})_[a-z0-9_]+\.sql$")

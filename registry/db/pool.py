@@ -8,7 +8,7 @@ import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 
-from registry.auth.principal import Principal
+from registry.principal import Principal
 from registry.settings import Settings
 
 _SET_PRINCIPAL = """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -353,6 +353,3 @@ async def list_contracts(db: asyncpg.Connection, tender_ids: Sequence[str]) -> l
         list(tender_ids))
     return [Contract(*r) for r in rows]
 
-
-def as_date(value: date | None) -> str | None:
-    return value.isoformat() if value else None

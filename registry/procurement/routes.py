@@ -12,10 +12,11 @@ from litestar.params import Parameter
 
 from registry import etags
 from registry.auth.guards import requires
-from registry.auth.principal import Principal
+from registry.codes import CodeError, prefecture_number
 from registry.idempotency import HEADER as IDEMPOTENCY_HEADER
 from registry.idempotency import respond_once
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.principal import Principal
 from registry.problems import Conflict, FieldError, NotFound, Problem, Unprocessable, invalid_field
 from registry.procurement import csvio, ocds, queries, service
 from registry.procurement.models import (
@@ -58,7 +59,6 @@ from registry.procurement.savings import (
     what_if,
 )
 from registry.procurement.states import transition_error
-from registry.tenants.codes import CodeError, prefecture_number
 
 TAG = ["procurement"]
 IdempotencyKey = Annotated[str | None, Parameter(header=IDEMPOTENCY_HEADER, description="a fresh UUID per request")]

@@ -8,7 +8,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
-from registry.auth.principal import Principal
+from registry.principal import Principal
 from registry.problems import Conflict, Forbidden, NotFound, Unprocessable, invalid_field
 from registry.procurement import queries
 from registry.procurement.aggregate import Group, PoolLine, check_requirements, pools
@@ -102,7 +102,7 @@ def check_need(fields: NeedFields, category: Category | None, category_code: str
 
 
 def need_municipality(principal: Principal, given: str | None, r: Round) -> str:
-    from registry.tenants.codes import CodeError, normalise
+    from registry.codes import CodeError, normalise
 
     if principal.role == "municipality":
         if given is not None and given.zfill(6) != principal.tenant_code:

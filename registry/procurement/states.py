@@ -21,10 +21,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "unsuccessful": frozenset(),
 }
 
-# Changes a client may ask for by status alone; the award has its own route.
-BY_STATUS_CHANGE: frozenset[str] = frozenset({"active", "contracted", "cancelled", "unsuccessful"})
-
-
 def transition_error(current: str, wanted: str) -> str | None:
     """None when the change is allowed, otherwise a sentence saying what is possible instead."""
     if wanted not in TRANSITIONS:

@@ -8,7 +8,7 @@ from importlib import resources
 
 import asyncpg
 
-from registry.tenants.codes import normalise, with_check_digit
+from registry.codes import normalise, with_check_digit
 
 # japancode still lists Hamamatsu's seven wards, abolished on 2024-01-01 and replaced by three.
 _HAMAMATSU = "221309"

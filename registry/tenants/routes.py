@@ -10,9 +10,9 @@ from litestar.params import Parameter
 
 from registry import etags
 from registry.auth.guards import requires
-from registry.auth.principal import Principal
 from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
 from registry.params import parse_code, parse_prefecture
+from registry.principal import Principal
 from registry.problems import Conflict, NotFound
 from registry.tenants import queries
 from registry.tenants.models import (

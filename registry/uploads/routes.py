@@ -21,9 +21,9 @@ from loaders.assets import LoadReport, load_assets
 from loaders.formats import FORMATS, LoadError, detect_format
 from loaders.mapping import parse_pairs
 from registry.auth.guards import requires
-from registry.auth.principal import Principal
 from registry.idempotency import respond_once
 from registry.params import parse_code
+from registry.principal import Principal
 from registry.problems import FieldError, Forbidden, Problem, Unprocessable, invalid_field
 from registry.uploads.models import UploadIssue, UploadReport
 

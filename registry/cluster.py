@@ -16,7 +16,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.settings import PROJECT_ROOT
+from registry.paths import PROJECT_ROOT
 
 DEFAULT_PORT = 54329
 SUPERUSER = "postgres"

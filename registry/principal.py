@@ -7,7 +7,6 @@ from typing import Literal
 import msgspec
 
 Role = Literal["municipality", "prefecture", "carrier", "admin"]
-ROLES: tuple[Role, ...] = ("municipality", "prefecture", "carrier", "admin")
 
 
 class Principal(msgspec.Struct, frozen=True):
