@@ -22,9 +22,12 @@ from registry.areas import routes as area_routes
 from registry.assets import routes as asset_routes
 from registry.auth import routes as auth_routes
 from registry.auth.middleware import ApiKeyMiddleware
+from registry.bodies import JsonBodyMiddleware
 from registry.db.pool import create_pool, provide_db
+from registry.headers import security_headers
 from registry.problems import exception_to_problem
 from registry.procurement import routes as procurement_routes
+from registry.ratelimit import RateLimitMiddleware
 from registry.request_id import add_request_id
 from registry.settings import Settings
 from registry.tenants import routes as tenant_routes
@@ -89,8 +92,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"db": Provide(provide_db)},
         lifespan=[database],
         # Health probes and the API description are open; every /v1 route needs a key.
-        middleware=[DefineMiddleware(ApiKeyMiddleware, exclude=["^/healthz", "^/readyz", "^/schema"])],
-        before_send=[add_request_id],
+        # Outermost first: rate limits see every /v1 request and its answer (401s are counted), then
+        # the key is checked, then a JSON route refuses a body of another type.
+        middleware=[RateLimitMiddleware,
+                    DefineMiddleware(ApiKeyMiddleware, exclude=["^/healthz", "^/readyz", "^/schema"]),
+                    JsonBodyMiddleware],
+        before_send=[add_request_id, security_headers(settings.public_base_url)],
         exception_handlers={Exception: exception_to_problem},
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,

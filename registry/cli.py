@@ -98,7 +98,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     ensure_database()
     uvicorn.run("registry.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
-                log_level="info", proxy_headers=True)
+                log_level="info", proxy_headers=True, server_header=False)
     return 0
 
 

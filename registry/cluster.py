@@ -133,11 +133,12 @@ class Cluster:
         self._create_database(bindir)
         return "; ".join(done) or "already running"
 
-    def down(self) -> str:
+    def down(self, mode: str = "fast") -> str:
+        """Stop the cluster: `fast` rolls back open transactions; `immediate` is a crash (the tests use it)."""
         if not self.is_running():
             return "not running"
         bindir = find_bindir()
-        _run([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "-w", "stop"], as_user=self.run_as)
+        _run([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-m", mode, "-w", "stop"], as_user=self.run_as)
         return "stopped"
 
     def status(self) -> str:

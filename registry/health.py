@@ -7,12 +7,14 @@ import msgspec
 from litestar import get
 from litestar.datastructures import State
 
+from registry.db.pool import pooled
 from registry.problems import Problem
 
 
-class Health(msgspec.Struct, omit_defaults=True):
+class Health(msgspec.Struct):
+    """Only whether the process (or the database) is ready: versions tell an attacker what to try."""
+
     status: str
-    postgis: str | None = None
 
 
 @get("/healthz", tags=["health"], summary="The process is up")
@@ -24,12 +26,12 @@ async def healthz() -> Health:
 async def readyz(state: State) -> Health:
     pool: asyncpg.Pool = state.pool
     try:
-        async with pool.acquire(timeout=2) as conn:
-            version = await conn.fetchval("select postgis_lib_version()", timeout=2)
+        async with pooled(pool) as conn:
+            await conn.fetchval("select postgis_lib_version()", timeout=2)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise Problem(f"The database is not ready: {exc.__class__.__name__}.", status=503,
-                      title="Service unavailable", slug="unavailable") from exc
-    return Health("ok", version)
+        raise Problem("The database is not ready; try again shortly.", status=503, title="Service unavailable",
+                      slug="unavailable", headers={"Retry-After": "5"}) from exc
+    return Health("ok")
 
 
 route_handlers = [healthz, readyz]

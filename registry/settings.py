@@ -26,6 +26,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The largest `limit` a list takes; a page of 1,000 assets is about 1 MB of GeoJSON."""
     reference_limit_max: int = 2000
     """Reference lists (municipalities) take more, so that all 1,741 municipalities fit in one page."""
+    rate_window_s: int = 60
+    """The window both rate limits count over (registry/ratelimit.py)."""
+    rate_auth_failures: int = 30
+    """Failed authentications one client address may make per window before it is answered 429."""
+    rate_key_requests: int = 3000
+    """Requests one key may make per window: 50 a second, above any person and most sync scripts."""
     public_base_url: str | None = None
     """The server's public address (https://registry.example.lg.jp): links are absolute from it when set,
     relative otherwise, and never built from the Host header a client sends."""
@@ -42,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             pool_min=int(env.get("KYODO_POOL_MIN", "2")),
             pool_max=int(env.get("KYODO_POOL_MAX", "10")),
             page_limit_max=int(env.get("KYODO_PAGE_LIMIT", "1000")),
+            rate_window_s=int(env.get("KYODO_RATE_WINDOW_S", "60")),
+            rate_auth_failures=int(env.get("KYODO_RATE_AUTH_FAILURES", "30")),
+            rate_key_requests=int(env.get("KYODO_RATE_KEY_REQUESTS", "3000")),
             public_base_url=env.get("KYODO_PUBLIC_URL") or None,
         )
 

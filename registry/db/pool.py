@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
 
 import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 
 from registry.principal import Principal
+from registry.problems import is_unavailable
 from registry.settings import Settings
 
 _SET_PRINCIPAL = """
@@ -42,6 +44,32 @@ async def set_principal(conn: asyncpg.Connection, principal: Principal | None) -
                            principal.key_id)
 
 
+@asynccontextmanager
+async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
+    """A connection outside any request transaction (key lookup, rate limits, health); one that failed
+    at the connection level is closed rather than returned, so the next caller gets a fresh one."""
+    async with pool.acquire() as conn:
+        try:
+            yield conn
+        except BaseException as exc:
+            if is_unavailable(exc):
+                conn.terminate()
+            raise
+
+
+async def _rollback(conn: asyncpg.Connection, tx: asyncpg.transaction.Transaction) -> None:
+    """Roll back; if the connection died under the request, close it instead.
+
+    The server has then already rolled back, and the error to report is the one that brought us here.
+    A dead connection is terminated, never handed back to the pool: asyncpg's reset on release would
+    fail on it ("another operation is in progress") and turn an outage into a 500.
+    """
+    try:
+        await tx.rollback()
+    except (asyncpg.InterfaceError, asyncpg.PostgresError, OSError):
+        conn.terminate()
+
+
 async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.Connection, None]:
     """A connection in a transaction, committed only if the handler returned normally.
 
@@ -51,12 +79,17 @@ async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.C
     pool: asyncpg.Pool = state.pool
     async with pool.acquire() as conn:
         tx = conn.transaction()
-        await tx.start()
         try:
+            await tx.start()
             await set_principal(conn, request.scope.get("user"))
             yield conn
         except BaseException:
-            await tx.rollback()
+            await _rollback(conn, tx)
             raise
-        else:
+        try:
             await tx.commit()
+        except BaseException:
+            # Whether a commit cut off by a dying server took effect is unknown here; the client is
+            # told 503 and retries with its Idempotency-Key, which replays the first answer if it did.
+            conn.terminate()
+            raise
