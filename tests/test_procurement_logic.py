@@ -6,7 +6,8 @@ import pytest
 
 from registry.procurement import csvio
 from registry.procurement.aggregate import PoolLine, check_requirements, group_compatible, merge, pools
-from registry.procurement.pricing import CurveError, Tier, check_curve, next_breakpoint, price_at
+from registry.procurement.pricing import CurveError, check_curve, next_breakpoint, price_at
+from registry.procurement.pricing import PriceTier as Tier
 from registry.procurement.savings import Baseline, PoolInput, PoolPricing, pool_rows, report, what_if
 from registry.procurement.states import transition_error
 
