@@ -572,3 +572,25 @@ async def test_savings_format_by_f_by_the_deprecated_format_and_by_accept(world:
     assert [e["field"] for e in assert_problem(await w.get("tokyo", path + "?f=xml"), 422)["errors"]] == ["f"]
     assert [e["field"] for e in assert_problem(await w.get("tokyo", path + "?format=xml"), 422)["errors"]] == [
         "format"]
+
+
+async def test_savings_csv_has_one_charset_and_negative_figures_stay_numbers(world: World) -> None:
+    import csv
+    import io
+
+    w = world
+    # Chiyoda already pays 500 a tablet; the pool of 1 is priced at the 1000 tier: (500 - 1000) * 1 = -500.
+    r = await w.post("A", f"/v1/procurement/rounds/{w.round_id}/needs", need("tablet", 1, 500, "current_contract"))
+    assert r.status_code == 201, r.text
+    for path in (f"/v1/procurement/rounds/{w.round_id}/savings?f=csv",
+                 f"/v1/procurement/rounds/{w.round_id}/what-if?pool=tablet/1&k=1&q=1&f=csv"):
+        r = await w.get("tokyo", path)
+        assert r.status_code == 200, r.text
+        content_type = r.headers["content-type"]
+        assert content_type.startswith("text/csv") and content_type.count("charset") == 1, content_type
+        assert r.headers["content-disposition"].startswith("attachment; filename=")
+    rows = list(csv.DictReader(io.StringIO((await w.get(
+        "tokyo", f"/v1/procurement/rounds/{w.round_id}/savings?f=csv")).text)))
+    chiyoda = next(row for row in rows if row["level"] == "municipality" and row["key"] == CHIYODA)
+    assert chiyoda["price_savings_yen"] == str((500 - 1000) * 1)
+    assert all(not value.startswith("'") for row in rows for value in row.values())

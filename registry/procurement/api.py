@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from litestar import Request, Response
 from litestar.params import Parameter
 
+from registry import spreadsheet
 from registry.auth.guards import requires
 from registry.idempotency import HEADER as IDEMPOTENCY_HEADER
 from registry.negotiation import Format, negotiate
@@ -43,5 +44,4 @@ def wanted_format(request: Request, f: str | None, format_alias: str | None) -> 
 
 
 def csv_answer(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], name: str) -> Response:
-    return Response(csvio.render(rows, columns), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return spreadsheet.csv_response(csvio.render(rows, columns).encode("utf-8"), "utf-8", f"{name}.csv")
