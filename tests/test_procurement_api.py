@@ -594,3 +594,42 @@ async def test_savings_csv_has_one_charset_and_negative_figures_stay_numbers(wor
     chiyoda = next(row for row in rows if row["level"] == "municipality" and row["key"] == CHIYODA)
     assert chiyoda["price_savings_yen"] == str((500 - 1000) * 1)
     assert all(not value.startswith("'") for row in rows for value in row.values())
+
+
+async def test_a_crafted_cursor_is_422_not_500(world: World) -> None:
+    import base64
+    import json
+
+    w = world
+
+    def cursor(values: list) -> str:
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+    assert cursor(["x", "y"]) == "WyJ4IiwgInkiXQ=="  # the cursor named in issue 10
+    needs = f"/v1/procurement/rounds/{w.round_id}/needs"
+    for path in ("/v1/procurement/rounds?after=WyJ4IiwgInkiXQ==",
+                 f"/v1/procurement/rounds?after={cursor([1, 'y'])}",
+                 f"/v1/procurement/rounds?after={cursor(['2026-04-01T09:00:00+00:00', str(uuid.uuid4())])}",
+                 f"{needs}?after={cursor(['131016', 'y'])}",
+                 f"{needs}?after={cursor([131016, str(uuid.uuid4())])}",
+                 f"{needs}?after=not-base64!"):
+        body = assert_problem(await w.get("tokyo", path), 422)
+        assert [e["field"] for e in body["errors"]] == ["after"], path
+
+
+async def test_rounds_page_through_their_next_links(world: World) -> None:
+    w = world
+    for n in range(3):
+        r = await w.post("tokyo", "/v1/procurement/rounds", {
+            "title": f"Round {n}", "category_codes": ["tablet"],
+            "closes_at": iso(timedelta(days=7)), "withdrawal_deadline": iso(timedelta(days=14))})
+        assert r.status_code == 201, r.text
+    everyone = (await w.get("tokyo", "/v1/procurement/rounds")).json()["items"]
+    assert len(everyone) == 4
+    seen, path = [], "/v1/procurement/rounds?limit=1"
+    while path:
+        page = (await w.get("tokyo", path)).json()
+        seen += [r["round_id"] for r in page["items"]]
+        path = page["next"]
+    assert seen == [r["round_id"] for r in everyone]
+    assert_problem(await w.get("tokyo", "/v1/procurement/rounds?limit=0"), 422)
