@@ -1,8 +1,9 @@
 """Joint procurement through the HTTP API, against the real database.
 
 The savings fixture: three Tokyo municipalities (Chiyoda A, Chuo B, Minato C), two categories with
-tiered prices, figures checked against arithmetic written out by hand from the formulas in
-domain.md §5, including a withdrawal that moves the pooled quantity across a tier.
+tiered prices, figures checked against arithmetic written out by hand from the savings formulas
+in docs/procurement.md ("Savings"), including a withdrawal that moves the pooled quantity across a
+tier.
 """
 
 from __future__ import annotations
@@ -524,3 +525,111 @@ async def test_seed_demo_is_deterministic_and_visible_through_the_api(world: Wor
     from tests.test_procurement_ocds import errors
 
     assert errors(package) == [] and len(package["releases"]) == 3 + 5
+
+
+async def test_a_malformed_id_is_422_naming_the_parameter(world: World) -> None:
+    w = world
+    for path, field in (("/v1/procurement/rounds/not-a-round", "round_id"),
+                        ("/v1/procurement/rounds/not-a-round/savings", "round_id"),
+                        ("/v1/ocds/rounds/not-a-round", "round_id"),
+                        ("/v1/procurement/needs/not-a-need", "need_id"),
+                        ("/v1/procurement/needs/not-a-need/versions", "need_id"),
+                        ("/v1/procurement/tenders/not-a-tender", "tender_id"),
+                        ("/v1/procurement/tenders/not-a-tender/contracts", "tender_id")):
+        body = assert_problem(await w.get("tokyo", path), 422)
+        assert [e["field"] for e in body["errors"]] == [field], path
+    # A well-formed id that names nothing the caller may see is still 404.
+    assert_problem(await w.get("tokyo", f"/v1/procurement/needs/{uuid.uuid4()}"), 404)
+
+
+async def test_admins_name_the_municipality_a_need_is_for(world: World) -> None:
+    w = world
+    path = f"/v1/procurement/rounds/{w.round_id}/needs"
+    missing = assert_problem(await w.post("admin", path, need("tablet", 1, 990, "current_contract")), 422)
+    assert [e["field"] for e in missing["errors"]] == ["municipality_code"]
+    made = await w.post("admin", path, need("tablet", 1, 990, "current_contract", municipality_code=CHUO))
+    assert made.status_code == 201, made.text
+    assert made.json()["municipality_code"] == CHUO
+    other = await w.post("A", path, need("tablet", 1, 990, "current_contract", municipality_code=CHUO))
+    assert_problem(other, 403)
+    bad = await w.post("A", path, need("tablet", 1, 1000, "list_price", quantity_max=0))
+    assert_problem(bad, 422)
+    wrong = assert_problem(await w.post("A", path, need("tablet", 3, 999, "list_price", quantity_max=2)), 422)
+    assert sorted(e["field"] for e in wrong["errors"]) == ["baseline_unit_price_yen", "quantity_max"]
+
+
+async def test_savings_format_by_f_by_the_deprecated_format_and_by_accept(world: World) -> None:
+    w = world
+    await submit_fixture(w)
+    path = f"/v1/procurement/rounds/{w.round_id}/savings"
+    as_json = (await w.get("tokyo", path)).json()
+    for query, headers in (("?f=csv", {}), ("?format=csv", {}), ("", {"Accept": "text/csv"})):
+        r = await w.get("tokyo", path + query, **headers)
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), query
+        # One CSV line per JSON row, after the header.
+        assert len(r.text.splitlines()) == 1 + len(as_json["rows"]), query
+    assert (await w.get("tokyo", path + "?f=json", Accept="text/csv")).json()["rows"] == as_json["rows"]
+    assert [e["field"] for e in assert_problem(await w.get("tokyo", path + "?f=xml"), 422)["errors"]] == ["f"]
+    assert [e["field"] for e in assert_problem(await w.get("tokyo", path + "?format=xml"), 422)["errors"]] == [
+        "format"]
+
+
+async def test_savings_csv_has_one_charset_and_negative_figures_stay_numbers(world: World) -> None:
+    import csv
+    import io
+
+    w = world
+    # Chiyoda already pays 500 a tablet; the pool of 1 is priced at the 1000 tier: (500 - 1000) * 1 = -500.
+    r = await w.post("A", f"/v1/procurement/rounds/{w.round_id}/needs", need("tablet", 1, 500, "current_contract"))
+    assert r.status_code == 201, r.text
+    for path in (f"/v1/procurement/rounds/{w.round_id}/savings?f=csv",
+                 f"/v1/procurement/rounds/{w.round_id}/what-if?pool=tablet/1&k=1&q=1&f=csv"):
+        r = await w.get("tokyo", path)
+        assert r.status_code == 200, r.text
+        content_type = r.headers["content-type"]
+        assert content_type.startswith("text/csv") and content_type.count("charset") == 1, content_type
+        assert r.headers["content-disposition"].startswith("attachment; filename=")
+    rows = list(csv.DictReader(io.StringIO((await w.get(
+        "tokyo", f"/v1/procurement/rounds/{w.round_id}/savings?f=csv")).text)))
+    chiyoda = next(row for row in rows if row["level"] == "municipality" and row["key"] == CHIYODA)
+    assert chiyoda["price_savings_yen"] == str((500 - 1000) * 1)
+    assert all(not value.startswith("'") for row in rows for value in row.values())
+
+
+async def test_a_crafted_cursor_is_422_not_500(world: World) -> None:
+    import base64
+    import json
+
+    w = world
+
+    def cursor(values: list) -> str:
+        return base64.urlsafe_b64encode(json.dumps(values).encode()).decode()
+
+    assert cursor(["x", "y"]) == "WyJ4IiwgInkiXQ=="  # the cursor named in issue 10
+    needs = f"/v1/procurement/rounds/{w.round_id}/needs"
+    for path in ("/v1/procurement/rounds?after=WyJ4IiwgInkiXQ==",
+                 f"/v1/procurement/rounds?after={cursor([1, 'y'])}",
+                 f"/v1/procurement/rounds?after={cursor(['2026-04-01T09:00:00+00:00', str(uuid.uuid4())])}",
+                 f"{needs}?after={cursor(['131016', 'y'])}",
+                 f"{needs}?after={cursor([131016, str(uuid.uuid4())])}",
+                 f"{needs}?after=not-base64!"):
+        body = assert_problem(await w.get("tokyo", path), 422)
+        assert [e["field"] for e in body["errors"]] == ["after"], path
+
+
+async def test_rounds_page_through_their_next_links(world: World) -> None:
+    w = world
+    for n in range(3):
+        r = await w.post("tokyo", "/v1/procurement/rounds", {
+            "title": f"Round {n}", "category_codes": ["tablet"],
+            "closes_at": iso(timedelta(days=7)), "withdrawal_deadline": iso(timedelta(days=14))})
+        assert r.status_code == 201, r.text
+    everyone = (await w.get("tokyo", "/v1/procurement/rounds")).json()["items"]
+    assert len(everyone) == 4
+    seen, path = [], "/v1/procurement/rounds?limit=1"
+    while path:
+        page = (await w.get("tokyo", path)).json()
+        seen += [r["round_id"] for r in page["items"]]
+        path = page["next"]
+    assert seen == [r["round_id"] for r in everyone]
+    assert_problem(await w.get("tokyo", "/v1/procurement/rounds?limit=0"), 422)

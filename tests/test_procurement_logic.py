@@ -6,7 +6,8 @@ import pytest
 
 from registry.procurement import csvio
 from registry.procurement.aggregate import PoolLine, check_requirements, group_compatible, merge, pools
-from registry.procurement.pricing import CurveError, Tier, check_curve, next_breakpoint, price_at
+from registry.procurement.pricing import CurveError, check_curve, next_breakpoint, price_at
+from registry.procurement.pricing import PriceTier as Tier
 from registry.procurement.savings import Baseline, PoolInput, PoolPricing, pool_rows, report, what_if
 from registry.procurement.states import transition_error
 
@@ -147,3 +148,16 @@ def test_csv_parse_reports_every_bad_row() -> None:
     assert good[0][1].requirements == {"os": ["windows", "chromeos"], "memory_gb": ["16"]}
     with pytest.raises(csvio.CsvRejected, match="1 rows"):
         csvio.parse_needs("category,quantity\npc,1\n")
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_text_cells_cannot_start_a_formula(start: str) -> None:
+    import csv
+    import io
+
+    text = f"{start}HYPERLINK(\"https://evil.example\",\"x\")"
+    rendered = csvio.render([{"name": text, "note": "plain", "amount": -500, "price": 1.5, "empty": None}],
+                            ["name", "note", "amount", "price", "empty"])
+    header, row = list(csv.reader(io.StringIO(rendered)))
+    assert header == ["name", "note", "amount", "price", "empty"]
+    assert row == ["'" + text, "plain", "-500", "1.5", ""]

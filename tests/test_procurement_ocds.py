@@ -14,6 +14,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from registry.procurement import ocds
+from registry.procurement.models import Contract
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ocds"
 EXTENSION_FILES = ("extension-lots-v1.1.5.json", "extension-techniques.json", "extension-contract-buyer.json")
@@ -64,8 +65,8 @@ def sample_package() -> dict[str, Any]:
         "t1", "PCs for Tokyo", "contracted", 4, "PCs", UNIT, [("LOT-13", "Tokyo lot")],
         [ocds.TenderMember(CHIYODA, "LOT-13", 10), ocds.TenderMember(CHUO, "LOT-13", 10)],
         "Kanda Devices KK", "1234567890123", 150_000, WHEN,
-        [ocds.ContractLine("131016", "LOT-13", 10, 150_000, 1_500_000, "signed"),
-         ocds.ContractLine("131024", "LOT-13", 10, 150_000, 1_500_000, "signed")])
+        [Contract("t1", "131016", "LOT-13", 10, 150_000, 1_500_000, "signed"),
+         Contract("t1", "131024", "LOT-13", 10, 150_000, 1_500_000, "signed")])
     tender = ocds.contracting_release("r1", TOKYO, facts, WHEN)
     return ocds.package([*plans, tender], "https://example.jp/v1/ocds/rounds/r1", WHEN, "Kyodo Registry")
 

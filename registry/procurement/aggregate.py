@@ -12,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
+
 Requirements = Mapping[str, Sequence[str]]
 
 
-@dataclass(frozen=True)
-class PoolLine:
+class PoolLine(msgspec.Struct, frozen=True):
+    """An active need as pooling sees it: quantities and requirements, never a price."""
+
     need_id: str
     municipality_code: str
     category_code: str
     quantity: int
     quantity_max: int | None
-    requirements: Requirements
+    requirements: dict[str, list[str]]
     tender_id: str | None = None
     lot_id: str | None = None
 

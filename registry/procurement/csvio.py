@@ -1,4 +1,9 @@
-"""CSV in (bulk needs) and out (savings). Pure: text in, plain values out."""
+"""CSV in (bulk needs) and out (savings, what-if). Pure: text in, plain values out.
+
+Every text cell written out goes through `spreadsheet.neutralise` (a cell starting with = + - @ tab
+or CR gets a leading apostrophe, so Excel does not run it as a formula); numbers are written as
+numbers, so a negative saving stays -500.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 import msgspec
 
 from registry.procurement.models import NeedCreate
+from registry.spreadsheet import neutralise
 
 NEED_COLUMNS = ("category_code", "quantity", "quantity_max", "requirements", "baseline_unit_price_yen",
                 "baseline_source", "max_unit_price_yen", "budget_status", "delivery_date", "contact_name",
@@ -74,7 +80,7 @@ def parse_needs(text: str, max_rows: int = 10_000) -> list[tuple[int, NeedCreate
 
 
 def _cell(value: Any) -> Any:
-    return "" if value is None else value
+    return "" if value is None else neutralise(value)
 
 
 def render(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 
 from registry.procurement import queries, service
+from registry.procurement.demand import RoundPools
 from registry.procurement.models import NeedFields, TenderForm
 from registry.procurement.pricing import price_at
 from registry.procurement.savings import report
@@ -56,21 +57,21 @@ async def seed_demo(conn: asyncpg.Connection, prefecture_code: str, municipality
     for category_code in sorted(_PROFILES):
         formed = await service.form_tenders(conn, r, TenderForm(category_code, lot_scheme="prefecture"))
         tender_ids += [t.tender_id for t in formed.tenders]
-    rp = await service.RoundPools.load(conn, r)
+    rp = await RoundPools.load(conn, r)
     for tender_id in tender_ids:
         tender = rp.tenders[tender_id]
         group = rp.tender_group(tender_id)
         if group is None:
             continue
-        active = await queries.set_tender_status(conn, r.organiser_code, tender_id, tender["version"], "active")
+        active = await queries.set_tender_status(conn, r.organiser_code, tender_id, tender.version, "active")
         # A winning bid a little under the catalogue curve at the pooled quantity.
-        curve_price = price_at(service.tiers(rp.categories[tender["category_code"]].price_tiers), group.quantity)
+        curve_price = price_at(rp.categories[tender.category_code].price_tiers, group.quantity)
         unit_price = max(1, round(curve_price * rng.uniform(0.93, 0.99)))
-        awarded = await queries.award_tender(conn, r.organiser_code, tender_id, active["version"] if active else 0,
+        awarded = await queries.award_tender(conn, r.organiser_code, tender_id, active.version if active else 0,
                                              f"Demo Supplier {rng.randint(1, 9)} KK", None, unit_price, None)
         if awarded is not None:
             await service.write_contracts(conn, awarded, group, unit_price)
-    rp = await service.RoundPools.load(conn, r)
+    rp = await RoundPools.load(conn, r)
     rows = report(rp.inputs(), await queries.visible_baselines(conn, r.organiser_code, r.round_id))
     total = next(row for row in rows if row.level == "total")
     return {

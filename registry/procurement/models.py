@@ -7,11 +7,9 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from registry.procurement.pricing import PositiveYen, PriceTier, Quantity, Yen
 from registry.procurement.savings import SavingsRow
 
-Yen = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="integer yen")]
-PositiveYen = Annotated[int, msgspec.Meta(ge=1, le=10**13, description="integer yen")]
-Quantity = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
 CategoryCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")]
 AttributeName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,40}$")]
 AttributeValue = Annotated[str, msgspec.Meta(min_length=1, max_length=60)]
@@ -22,11 +20,6 @@ BaselineSource = Literal["current_contract", "standalone_quote", "list_price"]
 BudgetStatus = Literal["planned", "requested", "approved"]
 Email = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-
-
-class PriceTier(msgspec.Struct, forbid_unknown_fields=True):
-    min_quantity: Quantity
-    unit_price_yen: PositiveYen
 
 
 PriceCurve = Annotated[list[PriceTier], msgspec.Meta(min_length=1, max_length=50)]
@@ -231,6 +224,37 @@ class Lot(msgspec.Struct):
     participants: int
 
 
+class LotRecord(msgspec.Struct, frozen=True):
+    """A lot as stored; `Lot` adds the demand it holds now."""
+
+    lot_id: str
+    title: str
+    prefecture: str | None
+
+
+class TenderRecord(msgspec.Struct, frozen=True):
+    """A shared tender as stored; `Tender` is what the API shows, with its pooled demand priced."""
+
+    tender_id: str
+    organiser_code: str
+    round_id: str
+    category_code: str
+    title: str
+    requirements: dict[str, list[str]]
+    status: str
+    min_participants: int
+    min_quantity: int
+    process_cost_yen: int
+    lot_scheme: str
+    supplier_name: str | None
+    supplier_id: str | None
+    awarded_unit_price_yen: int | None
+    bid_curve: list[PriceTier] | None
+    awarded_at: datetime | None
+    version: int
+    created_at: datetime
+
+
 class Tender(msgspec.Struct):
     tender_id: str
     organiser_code: str
@@ -284,7 +308,9 @@ class AwardCreate(msgspec.Struct, forbid_unknown_fields=True):
     bid_curve: PriceCurve | None = None
 
 
-class Contract(msgspec.Struct):
+class Contract(msgspec.Struct, frozen=True):
+    """One municipality's contract for one lot of an awarded tender (also what OCDS publishes)."""
+
     tender_id: str
     municipality_code: str
     lot_id: str

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from registry.procurement.models import Contract
+
 # An ocid prefix is issued by the OCDS helpdesk; this one is a placeholder until Kyodo registers.
 OCID_PREFIX = "ocds-kyodo0"
 EXTENSIONS = [
@@ -70,16 +72,6 @@ class TenderMember:
 
 
 @dataclass(frozen=True)
-class ContractLine:
-    municipality_code: str
-    lot_id: str
-    quantity: int
-    unit_price_yen: int
-    amount_yen: int
-    status: str
-
-
-@dataclass(frozen=True)
 class TenderFacts:
     tender_id: str
     title: str
@@ -93,7 +85,7 @@ class TenderFacts:
     supplier_id: str | None = None
     awarded_unit_price_yen: int | None = None
     awarded_at: datetime | None = None
-    contracts: Sequence[ContractLine] = field(default_factory=list)
+    contracts: Sequence[Contract] = field(default_factory=list)
 
 
 def _yen(amount: int) -> dict[str, Any]:

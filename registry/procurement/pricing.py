@@ -1,23 +1,34 @@
-"""Price curves: unit price by pooled quantity. Pure; yen are integers throughout."""
+"""Price curves: unit price by pooled quantity. Pure; yen are integers throughout.
+
+`PriceTier` is the one shape of a tier: in request bodies, in the catalogue and bid-curve columns
+(decoded straight into it by `queries`) and in the arithmetic here.
+"""
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Annotated
+
+import msgspec
+
+Yen = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="integer yen")]
+PositiveYen = Annotated[int, msgspec.Meta(ge=1, le=10**13, description="integer yen")]
+Quantity = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
 
 
 class CurveError(ValueError):
     """A price curve a supplier or admin sent that cannot be used; the message says how to fix it."""
 
 
-@dataclass(frozen=True, order=True)
-class Tier:
-    min_quantity: int
-    unit_price_yen: int
+class PriceTier(msgspec.Struct, frozen=True, order=True, forbid_unknown_fields=True):
+    """From `min_quantity` units of pooled demand on, every unit costs `unit_price_yen`."""
+
+    min_quantity: Quantity
+    unit_price_yen: PositiveYen
 
 
-def check_curve(tiers: Sequence[Tier]) -> list[Tier]:
+def check_curve(tiers: Sequence[PriceTier]) -> list[PriceTier]:
     """Tiers sorted by breakpoint; the first must start at 1 and prices must not rise with quantity.
 
     All-units pricing: the price of the highest breakpoint reached applies to every unit, which is how
@@ -40,7 +51,7 @@ def check_curve(tiers: Sequence[Tier]) -> list[Tier]:
     return ordered
 
 
-def price_at(tiers: Sequence[Tier], quantity: int) -> int:
+def price_at(tiers: Sequence[PriceTier], quantity: int) -> int:
     """P(Q): the unit price at pooled quantity Q (Q >= 1)."""
     if quantity < 1:
         raise CurveError("the quantity must be at least 1")
@@ -53,17 +64,10 @@ def price_at(tiers: Sequence[Tier], quantity: int) -> int:
     return price
 
 
-def next_breakpoint(tiers: Sequence[Tier], quantity: int) -> Tier | None:
+def next_breakpoint(tiers: Sequence[PriceTier], quantity: int) -> PriceTier | None:
     """The next tier above Q, to tell participants how far the pool is from a lower price."""
     for tier in sorted(tiers):
         if tier.min_quantity > quantity:
             return tier
     return None
 
-
-def tiers_from_json(items: Sequence[dict]) -> list[Tier]:
-    return [Tier(int(t["min_quantity"]), int(t["unit_price_yen"])) for t in items]
-
-
-def tiers_to_json(tiers: Sequence[Tier]) -> list[dict]:
-    return [{"min_quantity": t.min_quantity, "unit_price_yen": t.unit_price_yen} for t in sorted(tiers)]

@@ -13,12 +13,14 @@ from registry.procurement.aggregate import PoolLine
 from registry.procurement.models import (
     Category,
     Contract,
+    LotRecord,
     Need,
     NeedFields,
     NeedVersion,
-    PriceTier,
     Round,
+    TenderRecord,
 )
+from registry.procurement.pricing import PriceTier
 from registry.procurement.savings import Baseline
 
 
@@ -111,12 +113,13 @@ async def get_round(db: asyncpg.Connection, round_id: str) -> Round | None:
     return _round(row) if row else None
 
 
-async def list_rounds(db: asyncpg.Connection, after: list | None, limit: int) -> list[Round]:
+async def list_rounds(db: asyncpg.Connection, after: tuple[datetime, str] | None, limit: int) -> list[Round]:
+    """Newest first; `after` is the (created_at, round_id) of the last round already shown."""
     rows = await db.fetch(
         f"""select {_ROUND} from procurement_rounds
              where ($1::timestamptz is null or (created_at, round_id) < ($1::timestamptz, $2::uuid))
              order by created_at desc, round_id desc limit $3""",
-        datetime.fromisoformat(after[0]) if after else None, after[1] if after else None, limit)
+        after[0] if after else None, after[1] if after else None, limit)
     return [_round(r) for r in rows]
 
 
@@ -174,14 +177,25 @@ async def get_need(db: asyncpg.Connection, need_id: str) -> Need | None:
     return _need(row) if row else None
 
 
-async def list_needs(db: asyncpg.Connection, organiser: str, round_id: str, after: list | None,
+async def list_needs(db: asyncpg.Connection, organiser: str, round_id: str, after: tuple[str, str] | None,
                      limit: int) -> list[Need]:
+    """By municipality and id; `after` is the (municipality_code, need_id) of the last need already shown."""
     rows = await db.fetch(
         f"""select {_NEED} from procurement_needs
              where organiser_code = $1 and round_id = $2::uuid
                and ($3::text is null or (municipality_code::text, need_id) > ($3::text, $4::uuid))
              order by municipality_code, need_id limit $5""",
         organiser, round_id, after[0] if after else None, after[1] if after else None, limit)
+    return [_need(r) for r in rows]
+
+
+async def active_needs(db: asyncpg.Connection, organiser: str, round_id: str) -> list[Need]:
+    """Every active need of the round the caller may see (for exports that show a round whole)."""
+    rows = await db.fetch(
+        f"""select {_NEED} from procurement_needs
+             where organiser_code = $1 and round_id = $2::uuid and status = 'active'
+             order by municipality_code, need_id""",
+        organiser, round_id)
     return [_need(r) for r in rows]
 
 
@@ -228,7 +242,7 @@ async def pool_lines(db: asyncpg.Connection, organiser: str, round_id: str) -> l
                   tender_id::text, lot_id
              from app.procurement_pool($1, $2::uuid) where status = 'active'""",
         organiser, round_id)
-    return [PoolLine(r[0], r[1], r[2], r[3], r[4], _load(r[5]), r[6], r[7]) for r in rows]
+    return [PoolLine(r[0], r[1], r[2], r[3], r[4], _load(r[5]) or {}, r[6], r[7]) for r in rows]
 
 
 async def visible_baselines(db: asyncpg.Connection, organiser: str, round_id: str) -> dict[str, Baseline]:
@@ -255,16 +269,17 @@ _TENDER = """tender_id::text, organiser_code, round_id::text, category_code, tit
        awarded_unit_price_yen, bid_curve::text, awarded_at, version, created_at"""
 
 
-def _tender_row(row: asyncpg.Record) -> dict[str, Any]:
-    out = dict(row)
-    out["requirements"] = _load(out["requirements"])
-    out["bid_curve"] = msgspec.json.decode(out["bid_curve"], type=list[PriceTier]) if out["bid_curve"] else None
-    return out
+def _tender_row(row: asyncpg.Record) -> TenderRecord:
+    values = dict(row)
+    values["requirements"] = _load(values["requirements"]) or {}
+    values["bid_curve"] = (msgspec.json.decode(values["bid_curve"], type=list[PriceTier]) if values["bid_curve"]
+                           else None)
+    return TenderRecord(**values)
 
 
 async def insert_tender(db: asyncpg.Connection, organiser: str, round_id: str, category: str, title: str,
                         requirements: dict, min_participants: int, min_quantity: int, process_cost: int,
-                        lot_scheme: str) -> dict[str, Any]:
+                        lot_scheme: str) -> TenderRecord:
     row = await db.fetchrow(
         f"""insert into procurement_tenders (organiser_code, round_id, category_code, title, requirements,
                    min_participants, min_quantity, process_cost_yen, lot_scheme)
@@ -275,12 +290,11 @@ async def insert_tender(db: asyncpg.Connection, organiser: str, round_id: str, c
     return _tender_row(row)
 
 
-async def insert_lots(db: asyncpg.Connection, organiser: str, tender_id: str,
-                      lots: Sequence[tuple[str, str, str | None]]) -> None:
+async def insert_lots(db: asyncpg.Connection, organiser: str, tender_id: str, lots: Sequence[LotRecord]) -> None:
     await db.executemany(
         "insert into procurement_lots (organiser_code, tender_id, lot_id, title, prefecture) "
         "values ($1, $2::uuid, $3, $4, $5)",
-        [(organiser, tender_id, lot_id, title, pref) for lot_id, title, pref in lots])
+        [(organiser, tender_id, lot.lot_id, lot.title, lot.prefecture) for lot in lots])
 
 
 async def insert_tender_needs(db: asyncpg.Connection, organiser: str, tender_id: str,
@@ -291,25 +305,25 @@ async def insert_tender_needs(db: asyncpg.Connection, organiser: str, tender_id:
         [(organiser, tender_id, m, n, lot) for m, n, lot in members])
 
 
-async def get_tender(db: asyncpg.Connection, tender_id: str) -> dict[str, Any] | None:
+async def get_tender(db: asyncpg.Connection, tender_id: str) -> TenderRecord | None:
     row = await db.fetchrow(f"select {_TENDER} from procurement_tenders where tender_id = $1::uuid", tender_id)
     return _tender_row(row) if row else None
 
 
-async def list_tenders(db: asyncpg.Connection, organiser: str, round_id: str) -> list[dict[str, Any]]:
+async def list_tenders(db: asyncpg.Connection, organiser: str, round_id: str) -> list[TenderRecord]:
     rows = await db.fetch(f"select {_TENDER} from procurement_tenders where organiser_code = $1 "
                           "and round_id = $2::uuid order by created_at, tender_id", organiser, round_id)
     return [_tender_row(r) for r in rows]
 
 
-async def lots_of(db: asyncpg.Connection, organiser: str, tender_id: str) -> list[tuple[str, str, str | None]]:
+async def lots_of(db: asyncpg.Connection, organiser: str, tender_id: str) -> list[LotRecord]:
     rows = await db.fetch("select lot_id, title, prefecture::text from procurement_lots where organiser_code = $1 "
                           "and tender_id = $2::uuid order by lot_id", organiser, tender_id)
-    return [(r[0], r[1], r[2]) for r in rows]
+    return [LotRecord(*r) for r in rows]
 
 
 async def set_tender_status(db: asyncpg.Connection, organiser: str, tender_id: str, expected_version: int,
-                            status: str) -> dict[str, Any] | None:
+                            status: str) -> TenderRecord | None:
     row = await db.fetchrow(
         f"""update procurement_tenders set status = $4, version = version + 1, updated_at = now()
              where organiser_code = $1 and tender_id = $2::uuid and version = $3
@@ -320,7 +334,7 @@ async def set_tender_status(db: asyncpg.Connection, organiser: str, tender_id: s
 
 async def award_tender(db: asyncpg.Connection, organiser: str, tender_id: str, expected_version: int,
                        supplier_name: str, supplier_id: str | None, unit_price: int,
-                       bid_curve: list[PriceTier] | None) -> dict[str, Any] | None:
+                       bid_curve: list[PriceTier] | None) -> TenderRecord | None:
     row = await db.fetchrow(
         f"""update procurement_tenders
                set status = 'awarded', supplier_name = $4, supplier_id = $5, awarded_unit_price_yen = $6,

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import msgspec
 
 from registry.procurement.aggregate import Group
-from registry.procurement.pricing import Tier, price_at
+from registry.procurement.pricing import PriceTier, price_at
 
 METHOD_VERSION = "kyodo-savings/1.0"
 PRICE_METHOD = "s_m = (B_m - P(Q)) * q_m"
@@ -30,8 +30,7 @@ PROCESS_METHOD = "(N - 1) * cost of running one procurement"
 WHAT_IF_METHOD = "s_m' = (B_m - P(Q + k * q)) * q_m; joiners: (list price - P(Q + k * q)) * q"
 
 
-@dataclass(frozen=True)
-class Baseline:
+class Baseline(msgspec.Struct, frozen=True):
     unit_price_yen: int
     source: str
 
@@ -69,7 +68,7 @@ class SavingsRow(msgspec.Struct, omit_defaults=True):
 class PoolPricing:
     """How one pool is priced: its curve (catalogue or a supplier's bid) and the award, if any."""
 
-    tiers: Sequence[Tier]
+    tiers: Sequence[PriceTier]
     basis: str
     process_cost_yen: int
     awarded_unit_price_yen: int | None = None
