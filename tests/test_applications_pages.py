@@ -33,3 +33,15 @@ async def test_pages_follow_next_links_in_submission_order(client: AsyncTestClie
     assert assert_problem(await client.get("/v1/applications?limit=1001", headers=docomo),
                           422)["errors"][0]["field"] == "limit"
 
+
+async def test_crafted_cursors_answer_422_naming_after(client: AsyncTestClient, make_key) -> None:
+    docomo = await make_key("carrier", "docomo")
+    assert _cursor(["x", "y"]).rstrip("=") == "WyJ4IiwgInkiXQ"
+    crafted = ["WyJ4IiwgInkiXQ==",  # ["x", "y"]: neither a time nor an id
+               _cursor(["2027-04-01T00:00:00+00:00", "y"]),  # a time, but no id
+               _cursor([1, "c3b2f0f4-4b8e-4a53-9a55-1f9e0c1d2e3f"]),  # a number where the time goes
+               _cursor(["2027-04-01T00:00:00+00:00"]),  # one value of two
+               "!!"]
+    for after in crafted:
+        r = await client.get("/v1/applications", params={"after": after}, headers=docomo)
+        assert assert_problem(r, 422)["errors"][0]["field"] == "after", (after, r.text)

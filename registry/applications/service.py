@@ -13,12 +13,18 @@ from registry.params import parse_uuid
 from registry.principal import Principal
 from registry.problems import Conflict, Forbidden, NotFound, invalid_field
 
+_NOT_A_CURSOR = "is not a cursor this API issued; follow the `next` link of the previous page"
+
 
 def list_after(cursor: list | None) -> tuple[dt.datetime, str] | None:
-    """The (submitted_at, application id) a list cursor carries."""
+    """The (submitted_at, application id) a list cursor carries, or a 422 naming `after`."""
     if cursor is None:
         return None
-    return dt.datetime.fromisoformat(cursor[0]), cursor[1]
+    try:
+        since = dt.datetime.fromisoformat(cursor[0])
+    except ValueError:
+        raise invalid_field("after", _NOT_A_CURSOR) from None
+    return since, parse_uuid(cursor[1], "after")
 
 
 def list_key(application: Application) -> list[str]:
