@@ -6,10 +6,14 @@ import json
 from typing import Any
 
 import msgspec
+from pyproj import CRS
+from pyproj.exceptions import CRSError
 
 from loaders.formats import LoadError, detect_format
 from loaders.mapping import parse_pairs
 from registry.problems import Problem, invalid_field
+
+_CRS_EXAMPLES = "e.g. EPSG:6677 (JGD2011 plane rectangular zone IX, Tokyo) or 6668 (JGD2011 latitude/longitude)"
 
 
 class UnreadableFile(Problem):
@@ -26,6 +30,23 @@ class UploadOptions(msgspec.Struct, frozen=True, kw_only=True):
     layer: str | None
     source_crs: int | None
     """The EPSG code of a file that declares no coordinate system."""
+
+
+def parse_source_crs(value: str | None) -> int | None:
+    """An EPSG code from anything pyproj reads (6677, EPSG:6677, a PROJ string that has one), or a 422."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        crs = CRS.from_user_input(int(text) if text.isdigit() else text)
+    except CRSError:
+        raise invalid_field("source_crs", f"{value!r} is not a coordinate reference system; send an EPSG code, "
+                                          f"{_CRS_EXAMPLES}") from None
+    epsg = crs.to_epsg()
+    if epsg is None or not (crs.is_geographic or crs.is_projected):
+        raise invalid_field("source_crs", f"{value!r} names no horizontal EPSG coordinate reference system; send "
+                                          f"one, {_CRS_EXAMPLES}")
+    return epsg
 
 
 def parse_mapping(text: str | None) -> tuple[dict[str, list[str]], dict[str, str]]:
@@ -54,8 +75,9 @@ def parse_mapping(text: str | None) -> tuple[dict[str, list[str]], dict[str, str
 
 def parse_options(data: bytes, filename: str, fields: dict[str, Any], content_type: str, *, dry_run: bool,
                   format: str | None, mapping: str | None, default: str | None, layer: str | None,
-                  source_crs: int | None) -> UploadOptions:
+                  source_crs: str | None) -> UploadOptions:
     """Query parameters and multipart fields (`format`, `mapping`) of an upload of `data`, checked."""
+    epsg = parse_source_crs(source_crs)
     if not data.strip():
         raise UnreadableFile("The uploaded file is empty.")
     hint = format
@@ -76,4 +98,4 @@ def parse_options(data: bytes, filename: str, fields: dict[str, Any], content_ty
         except LoadError as exc:
             raise invalid_field("default", str(exc)) from exc
     return UploadOptions(dry_run=dry_run, format=kind, columns=columns, defaults=defaults, layer=layer,
-                         source_crs=source_crs)
+                         source_crs=epsg)

@@ -46,7 +46,8 @@ async def upload_assets(
     default: Annotated[str | None, Parameter(description="attr=value constants separated by commas, e.g. "
                                              "category=streetlight")] = None,
     layer: Annotated[str | None, Parameter(description="GeoPackage layer")] = None,
-    source_crs: Annotated[int | None, Parameter(description="EPSG code for a file that declares none")] = None,
+    source_crs: Annotated[str | None, Parameter(description="the coordinate reference system of a file that "
+                                                "declares none, as an EPSG code: EPSG:6677 or 6668")] = None,
     tenant: Annotated[str | None, Parameter(description="must be your own municipality if given")] = None,
     idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
 ) -> Response:
