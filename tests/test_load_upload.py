@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import asyncpg
 import geopandas as gpd
+import pytest
 from litestar.testing import AsyncTestClient
+from pyproj import Geod, Transformer
 from shapely.geometry import Point
 
 from tests.conftest import KeyFactory, assert_problem
@@ -99,3 +102,43 @@ async def test_bad_files_are_4xx_problems(client: AsyncTestClient, make_key: Key
     assert_problem(r, 422)
     r = await client.post("/v1/assets/uploads?format=xlsx", content=CSV.encode(), headers=key)
     assert_problem(r, 422)
+
+
+async def test_unknown_source_crs_answers_422_naming_it(client: AsyncTestClient, make_key: KeyFactory,
+                                                        owner: asyncpg.Connection) -> None:
+    key = await make_key("municipality", "131016")
+    files = {"file": ("lights.csv", CSV.encode(), "text/csv")}
+    # 999999999 is no EPSG code; 5714 is one, but of heights (mean sea level), not of positions.
+    for value in ("999999999", "EPSG:999999999", "not a crs", "EPSG:5714"):
+        r = await client.post("/v1/assets/uploads", params={"dry_run": "true", "source_crs": value}, files=files,
+                              headers=key)
+        problem = assert_problem(r, 422)
+        assert [e["field"] for e in problem["errors"]] == ["source_crs"], r.text
+        assert "EPSG:6677" in problem["errors"][0]["message"] and "6668" in problem["errors"][0]["message"]
+    assert await owner.fetchval("select count(*) from assets") == 0
+
+
+@pytest.mark.filterwarnings("ignore:'crs' was not provided")  # the point: a file that declares no CRS
+async def test_source_crs_as_epsg_name_or_number(client: AsyncTestClient, make_key: KeyFactory,
+                                                 owner: asyncpg.Connection, tmp_path: Path) -> None:
+    key = await make_key("municipality", "131016")
+    # Plane rectangular zone IX metres around Chiyoda, in a GeoPackage that declares no CRS.
+    planar = [(-8000.0 + i * 137.5, -35500.0 + i * 91.25) for i in range(3)]
+    frame = gpd.GeoDataFrame({"source_id": [f"P{i}" for i in range(3)], "category": ["utility_pole"] * 3,
+                              "name": [f"電柱 {i}" for i in range(3)]}, geometry=[Point(x, y) for x, y in planar])
+    path = tmp_path / "poles.gpkg"
+    frame.to_file(path, driver="GPKG", layer="poles")
+    files = {"file": ("poles.gpkg", path.read_bytes(), "application/octet-stream")}
+    r = await client.post("/v1/assets/uploads", params={"source_crs": "EPSG:6677"}, files=files, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.json()["inserted"] == 3 and any("6677" in n for n in r.json()["notes"])
+    to_wgs84 = Transformer.from_crs("EPSG:6677", "EPSG:4326", always_xy=True)
+    stored = {s: (x, y) for s, x, y in await owner.fetch("select source_id, ST_X(geom), ST_Y(geom) from assets")}
+    for i, (x, y) in enumerate(planar):
+        lon, lat = to_wgs84.transform(x, y)
+        assert Geod(ellps="GRS80").inv(lon, lat, *stored[f"P{i}"])[2] < 1.0
+
+    r = await client.post("/v1/assets/uploads", params={"dry_run": "true", "source_crs": "6668"},
+                          files={"file": ("lights.csv", CSV.encode(), "text/csv")}, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.json()["rows"] == 2 and any("6668" in n for n in r.json()["notes"])

@@ -57,3 +57,20 @@ class Application(msgspec.Struct, kw_only=True):
 class ApplicationPage(msgspec.Struct):
     items: list[Application]
     next: str | None
+
+
+class Locked(msgspec.Struct, frozen=True):
+    """What deciding a move needs of an application, read under its row lock."""
+
+    municipality_code: str
+    status: Status
+    carrier_code: str
+
+
+class SlotState(msgspec.Struct, frozen=True):
+    """An asset's tenancy slots, to say why an approval found none free."""
+
+    asset_id: str
+    current_tenants: int
+    max_tenants: int
+    status: str

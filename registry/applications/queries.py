@@ -1,10 +1,12 @@
-"""Application SQL."""
+"""Application SQL: fixed text, $n parameters only. Row security decides what each caller sees."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import asyncpg
 
-from registry.applications.models import Application, ApplicationEvent
+from registry.applications.models import Application, ApplicationEvent, Locked, SlotState
 
 _COLUMNS = """a.application_id::text, a.municipality_code::text, a.carrier_code, a.purpose, a.starts_on, a.ends_on,
   a.status, a.refusal_reason, a.decision_note, a.submitted_at, a.decision_due, a.decided_at, a.version,
@@ -13,65 +15,8 @@ _COLUMNS = """a.application_id::text, a.municipality_code::text, a.carrier_code,
          where x.municipality_code = a.municipality_code and x.application_id = a.application_id
          order by x.asset_id) as asset_ids"""
 
-# Visible assets of the application, with their owner: the carrier must be able to see them.
-VISIBLE_ASSETS = """select c.asset_id::text, c.municipality_code::text from asset_catalogue c
-                     where c.asset_id = any($1::uuid[])"""
 
-INSERT = """
-insert into applications (municipality_code, carrier_code, purpose, starts_on, ends_on, decision_due)
-values ($1::text, $2, $3, $4, $5, current_date + app.decision_days($1::text))
-returning application_id::text
-"""
-INSERT_ASSETS = """insert into application_assets (municipality_code, application_id, asset_id)
-                   select $1, $2::uuid, unnest($3::uuid[])"""
-EVENT = """insert into application_events (municipality_code, application_id, action, from_status, to_status,
-                                           actor_role, actor_tenant, refusal_reason, note)
-           values ($1, $2::uuid, $3, $4, $5, app.role(), app.tenant(), $6, $7)"""
-
-GET = f"select {_COLUMNS} from applications a where a.application_id = $1::uuid"
-LOCK = "select municipality_code::text, status, carrier_code from applications where application_id = $1::uuid " \
-       "for update"
-
-MOVE = """update applications set status = $2, refusal_reason = $3, decision_note = coalesce($4, decision_note),
-            decided_at = case when $2 in ('approved', 'refused') then now() else decided_at end,
-            decision_due = case when $5 then current_date + app.decision_days(municipality_code::text)
-                                else decision_due end,
-            version = version + 1, updated_at = now()
-          where application_id = $1::uuid"""
-
-# Filling a slot re-checks capacity under the row lock, so of two concurrent approvals of the
-# last slot the second finds it taken once the first commits.
-TAKE_SLOTS = """
-update assets set current_tenants = current_tenants + 1,
-       availability = case when current_tenants + 1 >= max_tenants then 'occupied' else availability end,
-       version = version + 1, updated_at = now()
- where municipality_code = $1 and asset_id = any($2::uuid[]) and status = 'published'
-   and current_tenants < max_tenants
-returning asset_id::text
-"""
-RELEASE_SLOTS = """
-update assets set current_tenants = greatest(current_tenants - 1, 0),
-       availability = case when availability = 'occupied' then 'partly_available' else availability end,
-       version = version + 1, updated_at = now()
- where municipality_code = $1 and asset_id = any($2::uuid[])
-"""
-SLOT_STATE = """select asset_id::text, current_tenants, max_tenants, status from assets
-                 where municipality_code = $1 and asset_id = any($2::uuid[])"""
-
-LIST = f"""
-select {_COLUMNS} from applications a
- where ($1::text is null or a.status = $1)
-   and (not $2 or (a.status in ('submitted', 'information_requested') and a.decision_due < current_date))
-   and ($3::timestamptz is null or (a.submitted_at, a.application_id) > ($3::timestamptz, $4::uuid))
- order by a.submitted_at, a.application_id
- limit $5
-"""
-
-EVENTS = """select action, from_status, to_status, actor_role, actor_tenant, refusal_reason, note, at
-              from application_events where application_id = $1::uuid order by event_id"""
-
-
-def application(row: asyncpg.Record, history: list[ApplicationEvent] | None = None) -> Application:
+def _application(row: asyncpg.Record, history: list[ApplicationEvent] | None = None) -> Application:
     return Application(
         application_id=row["application_id"], municipality_code=row["municipality_code"],
         carrier_code=row["carrier_code"], asset_ids=list(row["asset_ids"]), purpose=row["purpose"],
@@ -81,9 +26,118 @@ def application(row: asyncpg.Record, history: list[ApplicationEvent] | None = No
         version=row["version"], history=history or [])
 
 
+async def asset_owners(db: asyncpg.Connection, asset_ids: list[str]) -> dict[str, str]:
+    """Asset id -> owner municipality, for the assets among `asset_ids` the caller may see."""
+    rows = await db.fetch("""select c.asset_id::text, c.municipality_code::text from asset_catalogue c
+                              where c.asset_id = any($1::uuid[])""", asset_ids)
+    return {r["asset_id"]: r["municipality_code"] for r in rows}
+
+
+async def insert(db: asyncpg.Connection, owner: str, carrier: str, purpose: str, starts_on: dt.date,
+                 ends_on: dt.date | None, asset_ids: list[str]) -> str:
+    """A submitted application on `asset_ids`, its decision due after the owner's decision days; its id."""
+    application_id: str = await db.fetchval(
+        """insert into applications (municipality_code, carrier_code, purpose, starts_on, ends_on, decision_due)
+           values ($1::text, $2, $3, $4, $5, current_date + app.decision_days($1::text))
+           returning application_id::text""",
+        owner, carrier, purpose, starts_on, ends_on)
+    await db.execute("""insert into application_assets (municipality_code, application_id, asset_id)
+                        select $1, $2::uuid, unnest($3::uuid[])""", owner, application_id, asset_ids)
+    return application_id
+
+
+async def add_event(db: asyncpg.Connection, municipality: str, application_id: str, action: str,
+                    from_status: str | None, to_status: str, reason: str | None, note: str | None) -> None:
+    """The history entry of a move, with the acting principal as the database knows it."""
+    await db.execute(
+        """insert into application_events (municipality_code, application_id, action, from_status, to_status,
+                                           actor_role, actor_tenant, refusal_reason, note)
+           values ($1, $2::uuid, $3, $4, $5, app.role(), app.tenant(), $6, $7)""",
+        municipality, application_id, action, from_status, to_status, reason, note)
+
+
+async def lock(db: asyncpg.Connection, application_id: str) -> Locked | None:
+    """The application's owner, status and carrier, locked until the transaction ends."""
+    row = await db.fetchrow("""select municipality_code::text, status, carrier_code from applications
+                                where application_id = $1::uuid for update""", application_id)
+    return Locked(row["municipality_code"], row["status"], row["carrier_code"]) if row else None
+
+
+async def asset_ids(db: asyncpg.Connection, application_id: str) -> list[str]:
+    return await db.fetchval("""select coalesce(array_agg(asset_id::text order by asset_id), '{}')
+                                  from application_assets where application_id = $1::uuid""", application_id)
+
+
+async def move(db: asyncpg.Connection, application_id: str, target: str, reason: str | None, note: str | None,
+               restart_clock: bool) -> None:
+    """Set the new status; `restart_clock` gives the owner its full decision days again (after `respond`)."""
+    await db.execute(
+        """update applications set status = $2, refusal_reason = $3, decision_note = coalesce($4, decision_note),
+                  decided_at = case when $2 in ('approved', 'refused') then now() else decided_at end,
+                  decision_due = case when $5 then current_date + app.decision_days(municipality_code::text)
+                                      else decision_due end,
+                  version = version + 1, updated_at = now()
+            where application_id = $1::uuid""",
+        application_id, target, reason, note, restart_clock)
+
+
+async def take_slots(db: asyncpg.Connection, municipality: str, asset_ids: list[str]) -> set[str]:
+    """Fill one tenancy slot on each asset that has one free; the ids of the assets that had.
+
+    Capacity is re-checked under the row lock, so of two concurrent approvals of the last slot the
+    second finds it taken once the first commits.
+    """
+    rows = await db.fetch(
+        """update assets set current_tenants = current_tenants + 1,
+                  availability = case when current_tenants + 1 >= max_tenants then 'occupied' else availability end,
+                  version = version + 1, updated_at = now()
+            where municipality_code = $1 and asset_id = any($2::uuid[]) and status = 'published'
+              and current_tenants < max_tenants
+           returning asset_id::text""",
+        municipality, asset_ids)
+    return {r["asset_id"] for r in rows}
+
+
+async def release_slots(db: asyncpg.Connection, municipality: str, asset_ids: list[str]) -> None:
+    await db.execute(
+        """update assets set current_tenants = greatest(current_tenants - 1, 0),
+                  availability = case when availability = 'occupied' then 'partly_available' else availability end,
+                  version = version + 1, updated_at = now()
+            where municipality_code = $1 and asset_id = any($2::uuid[])""",
+        municipality, asset_ids)
+
+
+async def slot_states(db: asyncpg.Connection, municipality: str, asset_ids: list[str]) -> list[SlotState]:
+    rows = await db.fetch("""select asset_id::text, current_tenants, max_tenants, status from assets
+                              where municipality_code = $1 and asset_id = any($2::uuid[])""",
+                          municipality, asset_ids)
+    return [SlotState(*r) for r in rows]
+
+
+async def list_applications(db: asyncpg.Connection, status: str | None, overdue: bool,
+                            after: tuple[dt.datetime, str] | None, limit: int) -> list[Application]:
+    """Visible applications in submission order, after the (submitted_at, id) of the previous page."""
+    since, last = after or (None, None)
+    rows = await db.fetch(
+        f"""select {_COLUMNS} from applications a
+             where ($1::text is null or a.status = $1)
+               and (not $2 or (a.status in ('submitted', 'information_requested')
+                               and a.decision_due < current_date))
+               and ($3::timestamptz is null or (a.submitted_at, a.application_id) > ($3::timestamptz, $4::uuid))
+             order by a.submitted_at, a.application_id
+             limit $5""",
+        status, overdue, since, last, limit)
+    return [_application(r) for r in rows]
+
+
 async def load(db: asyncpg.Connection, application_id: str) -> Application | None:
-    row = await db.fetchrow(GET, application_id)
+    """One application with its history, oldest event first."""
+    row = await db.fetchrow(f"select {_COLUMNS} from applications a where a.application_id = $1::uuid",
+                            application_id)
     if row is None:
         return None
-    events = [ApplicationEvent(*e) for e in await db.fetch(EVENTS, application_id)]
-    return application(row, events)
+    events = await db.fetch("""select action, from_status, to_status, actor_role, actor_tenant, refusal_reason,
+                                      note, at
+                                 from application_events where application_id = $1::uuid order by event_id""",
+                            application_id)
+    return _application(row, [ApplicationEvent(*e) for e in events])

@@ -1,4 +1,4 @@
-"""Priority-area SQL."""
+"""Priority-area SQL: fixed text, $n parameters only."""
 
 from __future__ import annotations
 
@@ -10,28 +10,9 @@ from registry.areas.models import AreaCoverage, AreaFeature, AreaProperties
 _COLUMNS = """a.area_id::text, a.prefecture_code::text, a.kind, a.name, a.source_id, a.version, a.updated_at,
   ST_AsGeoJSON(a.geom, 7) as geometry"""
 
-INSERT = f"""
-insert into priority_areas as a (prefecture_code, kind, name, source_id, geom)
-values ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)))
-returning {_COLUMNS}
-"""
-
-VALIDITY = "select ST_IsValid(g), ST_IsValidReason(g) from (select ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) g) x"
-
-LIST = f"""
-select {_COLUMNS} from priority_areas a
- where ($1::text is null or left(a.prefecture_code, 2) = $1)
-   and ($2::text is null or a.kind = $2)
-   and ($3::uuid is null or a.area_id > $3)
- order by a.area_id
- limit $4
-"""
-
-DELETE = "delete from priority_areas where area_id = $1 returning area_id"
-
 # The envelope grows by the distance in degrees (a degree of longitude is at least 77 km in
 # Japan) so the index finds candidates; the geography test keeps exact metres.
-COVERAGE = """
+_COVERAGE = """
 select a.area_id::text, a.prefecture_code::text, a.kind, a.name,
        (select count(*) from asset_catalogue c
          where c.availability = any($3)
@@ -46,7 +27,7 @@ select a.area_id::text, a.prefecture_code::text, a.kind, a.name,
 """
 
 
-def feature(row: asyncpg.Record) -> AreaFeature:
+def _feature(row: asyncpg.Record) -> AreaFeature:
     return AreaFeature(id=row["area_id"], geometry=msgspec.Raw(row["geometry"].encode()),
                        properties=AreaProperties(area_id=row["area_id"], prefecture_code=row["prefecture_code"],
                                                  kind=row["kind"], name=row["name"], source_id=row["source_id"],
@@ -55,5 +36,43 @@ def feature(row: asyncpg.Record) -> AreaFeature:
 
 async def coverage(db: asyncpg.Connection, prefecture: str | None, kind: str | None, availability: list[str],
                    distance: float) -> list[AreaCoverage]:
-    rows = await db.fetch(COVERAGE, prefecture, kind, availability, distance)
+    rows = await db.fetch(_COVERAGE, prefecture, kind, availability, distance)
     return [AreaCoverage(r["area_id"], r["prefecture_code"], r["kind"], r["name"], r["assets"]) for r in rows]
+
+
+async def geometry_problem(db: asyncpg.Connection, geojson: str) -> str | None:
+    """Why PostGIS finds the GeoJSON polygon invalid, or None when it is valid."""
+    async with db.transaction():
+        valid, reason = await db.fetchrow(
+            "select ST_IsValid(g), ST_IsValidReason(g) from (select ST_SetSRID(ST_GeomFromGeoJSON($1), 4326) g) x",
+            geojson)
+    return None if valid else reason
+
+
+async def insert_area(db: asyncpg.Connection, prefecture: str, kind: str, name: str, source_id: str | None,
+                      geojson: str) -> AreaFeature:
+    row = await db.fetchrow(
+        f"""insert into priority_areas as a (prefecture_code, kind, name, source_id, geom)
+            values ($1, $2, $3, $4, ST_Multi(ST_SetSRID(ST_GeomFromGeoJSON($5), 4326)))
+            returning {_COLUMNS}""",
+        prefecture, kind, name, source_id, geojson)
+    return _feature(row)
+
+
+async def list_areas(db: asyncpg.Connection, prefecture: str | None, kind: str | None, after: str | None,
+                     limit: int) -> list[AreaFeature]:
+    """Visible areas in id order after `after`; `prefecture` is the two-digit number."""
+    rows = await db.fetch(
+        f"""select {_COLUMNS} from priority_areas a
+             where ($1::text is null or left(a.prefecture_code, 2) = $1)
+               and ($2::text is null or a.kind = $2)
+               and ($3::uuid is null or a.area_id > $3)
+             order by a.area_id
+             limit $4""",
+        prefecture, kind, after, limit)
+    return [_feature(r) for r in rows]
+
+
+async def delete_area(db: asyncpg.Connection, area_id: str) -> bool:
+    """Remove the area if the caller may; False when it may not see it or it does not exist."""
+    return await db.fetchval("delete from priority_areas where area_id = $1 returning true", area_id) is not None

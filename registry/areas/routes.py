@@ -13,10 +13,10 @@ from registry.areas.models import AreaCollection, AreaCreate, AreaFeature, AreaK
 from registry.assets.models import AVAILABILITIES, Link
 from registry.assets.search import parse_within
 from registry.auth.guards import requires
-from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.pagination import page_of, page_request
 from registry.params import parse_prefecture, parse_prefecture_number, parse_uuid
-from registry.principal import Principal
-from registry.problems import Forbidden, NotFound, invalid_field
+from registry.problems import NotFound, invalid_field
+from registry.tenancy import acting_for
 
 GEOJSON = "application/geo+json"
 MAX_COVERAGE_DISTANCE_M = 5_000
@@ -29,51 +29,38 @@ def _kind(value: str | None) -> str | None:
     return value
 
 
-def _owner_prefecture(principal: Principal, requested: str | None) -> str:
-    if principal.role == "admin":
-        if requested is None:
-            raise invalid_field("prefecture_code", "admins name the prefecture the area belongs to")
-        return parse_prefecture(requested, "prefecture_code") or ""
-    if requested is not None and parse_prefecture(requested, "prefecture_code") != principal.tenant_code:
-        raise Forbidden(f"Your key maintains the priority areas of {principal.tenant_code} only.")
-    return principal.tenant_code
-
-
 @post("/v1/priority-areas", tags=["priority areas"], summary="Add a 5G priority area",
       guards=[requires("prefecture", "admin")], media_type=GEOJSON, request_max_body_size=2_000_000)
 async def create_area(request: Request, db: asyncpg.Connection, data: AreaCreate) -> AreaFeature:
-    prefecture = _owner_prefecture(request.user, data.prefecture_code)
+    prefecture = acting_for(request.user, data.prefecture_code, "prefecture_code", parse=parse_prefecture,
+                            what="prefecture")
     geometry = parse_within(data.geometry, "geometry")
-    async with db.transaction():
-        valid, reason = await db.fetchrow(queries.VALIDITY, geometry)
-    if not valid:
+    reason = await queries.geometry_problem(db, geometry)
+    if reason is not None:
         raise invalid_field("geometry", f"is not a valid polygon ({reason})")
-    row = await db.fetchrow(queries.INSERT, prefecture, data.kind, data.name, data.source_id, geometry)
-    return queries.feature(row)
+    return await queries.insert_area(db, prefecture, data.kind, data.name, data.source_id, geometry)
 
 
 @get("/v1/priority-areas", tags=["priority areas"], summary="Priority areas", media_type=GEOJSON)
 async def list_areas(
     request: Request, db: asyncpg.Connection,
     prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
-    kind: str | None = None, after: str | None = None, limit: Annotated[int, Parameter(description="1-1000")] = 500,
+    kind: str | None = None, after: str | None = None,
+    limit: Annotated[int, Parameter(description="page size, at most KYODO_PAGE_LIMIT (1,000 unless set)")] = 500,
 ) -> Response[AreaCollection]:
     pref = parse_prefecture_number(prefecture)
-    check_limit(limit, 1000)
-    cursor = decode_cursor(after, 1)
-    rows = await db.fetch(queries.LIST, pref, _kind(kind), cursor[0] if cursor else None,
-                          limit + 1)
-    features = [queries.feature(r) for r in rows[:limit]]
-    nxt = next_link(request, encode_cursor([features[-1].id]) if len(rows) > limit else None)
-    body = AreaCollection(features=features, next=nxt, links=[Link(nxt, "next")] if nxt else [])
+    wanted = page_request(request, after, limit, types=(str,))
+    last = parse_uuid(wanted.after[0], "after") if wanted.after else None
+    rows = await queries.list_areas(db, pref, _kind(kind), last, wanted.fetch)
+    page = page_of(request, rows, wanted, key=lambda f: [f.id])
+    body = AreaCollection(features=page.items, next=page.next, links=[Link(page.next, "next")] if page.next else [])
     return Response(body, media_type=GEOJSON)
 
 
 @delete("/v1/priority-areas/{area_id:str}", tags=["priority areas"], summary="Remove a priority area",
         guards=[requires("prefecture", "admin")])
 async def delete_area(db: asyncpg.Connection, area_id: str) -> None:
-    parse_uuid(area_id, "area_id")
-    if await db.fetchval(queries.DELETE, area_id) is None:
+    if not await queries.delete_area(db, parse_uuid(area_id, "area_id")):
         raise NotFound(f"No priority area {area_id} among those your key maintains.")
 
 

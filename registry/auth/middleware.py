@@ -7,11 +7,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
-from registry.auth import keys
-from registry.principal import Principal
+from registry.auth import keys, queries
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kyodo-registry"'}
-_LOOKUP = "select key_id, role, tenant_code, prefecture_code, name from app.authenticate($1, $2)"
 
 
 def _unauthorised(detail: str) -> NotAuthorizedException:
@@ -31,9 +29,7 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
             raise _unauthorised("That is not a Kyodo Registry API key (they look like kyd_<tenant>_<48 hex>).")
         pool: asyncpg.Pool = connection.app.state.pool
         async with pool.acquire() as conn:
-            row = await conn.fetchrow(_LOOKUP, *parsed)
-        if row is None:
+            principal = await queries.authenticate(conn, *parsed)
+        if principal is None:
             raise _unauthorised("This API key is unknown or has been revoked.")
-        principal = Principal(str(row["key_id"]), row["role"], row["tenant_code"], row["prefecture_code"],
-                              row["name"])
-        return AuthenticationResult(user=principal, auth=row["key_id"])
+        return AuthenticationResult(user=principal, auth=principal.key_id)

@@ -33,10 +33,3 @@ class KeyPage(msgspec.Struct):
     items: list[KeyInfo]
     next: str | None
 
-
-class Me(msgspec.Struct):
-    key_id: str
-    role: Role
-    tenant_code: str
-    prefecture_code: str | None
-    name: str

@@ -7,8 +7,16 @@ import asyncpg
 from registry.auth import keys
 from registry.auth.models import CreatedKey, KeyInfo
 from registry.codes import CodeError, is_prefecture, normalise, prefecture_of
-from registry.principal import Role
+from registry.principal import Principal, Role
 from registry.problems import NotFound, invalid_field
+
+
+async def authenticate(db: asyncpg.Connection, tenant: str, digest: bytes) -> Principal | None:
+    """The principal behind a live key (app.authenticate runs as its owner, before any principal is set)."""
+    row = await db.fetchrow("select key_id::text, role, tenant_code, prefecture_code, name "
+                            "from app.authenticate($1, $2)", tenant, digest)
+    return Principal(*row) if row else None
+
 
 _COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at"
 

@@ -9,30 +9,30 @@ from litestar import Request, delete, get, post
 from litestar.params import Parameter
 
 from registry.auth import queries
-from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage, Me
-from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage
+from registry.pagination import page_of, page_request
 from registry.params import parse_uuid
 from registry.principal import Principal
 from registry.problems import Forbidden
 
 
 @get("/v1/me", tags=["keys"], summary="The principal behind the key you sent")
-async def me(request: Request) -> Me:
-    p: Principal = request.user
-    return Me(p.key_id, p.role, p.tenant_code, p.prefecture_code, p.name)
+async def me(request: Request) -> Principal:
+    return request.user
 
 
 @get("/v1/keys", tags=["keys"], summary="Your tenant's API keys (admins: all, or ?tenant=)")
 async def list_keys(
     request: Request, db: asyncpg.Connection,
     tenant: Annotated[str | None, Parameter(description="admins: only this tenant's keys")] = None,
-    after: str | None = None, limit: int = 100,
+    after: str | None = None,
+    limit: Annotated[int, Parameter(description="page size, at most KYODO_PAGE_LIMIT (1,000 unless set)")] = 100,
 ) -> KeyPage:
-    check_limit(limit, 500)
-    cursor = decode_cursor(after, 1)
-    rows = await queries.list_keys(db, tenant, cursor[0] if cursor else None, limit + 1)
-    items = rows[:limit]
-    return KeyPage(items, next_link(request, encode_cursor([items[-1].key_id]) if len(rows) > limit else None))
+    wanted = page_request(request, after, limit, types=(str,))
+    last = parse_uuid(wanted.after[0], "after") if wanted.after else None
+    page = page_of(request, await queries.list_keys(db, tenant, last, wanted.fetch), wanted,
+                   key=lambda k: [k.key_id])
+    return KeyPage(page.items, page.next)
 
 
 @post("/v1/keys", tags=["keys"], summary="Create an API key; the key is shown once")
@@ -45,8 +45,7 @@ async def create_key(request: Request, db: asyncpg.Connection, data: KeyCreate) 
 
 @delete("/v1/keys/{key_id:str}", tags=["keys"], summary="Revoke an API key", status_code=200)
 async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
-    parse_uuid(key_id, "key_id")
-    return await queries.revoke_key(db, key_id)
+    return await queries.revoke_key(db, parse_uuid(key_id, "key_id"))
 
 
 route_handlers = [me, list_keys, create_key, revoke_key]

@@ -1,9 +1,15 @@
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 
 import msgspec
+
+from registry.problems import invalid_field
+
+# The carriers table's CHECK says the same; the pattern here answers 422 before the database is asked.
+CARRIER_CODE_PATTERN = r"^[a-z0-9][a-z0-9-]{1,31}$"
 
 GeoJSON = Annotated[msgspec.Raw, msgspec.Meta(description="GeoJSON geometry (RFC 7946), written by PostGIS")]
 
@@ -61,8 +67,15 @@ class Carrier(msgspec.Struct):
     contact_email: str | None
 
 
+def parse_carrier_code(value: str, field: str) -> str:
+    if not re.fullmatch(CARRIER_CODE_PATTERN, value):
+        raise invalid_field(field, f"{value!r} is not a carrier code (2-32 lower-case letters, digits and "
+                                   "hyphens, e.g. docomo)")
+    return value
+
+
 class CarrierCreate(msgspec.Struct, forbid_unknown_fields=True):
-    carrier_code: Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$",
+    carrier_code: Annotated[str, msgspec.Meta(pattern=CARRIER_CODE_PATTERN,
                                               description="lower-case letters, digits and hyphens")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     name_en: Annotated[str, msgspec.Meta(max_length=200)] | None = None

@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncpg
 import msgspec
 
-from registry.tenants.models import Carrier, Municipality, MunicipalitySettings, Prefecture
+from registry.tenants.models import (
+    Carrier,
+    Municipality,
+    MunicipalitySettings,
+    MunicipalitySettingsUpdate,
+    Prefecture,
+)
 
 _MUNICIPALITY_COLUMNS = """code::text, prefecture_code::text, name, kana, kind, parent_code::text,
        ST_AsGeoJSON(town_hall, 7) as town_hall"""
@@ -56,10 +62,14 @@ _SETTINGS_COLUMNS = """municipality_code::text, decision_days, information_days,
        version, updated_at"""
 
 
-async def get_settings(db: asyncpg.Connection, code: str) -> MunicipalitySettings | None:
+async def get_settings(db: asyncpg.Connection, code: str) -> MunicipalitySettings:
+    """The stored settings, or the defaults at version 0 while the municipality has changed none."""
     row = await db.fetchrow(f"select {_SETTINGS_COLUMNS} from municipality_settings where municipality_code = $1",
                             code)
-    return MunicipalitySettings(*row) if row else None
+    if row is None:
+        defaults = MunicipalitySettingsUpdate()
+        return MunicipalitySettings(code, defaults.decision_days, defaults.information_days, None, None, 0, None)
+    return MunicipalitySettings(*row)
 
 
 async def upsert_settings(db: asyncpg.Connection, code: str, expected_version: int, decision_days: int,

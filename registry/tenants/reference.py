@@ -9,6 +9,7 @@ from importlib import resources
 import asyncpg
 
 from registry.codes import normalise, with_check_digit
+from registry.tenants.models import Prefecture
 
 # japancode still lists Hamamatsu's seven wards, abolished on 2024-01-01 and replaced by three.
 _HAMAMATSU = "221309"
@@ -22,17 +23,10 @@ _HAMAMATSU_NEW_WARDS = (
 
 
 @dataclass(frozen=True)
-class PrefectureRow:
-    code: str
-    number: str
-    name: str
-    kana: str
-    name_en: str
-    iso_code: str
-
-
-@dataclass(frozen=True)
 class MunicipalityRow:
+    """A municipality as the source lists it, its town hall as latitude and longitude (the API's
+    `Municipality` carries the stored point as GeoJSON instead)."""
+
     code: str
     prefecture_code: str
     name: str
@@ -47,11 +41,11 @@ def _read(name: str) -> list[dict]:
     return json.loads(resources.files("japancode").joinpath("data", name).read_text(encoding="utf-8"))
 
 
-def prefecture_rows() -> list[PrefectureRow]:
+def prefecture_rows() -> list[Prefecture]:
     rows = []
     for p in _read("prefectures.json"):
         code = normalise(p["lgcode"])
-        rows.append(PrefectureRow(code, code[:2], p["pref"], p["prefkana"], p["pref_en"],
+        rows.append(Prefecture(code, code[:2], p["pref"], p["prefkana"], p["pref_en"],
                                   p.get("ISO3166-2") or f"JP-{code[:2]}"))
     return rows
 

@@ -10,7 +10,7 @@ from litestar.params import Parameter
 
 from registry import etags
 from registry.auth.guards import requires
-from registry.pagination import check_limit, decode_cursor, encode_cursor, next_link
+from registry.pagination import page_of, page_request
 from registry.params import parse_code, parse_prefecture
 from registry.principal import Principal
 from registry.problems import Conflict, NotFound
@@ -24,6 +24,7 @@ from registry.tenants.models import (
     MunicipalitySettings,
     MunicipalitySettingsUpdate,
     PrefecturePage,
+    parse_carrier_code,
 )
 
 
@@ -39,18 +40,17 @@ async def municipalities(
     prefecture: Annotated[str | None, Parameter(description="prefecture number (13) or code (130001)")] = None,
     include_wards: Annotated[bool, Parameter(description="also list the wards of designated cities")] = False,
     after: Annotated[str | None, Parameter(description="cursor from the previous page's `next`")] = None,
-    limit: Annotated[int, Parameter(description="page size, 1-2000")] = 500,
+    limit: Annotated[int, Parameter(description="page size, up to the server's reference limit (2,000: all "
+                                                "1,741 municipalities fit one page)")] = 500,
     count: Annotated[bool, Parameter(description="include the total number of matches")] = False,
 ) -> MunicipalityPage:
     pref = parse_prefecture(prefecture)
-    check_limit(limit, 2000)
-    cursor = decode_cursor(after, 1)
-    rows = await queries.list_municipalities(db, pref, include_wards, cursor[0] if cursor else None, limit + 1)
-    more = len(rows) > limit
-    items = rows[:limit]
-    nxt = next_link(request, encode_cursor([items[-1].code]) if more else None)
+    wanted = page_request(request, after, limit, types=(str,),
+                          maximum=request.app.state.settings.reference_limit_max)
+    rows = await queries.list_municipalities(db, pref, include_wards, wanted.first(), wanted.fetch)
+    page = page_of(request, rows, wanted, key=lambda m: [m.code])
     total = await queries.count_municipalities(db, pref, include_wards) if count else None
-    return MunicipalityPage(items, nxt, total)
+    return MunicipalityPage(page.items, page.next, total)
 
 
 @get("/v1/municipalities/{code:str}", tags=["reference"], summary="One municipality by its 6-digit code")
@@ -73,8 +73,8 @@ async def _visible_municipality(db: asyncpg.Connection, principal: Principal, co
      guards=[requires("municipality", "prefecture", "admin")])
 async def get_settings(request: Request, db: asyncpg.Connection, code: str) -> Response[MunicipalitySettings]:
     code = await _visible_municipality(db, request.user, code)
-    found = await queries.get_settings(db, code) or MunicipalitySettings(code, 30, 10, None, None, 0, None)
-    return Response(found, headers={"ETag": etags.etag(found.version)})
+    found = await queries.get_settings(db, code)
+    return etags.tagged(found, found.version)
 
 
 @put("/v1/municipalities/{code:str}/settings", tags=["tenants"], summary="Change a municipality's settings",
@@ -88,9 +88,8 @@ async def put_settings(request: Request, db: asyncpg.Connection, code: str, data
     saved = await queries.upsert_settings(db, code, expected, data.decision_days, data.information_days,
                                           data.contact_name, data.contact_email)
     if saved is None:
-        current = await queries.get_settings(db, code)
-        raise etags.stale(current.version if current else 0)
-    return Response(saved, headers={"ETag": etags.etag(saved.version)})
+        raise etags.stale((await queries.get_settings(db, code)).version)
+    return etags.tagged(saved, saved.version)
 
 
 @get("/v1/carriers", tags=["tenants"], summary="Carrier organisations")
@@ -100,7 +99,7 @@ async def carriers(db: asyncpg.Connection) -> CarrierPage:
 
 @get("/v1/carriers/{carrier_code:str}", tags=["tenants"], summary="One carrier organisation")
 async def carrier(db: asyncpg.Connection, carrier_code: str) -> Carrier:
-    found = await queries.get_carrier(db, carrier_code)
+    found = await queries.get_carrier(db, parse_carrier_code(carrier_code, "carrier_code"))
     if found is None:
         raise NotFound(f"No carrier has code {carrier_code!r}.")
     return found

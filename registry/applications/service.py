@@ -1,0 +1,106 @@
+"""Usage-application rules between the routes and the SQL: one owner per application, who may move it,
+and the tenancy slots a move takes or frees."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import asyncpg
+
+from registry.applications import queries, states
+from registry.applications.models import Application, ApplicationAction, ApplicationCreate
+from registry.params import parse_uuid
+from registry.principal import Principal
+from registry.problems import Conflict, Forbidden, NotFound, invalid_field
+
+_NOT_A_CURSOR = "is not a cursor this API issued; follow the `next` link of the previous page"
+
+
+def list_after(cursor: list | None) -> tuple[dt.datetime, str] | None:
+    """The (submitted_at, application id) a list cursor carries, or a 422 naming `after`."""
+    if cursor is None:
+        return None
+    try:
+        since = dt.datetime.fromisoformat(cursor[0])
+    except ValueError:
+        raise invalid_field("after", _NOT_A_CURSOR) from None
+    return since, parse_uuid(cursor[1], "after")
+
+
+def list_key(application: Application) -> list[str]:
+    """The sort key of a list's last row, as list_after reads it back."""
+    return [application.submitted_at.isoformat(), application.application_id]
+
+
+def checked_assets(data: ApplicationCreate) -> list[str]:
+    """The application's asset ids, sorted and without repeats, once its fields are consistent."""
+    if data.ends_on is not None and data.ends_on < data.starts_on:
+        raise invalid_field("ends_on", "is before starts_on")
+    return sorted({parse_uuid(a, "asset_ids") for a in data.asset_ids})
+
+
+async def file(db: asyncpg.Connection, carrier: str, data: ApplicationCreate, asset_ids: list[str]) -> Application:
+    """Submit `data` for `carrier`: every asset visible and published, all of one municipality."""
+    visible = await queries.asset_owners(db, asset_ids)
+    missing = [a for a in asset_ids if a not in visible]
+    if missing:
+        raise invalid_field("asset_ids", f"no published asset {missing[0]} among those your key may see")
+    owners = sorted(set(visible.values()))
+    if len(owners) > 1:
+        raise invalid_field("asset_ids", f"the assets belong to {', '.join(owners)}; each municipality "
+                                         "decides on its own assets, so file one application per municipality")
+    owner = owners[0]
+    application_id = await queries.insert(db, owner, carrier, data.purpose, data.starts_on, data.ends_on, asset_ids)
+    await queries.add_event(db, owner, application_id, "submit", None, "submitted", None, None)
+    return await _reload(db, application_id)
+
+
+async def act(db: asyncpg.Connection, principal: Principal, application_id: str,
+              data: ApplicationAction) -> Application:
+    """Apply `data.action` if the caller's party may, taking or freeing tenancy slots as the move requires."""
+    found = await queries.lock(db, application_id)
+    if found is None:
+        raise NotFound(f"No application {application_id} among those your key may see.")
+    if principal.role == "carrier":
+        party: states.Party = "carrier"
+    elif principal.can_write_municipality(found.municipality_code):
+        party = "owner"
+    else:  # a prefecture reads its municipalities' applications but does not decide them
+        raise Forbidden("Only the owner municipality and the applying carrier act on an application.")
+    try:
+        target = states.next_status(found.status, data.action, party, data.reason)
+    except states.TransitionError as exc:
+        raise (Forbidden(str(exc)) if exc.forbidden else Conflict(str(exc))) from exc
+
+    asset_ids = await queries.asset_ids(db, application_id)
+    change = states.slot_change(found.status, target)
+    if change > 0:
+        taken = await queries.take_slots(db, found.municipality_code, asset_ids)
+        if len(taken) != len(asset_ids):
+            full = [s for s in await queries.slot_states(db, found.municipality_code, asset_ids)
+                    if s.asset_id not in taken]
+            detail = ", ".join(f"{s.asset_id} ({s.current_tenants} of {s.max_tenants} slots taken, {s.status})"
+                               for s in full)
+            raise Conflict(f"Cannot approve: no free tenancy slot on {detail}. Refuse with reason no_space, or "
+                           "free a slot first.")
+    elif change < 0:
+        await queries.release_slots(db, found.municipality_code, asset_ids)
+
+    await queries.move(db, application_id, target, data.reason, data.note, restart_clock=data.action == "respond")
+    await queries.add_event(db, found.municipality_code, application_id, data.action, found.status, target,
+                            data.reason, data.note)
+    return await _reload(db, application_id)
+
+
+async def visible(db: asyncpg.Connection, application_id: str) -> Application:
+    found = await queries.load(db, application_id)
+    if found is None:
+        raise NotFound(f"No application {application_id} among those your key may see.")
+    return found
+
+
+async def _reload(db: asyncpg.Connection, application_id: str) -> Application:
+    """The application as it now stands: it was written in this transaction, so it is there."""
+    loaded = await queries.load(db, application_id)
+    assert loaded is not None
+    return loaded
