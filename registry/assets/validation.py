@@ -7,10 +7,10 @@ import msgspec
 
 from registry.assets import queries
 from registry.assets.models import POLYGON_CATEGORIES, AssetFields, MultiPolygon, Point, Polygon
+from registry.assets.rules import MAX_ASSET_VERTICES
 from registry.assets.search import check_position, count_vertices
 from registry.problems import invalid_field
 
-MAX_ASSET_VERTICES = 5_000
 # Without a loaded boundary, an asset this far from its own town hall is a typing mistake
 # (no municipality outside the Ogasawara islands spans more).
 MAX_FROM_TOWN_HALL_M = 80_000
