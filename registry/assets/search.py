@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
+import shapely
+from shapely.geometry import shape
 
 from registry.assets.models import MultiPolygon, Polygon
 from registry.assets.rules import AVAILABILITIES, CATEGORIES, JAPAN, MAX_RADIUS_M, MAX_WITHIN_VERTICES, NUMBERS, POWER
@@ -106,7 +108,23 @@ def parse_within(value: str | Polygon | MultiPolygon, field: str = "within") -> 
     vertices = count_vertices(geometry)
     if vertices > MAX_WITHIN_VERTICES:
         raise invalid_field(field, f"has {vertices:,} vertices; simplify it to at most {MAX_WITHIN_VERTICES:,}")
+    _check_valid(geometry, field)
     return msgspec.json.encode(geometry).decode()
+
+
+def _check_valid(geometry: Polygon | MultiPolygon, field: str) -> None:
+    """PostGIS cannot intersect with an invalid polygon (overlapping holes, a ring crossing itself): it
+    would fail inside the query, so the polygon is checked here and the fix named."""
+    try:
+        polygon = shape(msgspec.to_builtins(geometry))
+        reason = None if polygon.is_valid else shapely.is_valid_reason(polygon)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        reason = str(exc)
+    if reason is not None:
+        raise invalid_field(field, f"is not a valid polygon ({reason}): rings must not cross themselves or each "
+                                   "other, and holes must lie inside the outer ring without overlapping; repair "
+                                   "it (QGIS: Vector > Geometry Tools > Fix Geometries; PostGIS: ST_MakeValid) "
+                                   "and send it again")
 
 
 def _choices(field: str, text: list[str] | str | None, allowed: tuple[str, ...]) -> list[str] | None:
