@@ -1,4 +1,8 @@
-"""CSV for people who open the answer in Excel: UTF-8 with a BOM, or CP932 on request."""
+"""CSV for people who open the answer in Excel: UTF-8 with a BOM, or CP932 on request.
+
+Every text cell passes through registry.spreadsheet.neutralise: a municipality may name an asset
+`=HYPERLINK(...)`, and a carrier's Excel would run it. Numbers are written as numbers, untouched.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import io
 from collections.abc import Iterable
 
 from registry.assets.queries import Hit
+from registry.spreadsheet import neutralise
 
 COLUMNS = ["asset_id", "municipality_code", "source_id", "category", "name", "address", "longitude", "latitude",
            "coarse_location", "position_accuracy_m", "height_m", "mountable_height_m", "spare_load_kg", "power",
@@ -19,7 +24,9 @@ def _cell(value: object) -> object:
     if value is None:
         return ""
     if isinstance(value, list):
-        return ";".join(str(v) for v in value)
+        return neutralise(";".join(str(v) for v in value))
+    if isinstance(value, str):
+        return neutralise(value)
     if isinstance(value, float):
         return f"{value:.7f}".rstrip("0").rstrip(".")
     return value

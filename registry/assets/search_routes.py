@@ -16,6 +16,7 @@ from registry.assets.search import SearchFilter, build_filter
 from registry.negotiation import csv_charset, negotiate
 from registry.pagination import PageRequest, page_of, page_request
 from registry.params import parse_uuid
+from registry.spreadsheet import csv_response
 
 GEOJSON = "application/geo+json"
 Format = Literal["geojson", "csv"]
@@ -41,8 +42,7 @@ async def _run_search(request: Request, db: asyncpg.Connection, flt: SearchFilte
                                                          else h.feature.properties.municipality_code, h.feature.id])
     links = {"Link": f'<{page.next}>; rel="next"'} if page.next else {}
     if charset is not None:
-        return Response(to_csv(page.items, encoding), media_type=f"text/csv; charset={charset}",
-                        headers={**links, "Content-Disposition": 'attachment; filename="assets.csv"'})
+        return csv_response(to_csv(page.items, encoding), charset, "assets.csv", links)
     matched = await queries.count(db, flt) if count else None
     features = [h.feature for h in page.items]
     body = AssetCollection(features=features, numberReturned=len(features), numberMatched=matched, next=page.next,
