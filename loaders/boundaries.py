@@ -19,7 +19,7 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from loaders.formats import LoadError, read_source
-from loaders.validate import WGS84
+from loaders.geometries import WGS84
 from registry.codes import CodeError, normalise, with_check_digit
 
 _UPSERT = """

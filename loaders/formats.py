@@ -8,6 +8,7 @@ Nothing here interprets columns; loaders.mapping decides which column feeds whic
 from __future__ import annotations
 
 import io
+import logging
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,25 @@ _SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip":
 
 class LoadError(Exception):
     """The file as a whole cannot be loaded (empty, unreadable, unknown format): a message to act on."""
+
+
+# What a municipal clerk can do about a file GDAL cannot open. GDAL's own text names its internals
+# (`sqlite3_prepare_v2(SELECT COUNT(*) FROM sqlite_master...`) and the server's temporary paths, so it
+# is logged for the operator and never shown.
+_UNREADABLE = {
+    "gpkg": "this file is not a GeoPackage that GDAL can open; save it again from QGIS (Export > Save Features "
+            "As..., format GeoPackage), or send the layer as GeoJSON or CSV",
+    "geojson": "this file is not a GeoJSON file that GDAL can read; save it again from QGIS (Export > Save Features "
+               "As..., format GeoJSON) as UTF-8 text, or send it as CSV",
+    "shapefile": "this shapefile cannot be opened; zip the .shp together with its .shx, .dbf and .prj files, or "
+                 "save the layer again from QGIS as a GeoPackage",
+}
+_log = logging.getLogger(__name__)
+
+
+def _unreadable(path: Path, fmt: str, exc: Exception) -> LoadError:
+    _log.info("GDAL cannot read %s as %s: %s", path.name, fmt, exc)
+    return LoadError(f"{path.name} cannot be read as {fmt}: {_UNREADABLE[fmt]}")
 
 
 @dataclass
@@ -151,7 +171,7 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
     try:
         layers = pyogrio.list_layers(target)
     except Exception as exc:  # pyogrio raises several DataSource errors; all mean "cannot open this file"
-        raise LoadError(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from exc
+        raise _unreadable(path, fmt, exc) from exc
     names = [str(row[0]) for row in layers]
     if layer is None:
         if len(names) > 1:
@@ -168,7 +188,7 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
         frame = pyogrio.read_dataframe(target, layer=layer, on_invalid="ignore", encoding=encoding,
                                        use_arrow=encoding is None)
     except Exception as exc:  # pyogrio's errors for broken files have no common base worth naming
-        raise LoadError(f"{path.name} cannot be read as {fmt}: {_first_line(exc)}") from exc
+        raise _unreadable(path, fmt, exc) from exc
     if len(frame) == 0:
         raise LoadError(f"{path.name} contains no features")
     notes: list[str] = [f"shapefile attributes read as {encoding} (no .cpg file)"] if encoding else []
@@ -189,7 +209,3 @@ def read_source(path: Path, fmt: str | None = None, layer: str | None = None) ->
     if kind == "csv":
         return read_csv_bytes(path.read_bytes(), path.name)
     return read_vector(path, kind, layer)
-
-
-def _first_line(exc: Exception) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -17,7 +17,8 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from loaders.formats import LoadError, read_source
-from loaders.validate import JAPAN, WGS84
+from loaders.geometries import WGS84
+from registry.assets.rules import JAPAN
 
 KINDS = ("commercial_district", "major_station", "municipal_office", "disaster_hospital", "temporary_stay",
          "evacuation_park", "walk_home_road")
@@ -81,7 +82,7 @@ def _polygonal(geom: BaseGeometry | None) -> tuple[MultiPolygon | None, str | No
         if fixed.geom_type != geom.geom_type or not fixed.is_valid:
             return None, f"invalid polygon ({shapely.is_valid_reason(geom)}) without an unambiguous repair"
         geom = fixed
-    west, south, east, north = JAPAN
+    west, south, east, north = JAPAN.west, JAPAN.south, JAPAN.east, JAPAN.north
     minx, miny, maxx, maxy = geom.bounds
     if minx < west or maxx > east or miny < south or maxy > north:
         return None, "outside Japan"

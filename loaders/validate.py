@@ -1,77 +1,36 @@
 """Source rows → asset rows ready for the staging table, or a reason per rejected row. Pure: no database.
 
-The rules mirror the CHECK constraints of sql/010_assets.sql so that a bad row is named here with a
-reason a person can act on, instead of failing the whole load inside PostgreSQL. Everything is
-vectorised (pandas, shapely 2) because a million rows must pass in seconds; only rows with an issue
-are visited one by one.
+The rules are registry.assets.rules, the same the API applies, so that a bad row is named here with a
+reason a person can act on instead of failing the whole load inside PostgreSQL, and so that every
+loaded asset can later be changed through the API. Everything is vectorised (pandas, shapely 2)
+because a million rows must pass in seconds; only rows with an issue are visited one by one.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
 
+from loaders.columns import RowIssues, as_number, as_text, nullable
 from loaders.formats import LoadError, Source
+from loaders.geometries import WGS84, geometries, undeclared_crs
 from loaders.mapping import Mapping
+from loaders.words import CATEGORY_WORDS, WORDS
+from registry.assets import rules
 from registry.codes import CodeError, is_prefecture, is_valid, normalise, with_check_digit
 
-# Japan's envelope, as in the asset_geometry_in_japan constraint.
-JAPAN = (122.5, 20.0, 154.5, 46.0)
-WGS84 = CRS.from_epsg(4326)
+__all__ = ["BATCH_ROWS", "STAGING_COLUMNS", "WGS84", "Issue", "Prepared", "prepare", "prepare_in_batches"]
 
-CATEGORIES = ("rooftop", "land", "structure", "streetlight", "traffic_signal", "utility_pole", "bus_stop",
-              "subway_entrance", "park", "signage", "other")
-POLYGON_CATEGORIES = ("rooftop", "land", "park")
-
-_CATEGORY_WORDS = {
-    "屋上": "rooftop", "建物屋上": "rooftop", "建物": "rooftop", "ビル屋上": "rooftop", "土地": "land", "用地": "land",
-    "構造物": "structure", "工作物": "structure", "鉄塔": "structure", "街路灯": "streetlight", "街灯": "streetlight",
-    "道路照明": "streetlight", "信号機": "traffic_signal", "信号": "traffic_signal", "電柱": "utility_pole",
-    "柱": "utility_pole", "バス停": "bus_stop", "バス停留所": "bus_stop", "バス停上屋": "bus_stop",
-    "地下鉄出入口": "subway_entrance", "地下鉄駅出入口": "subway_entrance", "地下道出入口": "subway_entrance",
-    "公園": "park", "標識": "signage", "案内標識": "signage", "看板": "signage", "その他": "other",
-    "building": "rooftop", "roof": "rooftop", "street_light": "streetlight", "streetlamp": "streetlight",
-    "pole": "utility_pole", "signal": "traffic_signal", "subway": "subway_entrance", "sign": "signage",
-}
-_POWER = {"yes": "yes", "y": "yes", "true": "yes", "1": "yes", "有": "yes", "あり": "yes", "有り": "yes", "可": "yes",
-          "no": "no", "n": "no", "false": "no", "0": "no", "無": "no", "なし": "no", "無し": "no", "不可": "no",
-          "unknown": "unknown", "不明": "unknown", "?": "unknown"}
-_AVAILABILITY = {"offered": "offered", "提供中": "offered", "提供可": "offered", "利用可": "offered",
-                 "on_request": "on_request", "on request": "on_request", "要相談": "on_request", "応相談": "on_request",
-                 "partly_available": "partly_available", "partly available": "partly_available",
-                 "一部利用可": "partly_available", "occupied": "occupied", "使用中": "occupied", "利用中": "occupied",
-                 "reserved": "reserved", "自己利用予定": "reserved", "予約済": "reserved"}
-_VISIBILITY = {"public": "public", "公開": "public", "carriers": "carriers", "事業者限定": "carriers",
-               "restricted": "restricted", "非公開": "restricted", "制限": "restricted"}
-_PERMIT = {"use_permit": "use_permit", "目的外使用許可": "use_permit", "行政財産目的外使用許可": "use_permit",
-           "lease": "lease", "貸付": "lease", "賃貸借": "lease", "貸付契約": "lease", "other": "other",
-           "その他": "other"}
-_STATUS = {"draft": "draft", "下書き": "draft", "published": "published", "公開": "published",
-           "withdrawn": "withdrawn", "取下げ": "withdrawn"}
-_ENUMS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
-    "power": (_POWER, ("yes", "no", "unknown")),
-    "availability": (_AVAILABILITY, ("offered", "on_request", "partly_available", "occupied", "reserved")),
-    "visibility": (_VISIBILITY, ("public", "carriers", "restricted")),
-    "permit_type": (_PERMIT, ("use_permit", "lease", "other")),
-    "status": (_STATUS, ("draft", "published", "withdrawn")),
-}
-# attribute: (lowest, highest exclusive upper bound from the numeric(p, s) column, inclusive maximum or None)
-_NUMBERS: dict[str, tuple[float, float | None]] = {
-    "position_accuracy_m": (0, 999_999.99), "height_m": (0, 1000), "mountable_height_m": (0, 1000),
-    "spare_load_kg": (0, 999_999_999.9), "fibre_distance_m": (0, 999_999_999.9), "area_m2": (0, 9_999_999_999.99),
-}
-_INTEGERS: dict[str, tuple[int, int]] = {"current_tenants": (0, 2_147_483_647), "max_tenants": (0, 100)}
-_TEXT_LIMITS = {"address": 500, "fee_rule": 1000, "contact": 500, "source": 500}
+_ENUM_ATTRIBUTES = ("power", "availability", "visibility", "permit_type", "status")
+_FREE_TEXT = ("address", "fee_rule", "contact", "source")
+_POLYGON_WORDS = ", ".join(rules.POLYGON_CATEGORIES[:-1]) + " or " + rules.POLYGON_CATEGORIES[-1]
 _CONSTRAINT_SPLIT = re.compile(r"\s*[;,、|]\s*")
-_GEOM_NAMES = {1: "line", 2: "line", 4: "multi-point", 5: "multi-line", 7: "geometry collection"}
 
 # Rows checked, copied and merged at a time: a loader writes one batch while the next is checked.
 BATCH_ROWS = 100_000
@@ -120,57 +79,34 @@ class Prepared:
         return list(zip(*(self.columns[c] for c in STAGING_COLUMNS), strict=True))
 
 
-class _Issues:
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.rejected: dict[int, list[str]] = {}
-        self.warned: dict[int, list[str]] = {}
+class _Rows:
+    """One slice of a file: its mapped columns (raw and as text), the issues found and the values kept."""
 
-    def reject(self, mask: np.ndarray | pd.Series, reason: str | Callable[[int], str]) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            self.rejected.setdefault(int(i), []).append(reason(int(i)) if callable(reason) else reason)
+    def __init__(self, source: Source, mapping: Mapping) -> None:
+        self.table, self.mapping, self.n = source.table, mapping, len(source.table)
+        self.issues = RowIssues(self.n)
+        self.out: dict[str, list[Any]] = {}
+        self._texts: dict[str, pd.Series | None] = {}
 
-    def warn(self, mask: np.ndarray | pd.Series, reason: str | Callable[[int], str]) -> None:
-        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
-            self.warned.setdefault(int(i), []).append(reason(int(i)) if callable(reason) else reason)
+    def raw(self, attr: str) -> pd.Series | None:
+        names = self.mapping.columns.get(attr)
+        if names:
+            if len(names) == 1:
+                return self.table[names[0]]
+            parts = [as_text(self.table[c]) for c in names]
+            joined = parts[0]
+            for p in parts[1:]:
+                joined = joined.str.cat(p, sep=" ")
+            return joined.str.strip()
+        if attr in self.mapping.defaults:
+            return pd.Series([self.mapping.defaults[attr]] * self.n, dtype=object)
+        return None
 
-    def reject_at(self, i: int, reason: str) -> None:
-        self.rejected.setdefault(int(i), []).append(reason)
-
-    def warn_at(self, i: int, reason: str) -> None:
-        self.warned.setdefault(int(i), []).append(reason)
-
-    def ok(self) -> np.ndarray:
-        mask = np.ones(self.n, dtype=bool)
-        if self.rejected:
-            mask[list(self.rejected)] = False
-        return mask
-
-
-def _text(series: pd.Series) -> pd.Series:
-    """Any column as text, '' for missing; integral floats lose their '.0' (ids, codes). CSV cells were
-    stripped when read; GDAL strips the padding of shapefile fields."""
-    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
-        return series.fillna("") if series.hasnans else series
-    if pd.api.types.is_float_dtype(series):
-        finite = series.dropna()
-        if len(finite) and bool((finite == np.floor(finite)).all()) and bool((finite.abs() < 2**53).all()):
-            series = series.astype("Int64")
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return series.dt.strftime("%Y-%m-%d").fillna("")
-    return series.astype("string").fillna("").str.strip().astype(object)
-
-
-def _number_for(text: pd.Series, raw: pd.Series | None) -> pd.Series:
-    if raw is not None and pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
-        return raw.astype(float)
-    cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
-    cleaned = cleaned.str.replace(r"\s*(m|ｍ|メートル|kg|㎡|m2)$", "", regex=True)
-    return pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float)
-
-
-def _nullable(values: pd.Series) -> list[Any]:
-    return values.astype(object).where(values.notna(), None).tolist()
+    def text(self, attr: str) -> pd.Series | None:
+        if attr not in self._texts:
+            r = self.raw(attr)
+            self._texts[attr] = None if r is None else as_text(r)
+        return self._texts[attr]
 
 
 def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, known: dict[str, str | None],
@@ -182,7 +118,7 @@ def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, 
         raise LoadError(f"{source.name} contains no rows")
     notes = list(source.notes)
     if source.geometry is not None and source_crs is None and source.geometry.crs is None:
-        notes.append(_undeclared_crs(np.asarray(source.geometry.values, dtype=object), source.name))
+        notes.append(undeclared_crs(np.asarray(source.geometry.values, dtype=object), source.name))
         source_crs = 4326
     first_rows: dict[str, int] = {}
     batch_rows = batch_rows or BATCH_ROWS
@@ -201,281 +137,193 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
     (None for a municipality); `tenant` is the municipality a load is for (None: codes from the file).
     For a slice of a file, `first_row` is the index of its first row in the file and `first_rows` maps every
     source id of the slices before to the row it first appeared in (it is extended with this slice's)."""
-    table = source.table
-    n = len(table)
-    if n == 0:
+    if len(source.table) == 0:
         raise LoadError(f"{source.name} contains no rows")
-    issues = _Issues(n)
+    rows = _Rows(source, mapping)
     notes = list(source.notes)
+    sid = _source_ids(rows, first_row, {} if first_rows is None else first_rows)
+    _municipality_codes(rows, tenant, known)
+    category = _categories(rows)
+    _free_text(rows)
+    _numbers(rows)
+    _enums(rows)
+    _constraints(rows)
+    _last_verified(rows)
+    geoms = geometries(source, mapping, rows.raw, rows.issues, notes, source_crs, sid.__getitem__)
+    _geometry_fits_category(rows, geoms, category)
+    keep = rows.issues.ok()
+    return Prepared(rows.n, mapping.attributes, _staging(rows, sid, geoms, keep, first_row),
+                    _found(rows.issues, sid, first_row), notes, tenant)
 
-    def raw(attr: str) -> pd.Series | None:
-        names = mapping.columns.get(attr)
-        if names:
-            if len(names) == 1:
-                return table[names[0]]
-            parts = [_text(table[c]) for c in names]
-            joined = parts[0]
-            for p in parts[1:]:
-                joined = joined.str.cat(p, sep=" ")
-            return joined.str.strip()
-        if attr in mapping.defaults:
-            return pd.Series([mapping.defaults[attr]] * n, dtype=object)
-        return None
 
-    texts: dict[str, pd.Series | None] = {}
-
-    def text(attr: str) -> pd.Series | None:
-        if attr not in texts:
-            r = raw(attr)
-            texts[attr] = None if r is None else _text(r)
-        return texts[attr]
-
-    source_ids = text("source_id")
+def _source_ids(rows: _Rows, first_row: int, seen: dict[str, int]) -> list[str]:
+    """The owner's ids: present, bounded, unique within the file (a re-load matches on them)."""
+    source_ids = rows.text("source_id")
     assert source_ids is not None  # build_mapping insists on it
+    low, high = rules.TEXTS["source_id"]
+    rows.issues.reject(source_ids.str.len() < low, "no id (source_id) in this row; a re-load could not find it again")
+    rows.issues.reject(source_ids.str.len() > high, f"source_id is longer than {high} characters")
     sid = source_ids.tolist()
-
-    def label(i: int) -> str:
-        return sid[i]
-
-    out: dict[str, list[Any]] = {}
-
-    # Owner's id: present, bounded, unique within the file (a re-load matches on it).
-    issues.reject(source_ids == "", "no id (source_id) in this row; a re-load could not find it again")
-    issues.reject(source_ids.str.len() > 200, "source_id is longer than 200 characters")
-    seen = {} if first_rows is None else first_rows
     for i, v in enumerate(sid):
         if v and (first := seen.setdefault(v, first_row + i)) != first_row + i:
-            issues.reject_at(i, f"source_id {v!r} repeats row {first + 1}")
+            rows.issues.reject_at(i, f"source_id {v!r} repeats row {first + 1}")
+    return sid
 
-    # Municipality code: padded, check digit, a real municipality, and the one this load is for.
-    codes = text("municipality_code")
+
+def _municipality_codes(rows: _Rows, tenant: str | None, known: dict[str, str | None]) -> None:
+    """Padded, with a check digit, a real municipality, and the one this load is for."""
+    codes = rows.text("municipality_code")
     if codes is None:
         if tenant is None:
             raise LoadError("no municipality code column and no --tenant: name one or the other")
-        code_values = [tenant] * n
-    else:
-        outcomes = {v: _code_outcome(v, tenant, known) for v in codes.unique()}
-        code_list = codes.tolist()
-        code_values = [outcomes[v][0] for v in code_list]
-        for i, v in enumerate(code_list):
-            _, warning, rejection = outcomes[v]
-            if warning:
-                issues.warn_at(i, warning)
-            if rejection:
-                issues.reject_at(i, rejection)
-    out["municipality_code"] = code_values
+        rows.out["municipality_code"] = [tenant] * rows.n
+        return
+    outcomes = {v: _code_outcome(v, tenant, known) for v in codes.unique()}
+    code_list = codes.tolist()
+    rows.out["municipality_code"] = [outcomes[v][0] for v in code_list]
+    for i, v in enumerate(code_list):
+        _, warning, rejection = outcomes[v]
+        if warning:
+            rows.issues.warn_at(i, warning)
+        if rejection:
+            rows.issues.reject_at(i, rejection)
 
-    # Category.
-    cat_text = text("category")
+
+def _categories(rows: _Rows) -> pd.Series:
+    cat_text = rows.text("category")
     assert cat_text is not None
     lowered = cat_text.str.lower().str.replace(" ", "_", regex=False)
-    category = lowered.where(lowered.isin(CATEGORIES), cat_text.map(_CATEGORY_WORDS))
-    category = category.where(category.notna(), lowered.map(_CATEGORY_WORDS))
-    issues.reject(cat_text == "", "no category")
+    category = lowered.where(lowered.isin(rules.CATEGORIES), cat_text.map(CATEGORY_WORDS))
+    category = category.where(category.notna(), lowered.map(CATEGORY_WORDS))
+    rows.issues.reject(cat_text == "", "no category")
     cat_list = cat_text.tolist()
-    issues.reject(category.isna() & (cat_text != ""),
-                  lambda i: f"category {cat_list[i]!r} is not one of {', '.join(CATEGORIES)}")
+    rows.issues.reject(category.isna() & (cat_text != ""),
+                       lambda i: f"category {cat_list[i]!r} is not one of {', '.join(rules.CATEGORIES)}")
+    rows.out["category"] = category.tolist()
+    return category
 
-    # Name and free text.
-    names = text("name")
+
+def _free_text(rows: _Rows) -> None:
+    names = rows.text("name")
     assert names is not None
-    issues.reject(names == "", "no name")
-    issues.reject(names.str.len() > 500, "name is longer than 500 characters")
-    out["name"] = names.tolist()
-    for attr, limit in _TEXT_LIMITS.items():
-        t = text(attr)
+    rows.issues.reject(names == "", "no name")
+    rows.issues.reject(names.str.len() > rules.TEXTS["name"][1],
+                       f"name is longer than {rules.TEXTS['name'][1]} characters")
+    rows.out["name"] = names.tolist()
+    for attr in _FREE_TEXT:
+        t = rows.text(attr)
         if t is None:
-            out[attr] = [None] * n
+            rows.out[attr] = [None] * rows.n
             continue
-        issues.reject(t.str.len() > limit, f"{attr} is longer than {limit} characters")
-        out[attr] = t.where(t != "", None).tolist()
+        limit = rules.TEXTS[attr][1]
+        rows.issues.reject(t.str.len() > limit, f"{attr} is longer than {limit} characters")
+        rows.out[attr] = t.where(t != "", None).tolist()
 
-    # Numbers with the ranges of the table's CHECK constraints and numeric precision.
+
+def _numbers(rows: _Rows) -> None:
+    """Numbers within the ranges of registry.assets.rules, then the checks between two of them."""
     numbers: dict[str, pd.Series] = {}
-    for attr, (low, high) in {**_NUMBERS, **_INTEGERS}.items():
-        r = raw(attr)
+    for attr, rule in rules.NUMBERS.items():
+        r = rows.raw(attr)
         if r is None:
-            out[attr] = [None] * n
+            rows.out[attr] = [None] * rows.n
             continue
-        t = _text(r)
-        values = _number_for(t, r)
-        t_list = t.tolist()
-        issues.reject(values.isna() & (t != ""), lambda i, a=attr, tl=t_list: f"{a} {tl[i]!r} is not a number")
+        t = as_text(r)
+        values = as_number(t, r)
+        t_list, v_list = t.tolist(), values.tolist()
+        rows.issues.reject(values.isna() & (t != ""), lambda i, a=attr, tl=t_list: f"{a} {tl[i]!r} is not a number")
         ok = values.notna()
-        v_list = values.tolist()
-        issues.reject(ok & ((values < low) | (values > high)),
-                      lambda i, a=attr, lo=low, hi=high, vl=v_list: f"{a} {vl[i]:g} is outside {lo:g} to {hi:g}")
-        if attr in _INTEGERS:
-            issues.reject(ok & (values != np.floor(values)), lambda i, a=attr, vl=v_list: f"{a} {vl[i]:g} is not "
-                          "a whole number")
-            out[attr] = [None if v != v else int(v) for v in v_list]
+        rows.issues.reject(ok & ((values < rule.low) | (values > rule.high)),
+                           lambda i, a=attr, r=rule, vl=v_list: f"{a} {vl[i]:,} is outside {r.low:,} to {r.high:,}")
+        if rule.integer:
+            rows.issues.reject(ok & (values != np.floor(values)),
+                               lambda i, a=attr, vl=v_list: f"{a} {vl[i]:g} is not a whole number")
+            rows.out[attr] = [None if v != v else int(v) for v in v_list]
         else:
-            out[attr] = _nullable(values)
+            rows.out[attr] = nullable(values)
         numbers[attr] = values
     if "mountable_height_m" in numbers and "height_m" in numbers:
-        issues.reject(numbers["mountable_height_m"] > numbers["height_m"],
-                      "mountable_height_m is above height_m")
+        rows.issues.reject(numbers["mountable_height_m"] > numbers["height_m"], "mountable_height_m is above height_m")
     if "current_tenants" in numbers:
-        ceiling = numbers.get("max_tenants", pd.Series([1.0] * n)).fillna(1.0)
-        issues.reject(numbers["current_tenants"].fillna(0) > ceiling,
-                      "current_tenants exceeds max_tenants (1 unless the file gives max_tenants)")
+        ceiling = numbers.get("max_tenants", pd.Series([1.0] * rows.n)).fillna(1.0)
+        rows.issues.reject(numbers["current_tenants"].fillna(0) > ceiling,
+                           "current_tenants exceeds max_tenants (1 unless the file gives max_tenants)")
 
-    # Enumerations, with the Japanese words found in municipal spreadsheets.
-    for attr, (words, allowed) in _ENUMS.items():
-        t = text(attr)
+
+def _enums(rows: _Rows) -> None:
+    """Enumerations, with the Japanese words found in municipal spreadsheets."""
+    for attr in _ENUM_ATTRIBUTES:
+        t = rows.text(attr)
         if t is None:
-            out[attr] = [None] * n
+            rows.out[attr] = [None] * rows.n
             continue
-        lowered = t.str.lower()
-        mapped = lowered.map(words)
+        allowed = rules.ENUMS[attr]
+        mapped = t.str.lower().map({**{v: v for v in allowed}, **WORDS[attr]})
         t_list = t.tolist()
-        issues.reject(mapped.isna() & (t != ""),
-                      lambda i, a=attr, al=allowed, tl=t_list: f"{a} {tl[i]!r} is not one of {', '.join(al)}")
-        out[attr] = _nullable(mapped)
+        rows.issues.reject(mapped.isna() & (t != ""),
+                           lambda i, a=attr, al=allowed, tl=t_list: f"{a} {tl[i]!r} is not one of {', '.join(al)}")
+        rows.out[attr] = nullable(mapped)
 
-    constraints = text("constraints")
-    out["constraints"] = ([None] * n if constraints is None else
-                          [[p for p in _CONSTRAINT_SPLIT.split(v) if p] if v else [] for v in constraints.tolist()])
 
-    verified = raw("last_verified")
+def _constraints(rows: _Rows) -> None:
+    constraints = rows.text("constraints")
+    if constraints is None:
+        rows.out["constraints"] = [None] * rows.n
+        return
+    lists = [[p for p in _CONSTRAINT_SPLIT.split(v) if p] if v else [] for v in constraints.tolist()]
+    for i, items in enumerate(lists):
+        if len(items) > rules.MAX_CONSTRAINTS:
+            rows.issues.reject_at(i, f"{len(items)} constraints; an asset has at most {rules.MAX_CONSTRAINTS}")
+        if any(len(p) > rules.MAX_CONSTRAINT_LENGTH for p in items):
+            rows.issues.reject_at(i, f"a constraint is longer than {rules.MAX_CONSTRAINT_LENGTH} characters")
+    rows.out["constraints"] = lists
+
+
+def _last_verified(rows: _Rows) -> None:
+    verified = rows.raw("last_verified")
     if verified is None:
-        out["last_verified"] = [None] * n
-    else:
-        t = _text(verified)
-        parsed = pd.to_datetime(t.str.replace("/", "-", regex=False).str.slice(0, 10), format="%Y-%m-%d",
-                                errors="coerce")
-        t_list = t.tolist()
-        issues.reject(parsed.isna() & (t != ""), lambda i: f"last_verified {t_list[i]!r} is not a date (YYYY-MM-DD)")
-        out["last_verified"] = [None if pd.isna(d) else d.date() for d in parsed]
+        rows.out["last_verified"] = [None] * rows.n
+        return
+    t = as_text(verified)
+    parsed = pd.to_datetime(t.str.replace("/", "-", regex=False).str.slice(0, 10), format="%Y-%m-%d",
+                            errors="coerce")
+    t_list = t.tolist()
+    rows.issues.reject(parsed.isna() & (t != ""), lambda i: f"last_verified {t_list[i]!r} is not a date (YYYY-MM-DD)")
+    rows.out["last_verified"] = [None if pd.isna(d) else d.date() for d in parsed]
 
-    geoms = _geometries(source, mapping, raw, issues, notes, source_crs, label)
+
+def _geometry_fits_category(rows: _Rows, geoms: np.ndarray, category: pd.Series) -> None:
     types = shapely.get_type_id(geoms)
-    cat_values = category.tolist()
+    cat_values = rows.out["category"]
     polygon = (types == 3) | (types == 6)
-    not_for_polygon = polygon & ~category.isin(POLYGON_CATEGORIES).to_numpy()
-    issues.reject(not_for_polygon & category.notna().to_numpy(),
-                  lambda i: f"a polygon is only for rooftop, land or park; a {cat_values[i]} is a point")
-    out["category"] = cat_values
+    not_for_polygon = polygon & ~category.isin(rules.POLYGON_CATEGORIES).to_numpy()
+    rows.issues.reject(not_for_polygon & category.notna().to_numpy(),
+                       lambda i: f"a polygon is only for {_POLYGON_WORDS}; a {cat_values[i]} is a point")
 
-    keep = issues.ok()
+
+def _staging(rows: _Rows, sid: list[str], geoms: np.ndarray, keep: np.ndarray, first_row: int) -> dict[str, list]:
+    """The accepted rows' staging columns; None for attributes the load does not set."""
     index = np.flatnonzero(keep)
     columns: dict[str, list[Any]] = {"row_no": (index + first_row + 1).tolist(), "source_id": [sid[i] for i in index]}
     for attr in STAGING_COLUMNS:
         if attr in ("row_no", "source_id", "wkb"):
             continue
-        values = out[attr]
-        attr_set = attr in mapping.columns or attr in mapping.defaults or attr in ("municipality_code", "category",
-                                                                                   "name")
+        values = rows.out[attr]
+        attr_set = attr in rows.mapping.columns or attr in rows.mapping.defaults or attr in (
+            "municipality_code", "category", "name")
         columns[attr] = [values[i] for i in index] if attr_set else [None] * len(index)
     columns["wkb"] = shapely.to_wkb(geoms[keep]).tolist() if len(index) else []
+    return columns
 
+
+def _found(issues: RowIssues, sid: list[str], first_row: int) -> list[Issue]:
     found: list[Issue] = []
     for i in sorted(set(issues.rejected) | set(issues.warned)):
         for reason in issues.rejected.get(i, []):
             found.append(Issue(first_row + i + 1, sid[i] or None, "rejected", reason))
         for reason in issues.warned.get(i, []):
             found.append(Issue(first_row + i + 1, sid[i] or None, "warning", reason))
-    return Prepared(n, mapping.attributes, columns, found, notes, tenant)
-
-
-def _geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series | None], issues: _Issues,
-                notes: list[str], source_crs: int | None, label: Callable[[int], str]) -> np.ndarray:
-    """Every row's geometry in EPSG:4326 (None where rejected), repaired and swapped where unambiguous."""
-    n = issues.n
-    if source.geometry is None:
-        lat_raw, lon_raw = raw("latitude"), raw("longitude")
-        assert lat_raw is not None and lon_raw is not None
-        lat_t, lon_t = _text(lat_raw), _text(lon_raw)
-        lat, lon = _number_for(lat_t, lat_raw), _number_for(lon_t, lon_raw)
-        missing = (lat_t == "") | (lon_t == "")
-        issues.reject(missing, "no latitude/longitude")
-        lat_l, lon_l = lat_t.tolist(), lon_t.tolist()
-        issues.reject(~missing & (lat.isna() | lon.isna()),
-                      lambda i: f"latitude/longitude {lat_l[i]!r}, {lon_l[i]!r} are not numbers")
-        good = lat.notna() & lon.notna()
-        geoms = np.full(n, None, dtype=object)
-        geoms[good.to_numpy()] = shapely.points(lon[good].to_numpy(), lat[good].to_numpy())
-        crs = CRS.from_epsg(source_crs) if source_crs else WGS84
-    else:
-        geoms = np.asarray(source.geometry.values, dtype=object).copy()
-        crs = CRS.from_epsg(source_crs) if source_crs else source.geometry.crs
-        if crs is None:
-            notes.append(_undeclared_crs(geoms, source.name))
-            crs = WGS84
-        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-        issues.reject(missing, "no geometry")
-        geoms[missing] = None
-    geographic = crs.is_geographic
-    if not crs.equals(WGS84):
-        present = ~shapely.is_missing(geoms)
-        moved = gpd.GeoSeries(geoms[present], crs=crs).to_crs(WGS84)
-        geoms[present] = np.asarray(moved.values, dtype=object)
-        notes.append(f"transformed from {crs.to_string()} ({crs.name}) to EPSG:4326")
-    if shapely.has_z(geoms).any():
-        geoms = shapely.force_2d(geoms)
-
-    types = shapely.get_type_id(geoms)
-    # A multi-point of one point (some shapefile writers) is that point.
-    single_multi = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
-    if single_multi.any():
-        geoms[single_multi] = shapely.get_geometry(geoms[single_multi], 0)
-        types = shapely.get_type_id(geoms)
-    wrong = (types >= 0) & ~np.isin(types, (0, 3, 6))
-    type_l = types.tolist()
-    issues.reject(wrong, lambda i: f"a {_GEOM_NAMES.get(type_l[i], 'geometry')} cannot be an asset; give a point, "
-                  "or a polygon for a rooftop, land or park")
-    geoms[wrong] = None
-
-    invalid = np.isin(types, (3, 6)) & ~shapely.is_valid(geoms)
-    for i in np.flatnonzero(invalid):
-        g = geoms[i]
-        why = shapely.is_valid_reason(g)
-        fixed = shapely.make_valid(g, method="structure", keep_collapsed=False)
-        fixed_type = shapely.get_type_id(fixed)
-        if shapely.is_valid(fixed) and not shapely.is_empty(fixed) and (
-                fixed_type == 3 or (types[i] == 6 and fixed_type == 6)):
-            geoms[i] = fixed
-            issues.warn_at(i, f"invalid polygon ({why}) repaired")
-        else:
-            parts = shapely.get_num_geometries(fixed)
-            issues.reject_at(i, f"invalid polygon ({why}); a repair would split it into {parts} parts, "
-                          "so fix it in your GIS")
-            geoms[i] = None
-
-    bounds = shapely.bounds(geoms)
-    present = ~np.isnan(bounds[:, 0])
-    west, south, east, north = JAPAN
-
-    def inside(b: np.ndarray) -> np.ndarray:
-        return (b[:, 0] >= west) & (b[:, 2] <= east) & (b[:, 1] >= south) & (b[:, 3] <= north)
-
-    outside = present & ~inside(bounds)
-    if geographic and outside.any():
-        points = outside & (shapely.get_type_id(geoms) == 0)
-        idx = np.flatnonzero(points)
-        swapped = shapely.points(shapely.get_y(geoms[idx]), shapely.get_x(geoms[idx]))
-        fixable = inside(shapely.bounds(swapped))
-        for i, g in zip(idx[fixable], swapped[fixable], strict=True):
-            issues.warn_at(i, f"latitude and longitude were swapped; read as lat {g.y:.6f}, "
-                        f"lon {g.x:.6f}")
-            geoms[i] = g
-        bounds = shapely.bounds(geoms)
-        outside = present & ~inside(bounds)
-    b_list = bounds.tolist()
-    hint = "" if geographic else "; is the coordinate system right? (--source-crs)"
-    issues.reject(outside, lambda i: f"outside Japan (lon {b_list[i][0]:.6g}, lat {b_list[i][1]:.6g}){hint}")
-    geoms[outside] = None
-    return geoms
-
-
-def _undeclared_crs(geoms: np.ndarray, name: str) -> str:
-    """The note for a file without a coordinate system whose coordinates are degrees; LoadError otherwise."""
-    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
-    if xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90:
-        return ("the file declares no coordinate system; its coordinates look like degrees, "
-                "read as EPSG:4326 (pass --source-crs if they are not)")
-    raise LoadError(f"{name} declares no coordinate system and its coordinates are not degrees; "
-                    "name it with --source-crs, e.g. 6677 for JGD2011 zone IX (Tokyo)")
+    return found
 
 
 def _code_outcome(value: str, tenant: str | None, known: dict[str, str | None]) -> tuple[str | None, str | None,

@@ -7,17 +7,48 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Category = Literal["rooftop", "land", "structure", "streetlight", "traffic_signal", "utility_pole", "bus_stop",
-                   "subway_entrance", "park", "signage", "other"]
-Availability = Literal["offered", "on_request", "partly_available", "occupied", "reserved"]
-Visibility = Literal["public", "carriers", "restricted"]
-Power = Literal["yes", "no", "unknown"]
-PermitType = Literal["use_permit", "lease", "other"]
-Status = Literal["draft", "published", "withdrawn"]
+from registry.assets import rules
 
-CATEGORIES: tuple[str, ...] = Category.__args__  # type: ignore[attr-defined]
-AVAILABILITIES: tuple[str, ...] = Availability.__args__  # type: ignore[attr-defined]
-POLYGON_CATEGORIES = frozenset({"rooftop", "land", "park"})
+Category = Literal[rules.CATEGORIES]  # type: ignore[valid-type]
+Availability = Literal[rules.AVAILABILITIES]  # type: ignore[valid-type]
+Visibility = Literal[rules.VISIBILITIES]  # type: ignore[valid-type]
+Power = Literal[rules.POWER]  # type: ignore[valid-type]
+PermitType = Literal[rules.PERMIT_TYPES]  # type: ignore[valid-type]
+WritableStatus = Literal[rules.WRITABLE_STATUSES]  # type: ignore[valid-type]
+
+CATEGORIES = rules.CATEGORIES
+AVAILABILITIES = rules.AVAILABILITIES
+POLYGON_CATEGORIES = frozenset(rules.POLYGON_CATEGORIES)
+
+
+def _bounded(attr: str) -> object:
+    """The msgspec type of a numeric attribute, with the bounds of its rule."""
+    r = rules.NUMBERS[attr]
+    return Annotated[int if r.integer else float, msgspec.Meta(ge=r.low, le=r.high)]
+
+
+def _text(attr: str) -> object:
+    low, high = rules.TEXTS[attr]
+    return Annotated[str, msgspec.Meta(min_length=low, max_length=high)] if low else \
+        Annotated[str, msgspec.Meta(max_length=high)]
+
+
+SourceId = _text("source_id")
+Name = _text("name")
+Address = _text("address")
+FeeRule = _text("fee_rule")
+Contact = _text("contact")
+SourceText = _text("source")
+Accuracy = _bounded("position_accuracy_m")
+Height = _bounded("height_m")
+MountableHeight = _bounded("mountable_height_m")
+SpareLoad = _bounded("spare_load_kg")
+FibreDistance = _bounded("fibre_distance_m")
+Area = _bounded("area_m2")
+CurrentTenants = _bounded("current_tenants")
+MaxTenants = _bounded("max_tenants")
+Constraint = Annotated[str, msgspec.Meta(max_length=rules.MAX_CONSTRAINT_LENGTH)]
+Constraints = Annotated[list[Constraint], msgspec.Meta(max_length=rules.MAX_CONSTRAINTS)]
 
 Position = Annotated[list[float], msgspec.Meta(min_length=2, max_length=3, description="[longitude, latitude]")]
 Ring = Annotated[list[Position], msgspec.Meta(min_length=4)]
@@ -36,36 +67,34 @@ class MultiPolygon(msgspec.Struct, tag_field="type", tag="MultiPolygon", forbid_
 
 
 Geometry = Point | Polygon | MultiPolygon
-Metres = Annotated[float, msgspec.Meta(ge=0, le=1_000_000)]
-Text = Annotated[str, msgspec.Meta(max_length=500)]
 
 
 class AssetFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     """Everything a municipality says about an asset (the server adds ids, version and times)."""
 
-    source_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="the owner's own id")]
+    source_id: Annotated[SourceId, msgspec.Meta(description="the owner's own id")]  # type: ignore[valid-type]
     category: Category
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=500)]
+    name: Name  # type: ignore[valid-type]
     geometry: Geometry
-    address: Text | None = None
-    position_accuracy_m: Metres | None = None
-    height_m: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None
-    mountable_height_m: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None
-    spare_load_kg: Metres | None = None
+    address: Address | None = None  # type: ignore[valid-type]
+    position_accuracy_m: Accuracy | None = None  # type: ignore[valid-type]
+    height_m: Height | None = None  # type: ignore[valid-type]
+    mountable_height_m: MountableHeight | None = None  # type: ignore[valid-type]
+    spare_load_kg: SpareLoad | None = None  # type: ignore[valid-type]
     power: Power = "unknown"
-    fibre_distance_m: Metres | None = None
-    area_m2: Annotated[float, msgspec.Meta(ge=0, le=1e9)] | None = None
+    fibre_distance_m: FibreDistance | None = None  # type: ignore[valid-type]
+    area_m2: Area | None = None  # type: ignore[valid-type]
     availability: Availability = "offered"
-    current_tenants: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
-    max_tenants: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
-    constraints: Annotated[list[Annotated[str, msgspec.Meta(max_length=200)]], msgspec.Meta(max_length=20)] = []
-    fee_rule: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    current_tenants: CurrentTenants = 0  # type: ignore[valid-type]
+    max_tenants: MaxTenants = 1  # type: ignore[valid-type]
+    constraints: Constraints = []  # type: ignore[valid-type]
+    fee_rule: FeeRule | None = None  # type: ignore[valid-type]
     permit_type: PermitType | None = None
-    contact: Text | None = None
-    source: Text | None = None
+    contact: Contact | None = None  # type: ignore[valid-type]
+    source: SourceText | None = None  # type: ignore[valid-type]
     last_verified: dt.date | None = None
     visibility: Visibility = "carriers"
-    status: Literal["draft", "published"] = "published"
+    status: WritableStatus = "published"
 
 
 class AssetCreate(AssetFields, kw_only=True, forbid_unknown_fields=True):
@@ -76,29 +105,29 @@ class AssetCreate(AssetFields, kw_only=True, forbid_unknown_fields=True):
 class AssetPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_defaults=True):
     """Only the fields sent change; send null to clear an optional field."""
 
-    source_id: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | msgspec.UnsetType = msgspec.UNSET
+    source_id: SourceId | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
     category: Category | msgspec.UnsetType = msgspec.UNSET
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | msgspec.UnsetType = msgspec.UNSET
+    name: Name | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
     geometry: Geometry | msgspec.UnsetType = msgspec.UNSET
-    address: Text | msgspec.UnsetType | None = msgspec.UNSET
-    position_accuracy_m: Metres | msgspec.UnsetType | None = msgspec.UNSET
-    height_m: Annotated[float, msgspec.Meta(ge=0, le=1000)] | msgspec.UnsetType | None = msgspec.UNSET
-    mountable_height_m: Annotated[float, msgspec.Meta(ge=0, le=1000)] | msgspec.UnsetType | None = msgspec.UNSET
-    spare_load_kg: Metres | msgspec.UnsetType | None = msgspec.UNSET
+    address: Address | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
+    position_accuracy_m: Accuracy | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
+    height_m: Height | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
+    mountable_height_m: MountableHeight | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
+    spare_load_kg: SpareLoad | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
     power: Power | msgspec.UnsetType = msgspec.UNSET
-    fibre_distance_m: Metres | msgspec.UnsetType | None = msgspec.UNSET
-    area_m2: Annotated[float, msgspec.Meta(ge=0, le=1000000000.0)] | msgspec.UnsetType | None = msgspec.UNSET
+    fibre_distance_m: FibreDistance | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
+    area_m2: Area | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
     availability: Availability | msgspec.UnsetType = msgspec.UNSET
-    current_tenants: Annotated[int, msgspec.Meta(ge=0, le=100)] | msgspec.UnsetType = msgspec.UNSET
-    max_tenants: Annotated[int, msgspec.Meta(ge=0, le=100)] | msgspec.UnsetType = msgspec.UNSET
-    constraints: list[Annotated[str, msgspec.Meta(max_length=200)]] | msgspec.UnsetType = msgspec.UNSET
-    fee_rule: Annotated[str, msgspec.Meta(max_length=1000)] | msgspec.UnsetType | None = msgspec.UNSET
+    current_tenants: CurrentTenants | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
+    max_tenants: MaxTenants | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
+    constraints: Constraints | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
+    fee_rule: FeeRule | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
     permit_type: PermitType | msgspec.UnsetType | None = msgspec.UNSET
-    contact: Text | msgspec.UnsetType | None = msgspec.UNSET
-    source: Text | msgspec.UnsetType | None = msgspec.UNSET
+    contact: Contact | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
+    source: SourceText | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
     last_verified: dt.date | msgspec.UnsetType | None = msgspec.UNSET
     visibility: Visibility | msgspec.UnsetType = msgspec.UNSET
-    status: Literal["draft", "published"] | msgspec.UnsetType = msgspec.UNSET
+    status: WritableStatus | msgspec.UnsetType = msgspec.UNSET
 
 
 GeoJSONRaw = Annotated[msgspec.Raw, msgspec.Meta(description="GeoJSON geometry written by PostGIS")]
@@ -162,13 +191,13 @@ class AssetSearchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     within: Polygon | MultiPolygon
     category: list[Category] | None = None
     availability: list[Availability] | None = None
-    min_height: Annotated[float, msgspec.Meta(ge=0, le=1000)] | None = None
+    min_height: Height | None = None  # type: ignore[valid-type]
     power: Power | None = None
-    max_fibre_distance: Metres | None = None
+    max_fibre_distance: FibreDistance | None = None  # type: ignore[valid-type]
     municipality: str | None = None
     prefecture: str | None = None
     updated_since: dt.datetime | None = None
-    limit: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 100
+    limit: Annotated[int, msgspec.Meta(description="1 to the server's page limit (KYODO_PAGE_LIMIT)")] = 100
     after: str | None = None
 
 

@@ -7,8 +7,27 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from registry.assets.models import AssetFeature, AssetProperties
+from registry.assets.models import AssetChange, AssetFeature, AssetProperties, AssetVersion, StatRow
 from registry.assets.search import SearchFilter
+
+
+class GeometryCheck(msgspec.Struct, frozen=True):
+    """What PostGIS says of a geometry about to be stored for a municipality."""
+
+    valid: bool
+    reason: str
+    from_town_hall_m: float
+    in_boundary: bool | None
+    """None when the municipality's boundary is not loaded."""
+    municipality_name: str
+
+
+class Hit(msgspec.Struct, frozen=True):
+    """One search result: the feature and the point a spreadsheet shows for it."""
+
+    feature: AssetFeature
+    lon: float
+    lat: float
 
 # Columns shared by the table (owners' view) and the catalogue (everyone's view).
 _PROPS = """{t}.asset_id::text, {t}.municipality_code::text, {t}.source_id, {t}.category, {t}.name, {t}.address,
@@ -94,13 +113,63 @@ select {TABLE_COLUMNS} from assets a
 """
 
 
-def write_args(fields: dict[str, Any], geometry_json: str) -> list[Any]:
+def _write_args(fields: dict[str, Any], geometry_json: str) -> list[Any]:
     return [fields["source_id"], fields["category"], fields["name"], fields["address"], geometry_json,
             fields["position_accuracy_m"], fields["height_m"], fields["mountable_height_m"], fields["spare_load_kg"],
             fields["power"], fields["fibre_distance_m"], fields["area_m2"], fields["availability"],
             fields["current_tenants"], fields["max_tenants"], fields["constraints"], fields["fee_rule"],
             fields["permit_type"], fields["contact"], fields["source"], fields["last_verified"],
             fields["visibility"], fields["status"]]
+
+
+async def geometry_check(db: asyncpg.Connection, geojson: str, municipality_code: str) -> GeometryCheck | None:
+    """None when there is no such municipality; asyncpg.PostgresError when PostGIS cannot read the text."""
+    row = await db.fetchrow(GEOMETRY_CHECK, geojson, municipality_code)
+    return None if row is None else GeometryCheck(row["valid"], row["reason"], row["from_town_hall_m"],
+                                                  row["in_boundary"], row["municipality_name"])
+
+
+async def source_id_owner(db: asyncpg.Connection, municipality_code: str, source_id: str) -> str | None:
+    """The asset of a municipality that already carries `source_id`, if any."""
+    return await db.fetchval(SOURCE_ID_TAKEN, municipality_code, source_id)
+
+
+async def insert(db: asyncpg.Connection, owner: str, fields: dict[str, Any], geometry_json: str) -> AssetFeature:
+    return feature(await db.fetchrow(INSERT, owner, *_write_args(fields, geometry_json)))
+
+
+async def update(db: asyncpg.Connection, asset_id: str, expected: int, fields: dict[str, Any],
+                 geometry_json: str) -> AssetFeature | None:
+    """The asset after the change; None when it is no longer at version `expected`."""
+    row = await db.fetchrow(UPDATE, asset_id, expected, *_write_args(fields, geometry_json))
+    return None if row is None else feature(row)
+
+
+async def withdraw(db: asyncpg.Connection, asset_id: str, expected: int) -> AssetFeature | None:
+    row = await db.fetchrow(WITHDRAW, asset_id, expected)
+    return None if row is None else feature(row)
+
+
+async def get_own(db: asyncpg.Connection, asset_id: str) -> AssetFeature | None:
+    """An asset as its owner sees it (row security: the caller's own, their prefecture's, or any for admins)."""
+    row = await db.fetchrow(GET, asset_id)
+    return None if row is None else feature(row)
+
+
+async def get_published(db: asyncpg.Connection, asset_id: str) -> AssetFeature | None:
+    """An asset as the catalogue shows it to the caller."""
+    row = await db.fetchrow(GET_PUBLISHED, asset_id)
+    return None if row is None else feature(row)
+
+
+async def history(db: asyncpg.Connection, asset_id: str) -> list[AssetVersion]:
+    return [AssetVersion(r["version"], r["op"], r["actor_role"], r["actor_tenant"], r["at"],
+                         msgspec.Raw(r["state"].encode())) for r in await db.fetch(HISTORY, asset_id)]
+
+
+async def list_own(db: asyncpg.Connection, municipality_code: str, statuses: list[str] | None, after: str | None,
+                   limit: int) -> list[AssetFeature]:
+    return [feature(r) for r in await db.fetch(LIST_OWN, municipality_code, statuses, after, limit)]
 
 
 # --- search -------------------------------------------------------------------------------------------
@@ -172,10 +241,10 @@ def _spatial_args(f: SearchFilter) -> list[Any]:
     return []
 
 
-async def search(db: asyncpg.Connection, f: SearchFilter, after: list[Any] | None, limit: int
-                 ) -> list[asyncpg.Record]:
+async def search(db: asyncpg.Connection, f: SearchFilter, after: list[Any] | None, limit: int) -> list[Hit]:
     keyset = after if after is not None else [None, None]
-    return await db.fetch(SEARCH[f.mode], *_filter_args(f), limit, *keyset, *_spatial_args(f))
+    rows = await db.fetch(SEARCH[f.mode], *_filter_args(f), limit, *keyset, *_spatial_args(f))
+    return [Hit(feature(r, r["distance_m"]), r["lon"], r["lat"]) for r in rows]
 
 
 async def count(db: asyncpg.Connection, f: SearchFilter) -> int:
@@ -207,8 +276,12 @@ select ch.xid::text as xid, ch.change_id, ch.op, ch.asset_id::text as changed_as
 
 
 async def changes(db: asyncpg.Connection, after: tuple[str, int], municipality: str | None,
-                  prefecture: str | None, limit: int) -> list[asyncpg.Record]:
-    return await db.fetch(CHANGES, after[0], after[1], municipality, prefecture, limit)
+                  prefecture: str | None, limit: int) -> list[AssetChange]:
+    rows = await db.fetch(CHANGES, after[0], after[1], municipality, prefecture, limit)
+    return [AssetChange(change=f"{r['xid']}:{r['change_id']}", op=r["op"], asset_id=r["changed_asset"],
+                        municipality_code=r["changed_municipality"], version=r["changed_version"], at=r["at"],
+                        feature=feature(r) if r["asset_id"] is not None and r["op"] != "withdrawn" else None)
+            for r in rows]
 
 
 # --- statistics ---------------------------------------------------------------------------------------
@@ -228,9 +301,33 @@ STATS = {
 }
 
 
-async def stats(db: asyncpg.Connection, group_by: str, prefecture: str | None) -> list[asyncpg.Record]:
-    if group_by == "prefecture":
-        return await db.fetch(STATS[group_by])
-    return await db.fetch(STATS[group_by], prefecture)
+async def stats(db: asyncpg.Connection, group_by: str, prefecture: str | None) -> list[StatRow]:
+    args = () if group_by == "prefecture" else (prefecture,)
+    return [StatRow(r["key"], r["label"], r["n"]) for r in await db.fetch(STATS[group_by], *args)]
+
+
+# --- vector tiles -------------------------------------------------------------------------------------
+
+# The tile envelope is transformed to the table's EPSG:4326 for the index; only the few rows in the
+# tile are projected to Web Mercator for encoding.
+TILE = """
+with bounds as (select ST_TileEnvelope($1, $2, $3) as merc)
+select ST_AsMVT(t, 'assets', 4096, 'geom') from (
+  select ST_AsMVTGeom(ST_Transform(c.geom, 3857), bounds.merc, 4096, 64, true) as geom,
+         c.asset_id::text as asset_id, c.municipality_code::text as municipality_code, c.category, c.name,
+         c.availability, c.height_m::float8 as height_m, c.power, c.fibre_distance_m::float8 as fibre_distance_m,
+         c.current_tenants, c.max_tenants, c.coarse
+    from asset_catalogue c, bounds
+   where c.geom && ST_Transform(bounds.merc, 4326)
+     and ($4::text[] is null or c.category = any($4))
+     and ($5::text[] is null or c.availability = any($5))
+     and ($6::text is null or left(c.municipality_code, 2) = $6)
+   limit $7) t
+"""
+
+
+async def tile(db: asyncpg.Connection, z: int, x: int, y: int, f: SearchFilter, max_features: int) -> bytes:
+    """The Mapbox Vector Tile of the catalogue at z/x/y, filtered by category, availability and prefecture."""
+    return await db.fetchval(TILE, z, x, y, f.categories, f.availabilities, f.prefecture, max_features) or b""
 
 

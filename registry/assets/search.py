@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 import msgspec
+import shapely
+from shapely.geometry import shape
 
-from registry.assets.models import AVAILABILITIES, CATEGORIES, MultiPolygon, Polygon
+from registry.assets.models import MultiPolygon, Polygon
+from registry.assets.rules import AVAILABILITIES, CATEGORIES, JAPAN, MAX_RADIUS_M, MAX_WITHIN_VERTICES, NUMBERS, POWER
 from registry.params import parse_code, parse_prefecture_number
 from registry.problems import invalid_field
-
-# Japan's extent with its outlying islands; anything outside is a mistake, often swapped axes.
-JAPAN = (122.5, 20.0, 154.5, 46.0)
-MAX_RADIUS_M = 50_000
-MAX_WITHIN_VERTICES = 10_000
 
 SpatialMode = Literal["none", "bbox", "near", "within"]
 
@@ -38,7 +36,8 @@ class SearchFilter:
 
 
 def in_japan(lon: float, lat: float) -> bool:
-    return JAPAN[0] <= lon <= JAPAN[2] and JAPAN[1] <= lat <= JAPAN[3]
+    """Inside Japan's envelope; anything outside is a mistake, often swapped axes."""
+    return JAPAN.contains(lon, lat)
 
 
 def check_position(field: str, lon: float, lat: float) -> None:
@@ -48,8 +47,8 @@ def check_position(field: str, lon: float, lat: float) -> None:
     if in_japan(lat, lon):
         raise invalid_field(field, f"({lon}, {lat}) looks like latitude, longitude; give longitude first, "
                                    f"e.g. {lat},{lon}")
-    raise invalid_field(field, f"({lon}, {lat}) is outside Japan (longitude {JAPAN[0]}-{JAPAN[2]}, "
-                               f"latitude {JAPAN[1]}-{JAPAN[3]})")
+    raise invalid_field(field, f"({lon}, {lat}) is outside Japan (longitude {JAPAN.west}-{JAPAN.east}, "
+                               f"latitude {JAPAN.south}-{JAPAN.north})")
 
 
 def _numbers(field: str, text: str, count: int) -> list[float]:
@@ -86,7 +85,7 @@ def parse_near(text: str) -> tuple[float, float]:
 
 def check_radius(radius: float | None) -> float:
     if radius is None:
-        raise invalid_field("radius", "is required with near=lon,lat (metres, 1 to 50,000)")
+        raise invalid_field("radius", f"is required with near=lon,lat (metres, 1 to {MAX_RADIUS_M:,})")
     if not 1 <= radius <= MAX_RADIUS_M:
         raise invalid_field("radius", f"{radius:g} m is out of range: use 1 to {MAX_RADIUS_M:,} metres")
     return radius
@@ -109,7 +108,23 @@ def parse_within(value: str | Polygon | MultiPolygon, field: str = "within") -> 
     vertices = count_vertices(geometry)
     if vertices > MAX_WITHIN_VERTICES:
         raise invalid_field(field, f"has {vertices:,} vertices; simplify it to at most {MAX_WITHIN_VERTICES:,}")
+    _check_valid(geometry, field)
     return msgspec.json.encode(geometry).decode()
+
+
+def _check_valid(geometry: Polygon | MultiPolygon, field: str) -> None:
+    """PostGIS cannot intersect with an invalid polygon (overlapping holes, a ring crossing itself): it
+    would fail inside the query, so the polygon is checked here and the fix named."""
+    try:
+        polygon = shape(msgspec.to_builtins(geometry))
+        reason = None if polygon.is_valid else shapely.is_valid_reason(polygon)
+    except (ValueError, shapely.errors.GEOSException) as exc:
+        reason = str(exc)
+    if reason is not None:
+        raise invalid_field(field, f"is not a valid polygon ({reason}): rings must not cross themselves or each "
+                                   "other, and holes must lie inside the outer ring without overlapping; repair "
+                                   "it (QGIS: Vector > Geometry Tools > Fix Geometries; PostGIS: ST_MakeValid) "
+                                   "and send it again")
 
 
 def _choices(field: str, text: list[str] | str | None, allowed: tuple[str, ...]) -> list[str] | None:
@@ -143,11 +158,12 @@ def build_filter(
         raise invalid_field(spatial[1], f"use one of bbox, near or within, not {' and '.join(spatial)}")
     if radius is not None and near is None:
         raise invalid_field("radius", "goes with near=lon,lat")
-    if power is not None and power not in ("yes", "no", "unknown"):
-        raise invalid_field("power", "choose from yes, no, unknown")
-    if min_height is not None and not 0 <= min_height <= 1000:
-        raise invalid_field("min_height", "must be 0 to 1,000 metres")
-    if max_fibre_distance is not None and max_fibre_distance < 0:
+    if power is not None and power not in POWER:
+        raise invalid_field("power", f"choose from {', '.join(POWER)}")
+    height = NUMBERS["height_m"]
+    if min_height is not None and not height.low <= min_height <= height.high:
+        raise invalid_field("min_height", f"must be {height.low:,g} to {height.high:,g} metres")
+    if max_fibre_distance is not None and max_fibre_distance < NUMBERS["fibre_distance_m"].low:
         raise invalid_field("max_fibre_distance", "must be 0 or more metres")
     code = parse_code(municipality, "municipality") if municipality is not None else None
     pref = parse_prefecture_number(prefecture)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncpg
 import msgspec
 
 from registry.assets import queries
-from registry.assets.models import POLYGON_CATEGORIES, AssetFields, MultiPolygon, Point, Polygon
+from registry.assets.models import (
+    POLYGON_CATEGORIES,
+    AssetFeature,
+    AssetFields,
+    AssetPatch,
+    MultiPolygon,
+    Point,
+    Polygon,
+)
+from registry.assets.rules import MAX_ASSET_VERTICES
 from registry.assets.search import check_position, count_vertices
-from registry.problems import invalid_field
+from registry.problems import Conflict, invalid_field
 
-MAX_ASSET_VERTICES = 5_000
 # Without a loaded boundary, an asset this far from its own town hall is a typing mistake
 # (no municipality outside the Ogasawara islands spans more).
 MAX_FROM_TOWN_HALL_M = 80_000
@@ -48,18 +58,46 @@ async def checked_geometry(db: asyncpg.Connection, geometry: Point | Polygon | M
     text = msgspec.json.encode(geometry).decode()
     try:
         async with db.transaction():  # a savepoint: a parse error must not abort the request's transaction
-            row = await db.fetchrow(queries.GEOMETRY_CHECK, text, municipality_code)
+            found = await queries.geometry_check(db, text, municipality_code)
     except asyncpg.PostgresError as exc:
         raise invalid_field("geometry", f"PostGIS cannot read it: {exc}") from exc
-    if row is None:
+    if found is None:
         raise invalid_field("municipality_code", f"no municipality {municipality_code}")
-    if not row["valid"]:
-        raise invalid_field("geometry", f"is not a valid geometry ({row['reason']}); a polygon must not cross "
-                                        "itself")
-    if row["in_boundary"] is False:
-        raise invalid_field("geometry", f"lies outside the boundary of {row['municipality_name']}")
-    if row["in_boundary"] is None and row["from_town_hall_m"] > MAX_FROM_TOWN_HALL_M:
-        km = row["from_town_hall_m"] / 1000
-        raise invalid_field("geometry", f"lies {km:,.0f} km from the town hall of {row['municipality_name']}; "
+    if not found.valid:
+        raise invalid_field("geometry", f"is not a valid geometry ({found.reason}); a polygon must not cross itself")
+    if found.in_boundary is False:
+        raise invalid_field("geometry", f"lies outside the boundary of {found.municipality_name}")
+    if found.in_boundary is None and found.from_town_hall_m > MAX_FROM_TOWN_HALL_M:
+        km = found.from_town_hall_m / 1000
+        raise invalid_field("geometry", f"lies {km:,.0f} km from the town hall of {found.municipality_name}; "
                                         "check the coordinates (GeoJSON is [longitude, latitude])")
     return text
+
+
+def field_values(data: AssetFields) -> dict[str, Any]:
+    return {f: getattr(data, f) for f in AssetFields.__struct_fields__}
+
+
+async def write_checks(db: asyncpg.Connection, data: AssetFields, owner: str, asset_id: str | None) -> str:
+    """Every check before a write; the GeoJSON text to store."""
+    check_fields(data)
+    geometry = await checked_geometry(db, data.geometry, owner)
+    taken = await queries.source_id_owner(db, owner, data.source_id)
+    if taken and taken != asset_id:
+        raise Conflict(f"source_id {data.source_id!r} is already used by asset {taken} of {owner}; "
+                       "update that asset instead")
+    return geometry
+
+
+def merged(current: AssetFeature, change: AssetPatch) -> AssetFields:
+    """The stored asset with the sent fields applied, validated as a whole again."""
+    props = current.properties
+    stored: dict[str, Any] = {f: getattr(props, f) for f in AssetFields.__struct_fields__ if f != "geometry"}
+    stored["geometry"] = msgspec.json.decode(current.geometry)
+    sent = {k: v for k, v in msgspec.structs.asdict(change).items() if v is not msgspec.UNSET}
+    if "geometry" in sent:
+        sent["geometry"] = msgspec.to_builtins(sent["geometry"])
+    try:
+        return msgspec.convert({**stored, **sent}, AssetFields, from_attributes=False)
+    except msgspec.ValidationError as exc:
+        raise invalid_field("body", str(exc)) from exc

@@ -1,0 +1,64 @@
+"""Source columns as text and numbers, and the per-row issues found in them. Pure: no database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+
+class RowIssues:
+    """Reasons to reject or warn, by 0-based row index of the slice being checked."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.rejected: dict[int, list[str]] = {}
+        self.warned: dict[int, list[str]] = {}
+
+    def reject(self, mask: np.ndarray | pd.Series, reason: str | Callable[[int], str]) -> None:
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            self.rejected.setdefault(int(i), []).append(reason(int(i)) if callable(reason) else reason)
+
+    def warn(self, mask: np.ndarray | pd.Series, reason: str | Callable[[int], str]) -> None:
+        for i in np.flatnonzero(np.asarray(mask, dtype=bool)):
+            self.warned.setdefault(int(i), []).append(reason(int(i)) if callable(reason) else reason)
+
+    def reject_at(self, i: int, reason: str) -> None:
+        self.rejected.setdefault(int(i), []).append(reason)
+
+    def warn_at(self, i: int, reason: str) -> None:
+        self.warned.setdefault(int(i), []).append(reason)
+
+    def ok(self) -> np.ndarray:
+        mask = np.ones(self.n, dtype=bool)
+        if self.rejected:
+            mask[list(self.rejected)] = False
+        return mask
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Any column as text, '' for missing; integral floats lose their '.0' (ids, codes). CSV cells were
+    stripped when read; GDAL strips the padding of shapefile fields."""
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+        return series.fillna("") if series.hasnans else series
+    if pd.api.types.is_float_dtype(series):
+        finite = series.dropna()
+        if len(finite) and bool((finite == np.floor(finite)).all()) and bool((finite.abs() < 2**53).all()):
+            series = series.astype("Int64")
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%d").fillna("")
+    return series.astype("string").fillna("").str.strip().astype(object)
+
+
+def as_number(text: pd.Series, raw: pd.Series | None) -> pd.Series:
+    """Numbers from a numeric column as they are, from text without thousands separators and units."""
+    if raw is not None and pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        return raw.astype(float)
+    cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
+    cleaned = cleaned.str.replace(r"\s*(m|ｍ|メートル|kg|㎡|m2)$", "", regex=True)
+    return pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float)
+
+
+def nullable(values: pd.Series) -> list:
+    return values.astype(object).where(values.notna(), None).tolist()

@@ -1,0 +1,129 @@
+"""Every row's geometry in EPSG:4326, repaired and swapped where unambiguous, or a reason to reject it.
+Pure: no database. The envelope and the vertex cap are registry.assets.rules', as the API's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from loaders.columns import RowIssues, as_number, as_text
+from loaders.formats import LoadError, Source
+from loaders.mapping import Mapping
+from registry.assets.rules import JAPAN, MAX_ASSET_VERTICES, POLYGON_CATEGORIES
+
+WGS84 = CRS.from_epsg(4326)
+_GEOM_NAMES = {1: "line", 2: "line", 4: "multi-point", 5: "multi-line", 7: "geometry collection"}
+_POLYGON_WORDS = ", ".join(POLYGON_CATEGORIES[:-1]) + " or " + POLYGON_CATEGORIES[-1]
+
+
+def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series | None], issues: RowIssues,
+               notes: list[str], source_crs: int | None, label: Callable[[int], str]) -> np.ndarray:
+    """Every row's geometry in EPSG:4326 (None where rejected), repaired and swapped where unambiguous."""
+    n = issues.n
+    if source.geometry is None:
+        lat_raw, lon_raw = raw("latitude"), raw("longitude")
+        assert lat_raw is not None and lon_raw is not None
+        lat_t, lon_t = as_text(lat_raw), as_text(lon_raw)
+        lat, lon = as_number(lat_t, lat_raw), as_number(lon_t, lon_raw)
+        missing = (lat_t == "") | (lon_t == "")
+        issues.reject(missing, "no latitude/longitude")
+        lat_l, lon_l = lat_t.tolist(), lon_t.tolist()
+        issues.reject(~missing & (lat.isna() | lon.isna()),
+                      lambda i: f"latitude/longitude {lat_l[i]!r}, {lon_l[i]!r} are not numbers")
+        good = lat.notna() & lon.notna()
+        geoms = np.full(n, None, dtype=object)
+        geoms[good.to_numpy()] = shapely.points(lon[good].to_numpy(), lat[good].to_numpy())
+        crs = CRS.from_epsg(source_crs) if source_crs else WGS84
+    else:
+        geoms = np.asarray(source.geometry.values, dtype=object).copy()
+        crs = CRS.from_epsg(source_crs) if source_crs else source.geometry.crs
+        if crs is None:
+            notes.append(undeclared_crs(geoms, source.name))
+            crs = WGS84
+        missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+        issues.reject(missing, "no geometry")
+        geoms[missing] = None
+    geographic = crs.is_geographic
+    if not crs.equals(WGS84):
+        present = ~shapely.is_missing(geoms)
+        moved = gpd.GeoSeries(geoms[present], crs=crs).to_crs(WGS84)
+        geoms[present] = np.asarray(moved.values, dtype=object)
+        notes.append(f"transformed from {crs.to_string()} ({crs.name}) to EPSG:4326")
+    if shapely.has_z(geoms).any():
+        geoms = shapely.force_2d(geoms)
+
+    types = shapely.get_type_id(geoms)
+    # A multi-point of one point (some shapefile writers) is that point.
+    single_multi = (types == 4) & (shapely.get_num_geometries(geoms) == 1)
+    if single_multi.any():
+        geoms[single_multi] = shapely.get_geometry(geoms[single_multi], 0)
+        types = shapely.get_type_id(geoms)
+    wrong = (types >= 0) & ~np.isin(types, (0, 3, 6))
+    type_l = types.tolist()
+    issues.reject(wrong, lambda i: f"a {_GEOM_NAMES.get(type_l[i], 'geometry')} cannot be an asset; give a point, "
+                  f"or a polygon for a {_POLYGON_WORDS}")
+    geoms[wrong] = None
+
+    invalid = np.isin(types, (3, 6)) & ~shapely.is_valid(geoms)
+    for i in np.flatnonzero(invalid):
+        g = geoms[i]
+        why = shapely.is_valid_reason(g)
+        fixed = shapely.make_valid(g, method="structure", keep_collapsed=False)
+        fixed_type = shapely.get_type_id(fixed)
+        if shapely.is_valid(fixed) and not shapely.is_empty(fixed) and (
+                fixed_type == 3 or (types[i] == 6 and fixed_type == 6)):
+            geoms[i] = fixed
+            issues.warn_at(i, f"invalid polygon ({why}) repaired")
+        else:
+            parts = shapely.get_num_geometries(fixed)
+            issues.reject_at(i, f"invalid polygon ({why}); a repair would split it into {parts} parts, "
+                          "so fix it in your GIS")
+            geoms[i] = None
+
+    # The API's cap: an outline loaded with more vertices could never be changed through the API.
+    vertices = shapely.get_num_coordinates(geoms)
+    too_many = vertices > MAX_ASSET_VERTICES
+    counts = vertices.tolist()
+    issues.reject(too_many, lambda i: f"the polygon has {counts[i]:,} vertices; an asset outline needs at most "
+                  f"{MAX_ASSET_VERTICES:,}: simplify it in your GIS")
+    geoms[too_many] = None
+
+    bounds = shapely.bounds(geoms)
+    present = ~np.isnan(bounds[:, 0])
+    west, south, east, north = JAPAN.west, JAPAN.south, JAPAN.east, JAPAN.north
+
+    def inside(b: np.ndarray) -> np.ndarray:
+        return (b[:, 0] >= west) & (b[:, 2] <= east) & (b[:, 1] >= south) & (b[:, 3] <= north)
+
+    outside = present & ~inside(bounds)
+    if geographic and outside.any():
+        points = outside & (shapely.get_type_id(geoms) == 0)
+        idx = np.flatnonzero(points)
+        swapped = shapely.points(shapely.get_y(geoms[idx]), shapely.get_x(geoms[idx]))
+        fixable = inside(shapely.bounds(swapped))
+        for i, g in zip(idx[fixable], swapped[fixable], strict=True):
+            issues.warn_at(i, f"latitude and longitude were swapped; read as lat {g.y:.6f}, "
+                        f"lon {g.x:.6f}")
+            geoms[i] = g
+        bounds = shapely.bounds(geoms)
+        outside = present & ~inside(bounds)
+    b_list = bounds.tolist()
+    hint = "" if geographic else "; is the coordinate system right? (--source-crs)"
+    issues.reject(outside, lambda i: f"outside Japan (lon {b_list[i][0]:.6g}, lat {b_list[i][1]:.6g}){hint}")
+    geoms[outside] = None
+    return geoms
+
+
+def undeclared_crs(geoms: np.ndarray, name: str) -> str:
+    """The note for a file without a coordinate system whose coordinates are degrees; LoadError otherwise."""
+    xmin, ymin, xmax, ymax = shapely.total_bounds(geoms)
+    if xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90:
+        return ("the file declares no coordinate system; its coordinates look like degrees, "
+                "read as EPSG:4326 (pass --source-crs if they are not)")
+    raise LoadError(f"{name} declares no coordinate system and its coordinates are not degrees; "
+                    "name it with --source-crs, e.g. 6677 for JGD2011 zone IX (Tokyo)")

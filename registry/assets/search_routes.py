@@ -1,0 +1,96 @@
+"""Catalogue search (everyone): GeoJSON or CSV, by box, radius or polygon, a page at a time."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+import asyncpg
+from litestar import Request, Response, get, post
+from litestar.params import Parameter
+
+from registry.assets import queries
+from registry.assets.export import to_csv
+from registry.assets.models import AssetCollection, AssetSearchBody, Link
+from registry.assets.search import SearchFilter, build_filter
+from registry.negotiation import csv_charset, negotiate
+from registry.pagination import PageRequest, page_of, page_request
+from registry.params import parse_uuid
+from registry.spreadsheet import csv_response
+
+GEOJSON = "application/geo+json"
+Format = Literal["geojson", "csv"]
+
+
+def _page(request: Request, flt: SearchFilter, after: str | None, limit: int) -> PageRequest:
+    """The page wanted; a near search continues after (distance, id), the others after (code, id)."""
+    first = float if flt.mode == "near" else str
+    wanted = page_request(request, after, limit, 2, types=(first, str))
+    if wanted.after is not None:
+        parse_uuid(wanted.after[1], "after")
+    return wanted
+
+
+async def _run_search(request: Request, db: asyncpg.Connection, flt: SearchFilter, after: str | None, limit: int,
+                      count: bool, f: Format | None, encoding: str) -> Response[AssetCollection]:
+    fmt = negotiate(request, f, ("geojson", "csv"))
+    charset = csv_charset(encoding) if fmt == "csv" else None
+    wanted = _page(request, flt, after, limit)
+    hits = await queries.search(db, flt, wanted.after, wanted.fetch)
+    by_distance = flt.mode == "near"
+    page = page_of(request, hits, wanted, key=lambda h: [h.feature.properties.distance_m if by_distance
+                                                         else h.feature.properties.municipality_code, h.feature.id])
+    links = {"Link": f'<{page.next}>; rel="next"'} if page.next else {}
+    if charset is not None:
+        return csv_response(to_csv(page.items, encoding), charset, "assets.csv", links)
+    matched = await queries.count(db, flt) if count else None
+    features = [h.feature for h in page.items]
+    body = AssetCollection(features=features, numberReturned=len(features), numberMatched=matched, next=page.next,
+                           links=[Link(page.next, "next")] if page.next else [])
+    return Response(body, media_type=GEOJSON, headers=links)
+
+
+@get("/v1/assets", tags=["search"], summary="Search the asset catalogue", media_type=GEOJSON,
+     description="GeoJSON FeatureCollection (or CSV with Accept: text/csv or f=csv). Restricted assets show only "
+                 "the centre of their ~1 km mesh and no address to those outside the owner's prefecture.")
+async def search_assets(
+    request: Request, db: asyncpg.Connection,
+    bbox: Annotated[str | None, Parameter(description="minLon,minLat,maxLon,maxLat")] = None,
+    near: Annotated[str | None, Parameter(description="lon,lat; sorts by distance")] = None,
+    radius: Annotated[float | None, Parameter(description="metres from `near`, 1-50,000")] = None,
+    within: Annotated[str | None, Parameter(description="GeoJSON Polygon; POST /v1/assets/search for big ones")
+                      ] = None,
+    category: Annotated[str | None, Parameter(description="comma-separated categories")] = None,
+    availability: Annotated[str | None, Parameter(description="comma-separated availabilities")] = None,
+    min_height: Annotated[float | None, Parameter(description="metres")] = None,
+    power: Annotated[str | None, Parameter(description="yes, no or unknown")] = None,
+    max_fibre_distance: Annotated[float | None, Parameter(description="metres")] = None,
+    municipality: Annotated[str | None, Parameter(description="6-digit code")] = None,
+    prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
+    updated_since: dt.datetime | None = None,
+    after: Annotated[str | None, Parameter(description="cursor from `next`")] = None,
+    limit: Annotated[int, Parameter(description="1-1000")] = 100,
+    count: Annotated[bool, Parameter(description="include numberMatched")] = False,
+    f: Annotated[Format | None, Parameter(description="geojson or csv (else the Accept header decides)")] = None,
+    encoding: Annotated[str, Parameter(description="CSV encoding: utf-8 (BOM) or cp932")] = "utf-8",
+) -> Response[AssetCollection]:
+    flt = build_filter(bbox=bbox, near=near, radius=radius, within=within, category=category,
+                       availability=availability, min_height=min_height, power=power,
+                       max_fibre_distance=max_fibre_distance, municipality=municipality, prefecture=prefecture,
+                       updated_since=updated_since)
+    return await _run_search(request, db, flt, after, limit, count, f, encoding)
+
+
+@post("/v1/assets/search", tags=["search"], summary="Search inside a large polygon", status_code=200,
+      media_type=GEOJSON, request_max_body_size=2_000_000)
+async def search_assets_within(
+    request: Request, db: asyncpg.Connection, data: AssetSearchBody,
+    count: bool = False, f: Format | None = None, encoding: str = "utf-8",
+) -> Response[AssetCollection]:
+    flt = build_filter(within=data.within, category=data.category, availability=data.availability,
+                       min_height=data.min_height, power=data.power, max_fibre_distance=data.max_fibre_distance,
+                       municipality=data.municipality, prefecture=data.prefecture, updated_since=data.updated_since)
+    return await _run_search(request, db, flt, data.after, data.limit, count, f, encoding)
+
+
+route_handlers = [search_assets, search_assets_within]
