@@ -7,7 +7,7 @@ import msgspec
 from litestar import get
 from litestar.datastructures import State
 
-from registry.db.pool import pooled
+from registry.db.pool import check_ready
 from registry.problems import Problem
 
 
@@ -26,8 +26,7 @@ async def healthz() -> Health:
 async def readyz(state: State) -> Health:
     pool: asyncpg.Pool = state.pool
     try:
-        async with pooled(pool) as conn:
-            await conn.fetchval("select postgis_lib_version()", timeout=2)
+        await check_ready(pool)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise Problem("The database is not ready; try again shortly.", status=503, title="Service unavailable",
                       slug="unavailable", headers={"Retry-After": "5"}) from exc

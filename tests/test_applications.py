@@ -143,7 +143,11 @@ async def test_two_concurrent_approvals_of_the_last_slot(client: AsyncTestClient
     chiyoda = await make_key("municipality", CHIYODA)
     docomo = await make_key("carrier", "docomo")
     kddi = await make_key("carrier", "kddi")
-    asset = await _asset(client, chiyoda, "P-1", max_tenants=2, current_tenants=1)
+    asset = await _asset(client, chiyoda, "P-1", max_tenants=2)
+    # One of the two slots is taken by an approved application (current_tenants is not writable).
+    earlier = (await _apply(client, await make_key("carrier", "softbank"), asset))["application_id"]
+    assert (await _act(client, chiyoda, earlier, "approve")).status_code == 200
+    assert await _tenants(client, chiyoda, asset) == (1, "offered")
     first = (await _apply(client, docomo, asset))["application_id"]
     second = (await _apply(client, kddi, asset))["application_id"]
     results = await asyncio.gather(_act(client, chiyoda, first, "approve"), _act(client, chiyoda, second, "approve"))
@@ -177,3 +181,32 @@ def test_state_machine() -> None:
     assert slot_change("submitted", "approved") == 1
     assert slot_change("installed", "terminated") == -1
     assert slot_change("approved", "installed") == 0
+
+
+async def test_current_tenants_is_counted_from_applications(client: AsyncTestClient, make_key,
+                                                            owner: asyncpg.Connection) -> None:
+    """Read-only in the API and kept true by the database, whoever writes the asset."""
+    chiyoda = await make_key("municipality", CHIYODA)
+    docomo = await make_key("carrier", "docomo")
+    sent = await client.post("/v1/assets", json={**POLE, "source_id": "T-1", "current_tenants": 2}, headers=chiyoda)
+    assert "current_tenants" in assert_problem(sent, 422)["detail"]
+    asset = await _asset(client, chiyoda, "T-1", max_tenants=3)
+    r = await client.get(f"/v1/assets/{asset}", headers=chiyoda)
+    patched = await client.patch(f"/v1/assets/{asset}", json={"current_tenants": 3},
+                                 headers={**chiyoda, "If-Match": r.headers["etag"]})
+    assert "current_tenants" in assert_problem(patched, 422)["detail"]
+    app = (await _apply(client, docomo, asset))["application_id"]
+    assert (await _act(client, chiyoda, app, "approve")).status_code == 200
+    # Even the table's owner, bypassing the API, stores the count and not what it sends.
+    await owner.execute("update assets set current_tenants = 3 where asset_id = $1", asset)
+    count = await owner.fetchval(
+        """select count(*) from application_assets aa join applications a using (municipality_code, application_id)
+            where aa.asset_id = $1 and a.status in ('approved', 'installed')""", asset)
+    assert count == 1 and (await _tenants(client, chiyoda, asset))[0] == 1
+    # max_tenants cannot drop below the slots held.
+    r = await client.get(f"/v1/assets/{asset}", headers=chiyoda)
+    low = await client.patch(f"/v1/assets/{asset}", json={"max_tenants": 0},
+                             headers={**chiyoda, "If-Match": r.headers["etag"]})
+    assert "max_tenants" in assert_problem(low, 422)["detail"]
+    assert (await _act(client, chiyoda, app, "terminate")).status_code == 200
+    assert (await _tenants(client, chiyoda, asset))[0] == 0

@@ -72,6 +72,10 @@ async def act(db: asyncpg.Connection, principal: Principal, application_id: str,
     except states.TransitionError as exc:
         raise (Forbidden(str(exc)) if exc.forbidden else Conflict(str(exc))) from exc
 
+    # The status moves first: the database counts an asset's current_tenants from the applications that
+    # hold a slot (sql/056), so the count must already include (or exclude) this one when the slot moves.
+    # A refused slot raises, and the request's transaction takes the status change back with it.
+    await queries.move(db, application_id, target, data.reason, data.note, restart_clock=data.action == "respond")
     asset_ids = await queries.asset_ids(db, application_id)
     change = states.slot_change(found.status, target)
     if change > 0:
@@ -86,7 +90,6 @@ async def act(db: asyncpg.Connection, principal: Principal, application_id: str,
     elif change < 0:
         await queries.release_slots(db, found.municipality_code, asset_ids)
 
-    await queries.move(db, application_id, target, data.reason, data.note, restart_clock=data.action == "respond")
     await queries.add_event(db, found.municipality_code, application_id, data.action, found.status, target,
                             data.reason, data.note)
     return await _reload(db, application_id)

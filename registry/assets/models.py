@@ -45,7 +45,6 @@ MountableHeight = _bounded("mountable_height_m")
 SpareLoad = _bounded("spare_load_kg")
 FibreDistance = _bounded("fibre_distance_m")
 Area = _bounded("area_m2")
-CurrentTenants = _bounded("current_tenants")
 MaxTenants = _bounded("max_tenants")
 Constraint = Annotated[str, msgspec.Meta(max_length=rules.MAX_CONSTRAINT_LENGTH)]
 Constraints = Annotated[list[Constraint], msgspec.Meta(max_length=rules.MAX_CONSTRAINTS)]
@@ -85,7 +84,6 @@ class AssetFields(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     fibre_distance_m: FibreDistance | None = None  # type: ignore[valid-type]
     area_m2: Area | None = None  # type: ignore[valid-type]
     availability: Availability = "offered"
-    current_tenants: CurrentTenants = 0  # type: ignore[valid-type]
     max_tenants: MaxTenants = 1  # type: ignore[valid-type]
     constraints: Constraints = []  # type: ignore[valid-type]
     fee_rule: FeeRule | None = None  # type: ignore[valid-type]
@@ -118,7 +116,6 @@ class AssetPatch(msgspec.Struct, kw_only=True, forbid_unknown_fields=True, omit_
     fibre_distance_m: FibreDistance | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
     area_m2: Area | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]
     availability: Availability | msgspec.UnsetType = msgspec.UNSET
-    current_tenants: CurrentTenants | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
     max_tenants: MaxTenants | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
     constraints: Constraints | msgspec.UnsetType = msgspec.UNSET  # type: ignore[valid-type]
     fee_rule: FeeRule | msgspec.UnsetType | None = msgspec.UNSET  # type: ignore[valid-type]

@@ -69,14 +69,15 @@ select ST_IsValid(g.geom) as valid, ST_IsValidReason(g.geom) as reason,
  where m.code = $2
 """
 
+# current_tenants is not written: the database counts it from applications (sql/056).
 _WRITE_COLUMNS = """source_id, category, name, address, geom, position_accuracy_m, height_m, mountable_height_m,
-  spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants, max_tenants, constraints,
+  spare_load_kg, power, fibre_distance_m, area_m2, availability, max_tenants, constraints,
   fee_rule, permit_type, contact, source, last_verified, visibility, status"""
 
 INSERT = f"""
 insert into assets as a (municipality_code, {_WRITE_COLUMNS})
 values ($1, $2, $3, $4, $5, ST_SetSRID(ST_GeomFromGeoJSON($6), 4326), $7, $8, $9, $10, $11, $12, $13, $14, $15,
-        $16, $17, $18, $19, $20, $21, $22, $23, $24)
+        $16, $17, $18, $19, $20, $21, $22, $23)
 returning {TABLE_COLUMNS}
 """
 
@@ -84,9 +85,9 @@ UPDATE = f"""
 update assets as a set
   source_id = $3, category = $4, name = $5, address = $6, geom = ST_SetSRID(ST_GeomFromGeoJSON($7), 4326),
   position_accuracy_m = $8, height_m = $9, mountable_height_m = $10, spare_load_kg = $11, power = $12,
-  fibre_distance_m = $13, area_m2 = $14, availability = $15, current_tenants = $16, max_tenants = $17,
-  constraints = $18, fee_rule = $19, permit_type = $20, contact = $21, source = $22, last_verified = $23,
-  visibility = $24, status = $25, version = a.version + 1, updated_at = now()
+  fibre_distance_m = $13, area_m2 = $14, availability = $15, max_tenants = $16,
+  constraints = $17, fee_rule = $18, permit_type = $19, contact = $20, source = $21, last_verified = $22,
+  visibility = $23, status = $24, version = a.version + 1, updated_at = now()
  where a.asset_id = $1 and a.version = $2 and a.status <> 'withdrawn'
 returning {TABLE_COLUMNS}
 """
@@ -117,7 +118,7 @@ def _write_args(fields: dict[str, Any], geometry_json: str) -> list[Any]:
     return [fields["source_id"], fields["category"], fields["name"], fields["address"], geometry_json,
             fields["position_accuracy_m"], fields["height_m"], fields["mountable_height_m"], fields["spare_load_kg"],
             fields["power"], fields["fibre_distance_m"], fields["area_m2"], fields["availability"],
-            fields["current_tenants"], fields["max_tenants"], fields["constraints"], fields["fee_rule"],
+            fields["max_tenants"], fields["constraints"], fields["fee_rule"],
             fields["permit_type"], fields["contact"], fields["source"], fields["last_verified"],
             fields["visibility"], fields["status"]]
 

@@ -85,7 +85,7 @@ async def update_asset(
     if props.version != expected:
         raise etags.stale(props.version)
     fields = merged(current, data)
-    geometry = await write_checks(db, fields, props.municipality_code, current.id)
+    geometry = await write_checks(db, fields, props.municipality_code, current.id, props.current_tenants)
     changed = await queries.update(db, current.id, expected, field_values(fields), geometry)
     if changed is None:  # a concurrent update won the race since we read it
         raise etags.stale(expected + 1)

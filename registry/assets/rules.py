@@ -67,6 +67,10 @@ NUMBERS: dict[str, Range] = {
     "max_tenants": Range(0, 100, integer=True),
 }
 
+DERIVED: frozenset[str] = frozenset({"current_tenants"})
+"""Columns the database computes (sql/056: approved and installed applications); no client writes them."""
+WRITABLE_NUMBERS: dict[str, Range] = {k: v for k, v in NUMBERS.items() if k not in DERIVED}
+
 TEXTS: dict[str, tuple[int, int]] = {
     "source_id": (1, 200), "name": (1, 500), "address": (0, 500), "fee_rule": (0, 1000), "contact": (0, 500),
     "source": (0, 500),

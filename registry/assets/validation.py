@@ -26,7 +26,8 @@ from registry.problems import Conflict, invalid_field
 MAX_FROM_TOWN_HALL_M = 80_000
 
 
-def check_fields(fields: AssetFields) -> None:
+def check_fields(fields: AssetFields, held_slots: int = 0) -> None:
+    """Checks within one asset; `held_slots` is its current_tenants (0 for a new asset)."""
     g = fields.geometry
     if not isinstance(g, Point) and fields.category not in POLYGON_CATEGORIES:
         raise invalid_field("geometry", f"a {fields.category} is a Point; polygons are for "
@@ -48,8 +49,9 @@ def check_fields(fields: AssetFields) -> None:
     if fields.mountable_height_m is not None and fields.height_m is not None \
             and fields.mountable_height_m > fields.height_m:
         raise invalid_field("mountable_height_m", "cannot exceed height_m")
-    if fields.current_tenants > fields.max_tenants:
-        raise invalid_field("current_tenants", f"{fields.current_tenants} exceeds max_tenants {fields.max_tenants}")
+    if held_slots > fields.max_tenants:
+        raise invalid_field("max_tenants", f"cannot be below the {held_slots} slots that approved or installed "
+                                           "applications hold; terminate one of them first")
 
 
 async def checked_geometry(db: asyncpg.Connection, geometry: Point | Polygon | MultiPolygon,
@@ -78,9 +80,10 @@ def field_values(data: AssetFields) -> dict[str, Any]:
     return {f: getattr(data, f) for f in AssetFields.__struct_fields__}
 
 
-async def write_checks(db: asyncpg.Connection, data: AssetFields, owner: str, asset_id: str | None) -> str:
+async def write_checks(db: asyncpg.Connection, data: AssetFields, owner: str, asset_id: str | None,
+                       held_slots: int = 0) -> str:
     """Every check before a write; the GeoJSON text to store."""
-    check_fields(data)
+    check_fields(data, held_slots)
     geometry = await checked_geometry(db, data.geometry, owner)
     taken = await queries.source_id_owner(db, owner, data.source_id)
     if taken and taken != asset_id:

@@ -57,6 +57,12 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
             raise
 
 
+async def check_ready(pool: asyncpg.Pool) -> None:
+    """Raise unless the database answers and PostGIS is installed (the readiness probe)."""
+    async with pooled(pool) as conn:
+        await conn.fetchval("select postgis_lib_version()", timeout=2)
+
+
 async def _rollback(conn: asyncpg.Connection, tx: asyncpg.transaction.Transaction) -> None:
     """Roll back; if the connection died under the request, close it instead.
 
