@@ -16,15 +16,15 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from registry import health
+from registry import health, openapi_answers
 from registry.applications import routes as application_routes
 from registry.areas import routes as area_routes
 from registry.assets import routes as asset_routes
 from registry.auth import routes as auth_routes
 from registry.auth.middleware import ApiKeyMiddleware
-from registry.bodies import JsonBodyMiddleware
+from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.db.pool import create_pool, provide_db
-from registry.headers import security_headers
+from registry.headers import complete_allow, security_headers
 from registry.problems import exception_to_problem
 from registry.procurement import routes as procurement_routes
 from registry.ratelimit import RateLimitMiddleware
@@ -75,6 +75,7 @@ def openapi_config() -> OpenAPIConfig:
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or Settings.from_env()
+    openapi_answers.install()
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
@@ -92,12 +93,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"db": Provide(provide_db)},
         lifespan=[database],
         # Health probes and the API description are open; every /v1 route needs a key.
-        # Outermost first: rate limits see every /v1 request and its answer (401s are counted), then
+        # Outermost first: empty query parameters dropped; rate limits see every /v1 request and its
+        # answer (401s are counted); then
         # the key is checked, then a JSON route refuses a body of another type.
-        middleware=[RateLimitMiddleware,
+        middleware=[EmptyQueryMiddleware, RateLimitMiddleware,
                     DefineMiddleware(ApiKeyMiddleware, exclude=["^/healthz", "^/readyz", "^/schema"]),
                     JsonBodyMiddleware],
-        before_send=[add_request_id, security_headers(settings.public_base_url)],
+        before_send=[add_request_id, security_headers(settings.public_base_url), complete_allow],
         exception_handlers={Exception: exception_to_problem},
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,

@@ -42,3 +42,21 @@ class JsonBodyMiddleware:
                     f"This route takes a JSON body, not {content_type.split(';')[0]}; send it with "
                     "`Content-Type: application/json`.")
         await self.app(scope, receive, send)
+
+
+class EmptyQueryMiddleware:
+    """An empty query parameter (`?prefecture=&after=`) counts as not sent.
+
+    HTML forms and spreadsheet-built URLs send every field, filled or not; refusing `prefecture=` as
+    "not a code" would make such a URL fail for a field its author left blank on purpose.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        query = scope.get("query_string", b"")
+        if scope["type"] == "http" and query:
+            kept = [part for part in query.split(b"&") if part.partition(b"=")[2]]
+            scope = {**scope, "query_string": b"&".join(kept)}  # type: ignore[assignment]
+        await self.app(scope, receive, send)

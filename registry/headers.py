@@ -42,3 +42,21 @@ def security_headers(public_base_url: str | None):
 
 def _carries_key(scope: Scope) -> bool:
     return any(name == b"authorization" or name == b"cookie" for name, _ in scope.get("headers", []))
+
+
+async def complete_allow(message: Message, scope: Scope) -> None:
+    """`Allow` on OPTIONS answers: every method of the path, not only those Litestar knew when it made
+    the path's OPTIONS handler (GET alone for /v1/keys, which also takes POST)."""
+    if message["type"] != "http.response.start" or scope.get("method") != "OPTIONS":
+        return
+    handler = scope.get("route_handler")
+    app = scope.get("app")
+    if handler is None or app is None:
+        return
+    methods: set[str] = set()
+    for path in getattr(handler, "paths", ()):
+        methods |= set(app.route_handler_method_map.get(path, {}))
+    if methods:
+        allow = ", ".join(sorted(methods)).encode()
+        message["headers"] = [*[(n, v) for n, v in message.get("headers", []) if n.lower() != b"allow"],
+                              (b"allow", allow)]

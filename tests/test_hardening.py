@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import subprocess
-import sys
-import time
 
 import asyncpg
 import httpx
@@ -21,6 +17,7 @@ from registry.app import create_app
 from registry.problems import is_unavailable
 from registry.settings import Settings
 from tests.conftest import KeyFactory, assert_problem
+from tests.served import served
 
 CHIYODA = "131016"
 POINT = {"source_id": "probe-1", "category": "streetlight", "name": "probe",
@@ -122,30 +119,9 @@ async def test_per_key_budget(settings: Settings, make_key: KeyFactory) -> None:
         assert (await c.get("/v1/me", headers=other)).status_code == 200
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_failed_authentications_limited_across_two_workers(settings: Settings) -> None:
     """Two uvicorn workers share one budget: a per-process counter would allow twice as many."""
-    port = _free_port()
-    env = {**os.environ, "DATABASE_URL": settings.database_url, "KYODO_RATE_AUTH_FAILURES": "6"}
-    env.pop("API_DATABASE_URL", None)
-    server = subprocess.Popen([sys.executable, "-m", "registry.cli", "serve", "--port", str(port), "--workers", "2"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, server.stderr.read1().decode() if server.stderr else "no server"
-            time.sleep(0.3)
+    with served(settings, workers=2, KYODO_RATE_AUTH_FAILURES="6") as base:
         bad = {"Authorization": "Bearer kyd_131016_" + "0" * 48}
         statuses = []
         # New connections each time, so that both workers take requests.
@@ -158,9 +134,6 @@ def test_failed_authentications_limited_across_two_workers(settings: Settings) -
         assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
         assert r.headers["content-type"].startswith("application/problem+json")
         assert "server" not in r.headers
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.skipif(bool(os.environ.get("DATABASE_URL")), reason="restarts the embedded cluster only")

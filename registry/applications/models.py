@@ -9,7 +9,8 @@ from registry.applications.states import Action, RefusalReason, Status
 
 
 class ApplicationCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    asset_ids: Annotated[list[str], msgspec.Meta(min_length=1, max_length=100,
+    asset_ids: Annotated[list[Annotated[str, msgspec.Meta(extra_json_schema={"format": "uuid"})]],
+                         msgspec.Meta(min_length=1, max_length=100,
                                                  description="assets of one municipality")]
     purpose: Annotated[str, msgspec.Meta(min_length=1, max_length=2000, description="e.g. 5G small cell")]
     starts_on: dt.date

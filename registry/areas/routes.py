@@ -70,7 +70,8 @@ async def area_coverage(
     db: asyncpg.Connection,
     prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
     kind: str | None = None,
-    distance: Annotated[float, Parameter(description="metres around each area that also count, 0-5,000")] = 0,
+    distance: Annotated[float, Parameter(description="metres around each area that also count, 0-5,000",
+                                         schema_extra={"minimum": 0, "maximum": MAX_COVERAGE_DISTANCE_M})] = 0,
     availability: Annotated[str, Parameter(description="comma-separated availabilities that count")
                             ] = "offered,partly_available",
 ) -> CoverageReport:

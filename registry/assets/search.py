@@ -163,8 +163,9 @@ def build_filter(
     height = NUMBERS["height_m"]
     if min_height is not None and not height.low <= min_height <= height.high:
         raise invalid_field("min_height", f"must be {height.low:,g} to {height.high:,g} metres")
-    if max_fibre_distance is not None and max_fibre_distance < NUMBERS["fibre_distance_m"].low:
-        raise invalid_field("max_fibre_distance", "must be 0 or more metres")
+    fibre = NUMBERS["fibre_distance_m"]
+    if max_fibre_distance is not None and not fibre.low <= max_fibre_distance <= fibre.high:
+        raise invalid_field("max_fibre_distance", f"must be {fibre.low:,g} to {fibre.high:,g} metres")
     code = parse_code(municipality, "municipality") if municipality is not None else None
     pref = parse_prefecture_number(prefecture)
     common = dict(

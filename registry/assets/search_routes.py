@@ -12,6 +12,7 @@ from litestar.params import Parameter
 from registry.assets import queries
 from registry.assets.export import to_csv
 from registry.assets.models import AssetCollection, AssetSearchBody, Link
+from registry.assets.rules import MAX_RADIUS_M, NUMBERS
 from registry.assets.search import SearchFilter, build_filter
 from registry.negotiation import csv_charset, negotiate
 from registry.pagination import PageRequest, page_of, page_request
@@ -19,6 +20,11 @@ from registry.params import parse_uuid
 from registry.spreadsheet import csv_response
 
 GEOJSON = "application/geo+json"
+
+
+def _bounds(column: str) -> dict[str, float]:
+    """A numeric filter's documented bounds: those of the column it compares with."""
+    return {"minimum": NUMBERS[column].low, "maximum": NUMBERS[column].high}
 Format = Literal["geojson", "csv"]
 
 
@@ -57,14 +63,16 @@ async def search_assets(
     request: Request, db: asyncpg.Connection,
     bbox: Annotated[str | None, Parameter(description="minLon,minLat,maxLon,maxLat")] = None,
     near: Annotated[str | None, Parameter(description="lon,lat; sorts by distance")] = None,
-    radius: Annotated[float | None, Parameter(description="metres from `near`, 1-50,000")] = None,
+    radius: Annotated[float | None, Parameter(description="metres from `near`, 1-50,000",
+                                              schema_extra={"minimum": 1, "maximum": MAX_RADIUS_M})] = None,
     within: Annotated[str | None, Parameter(description="GeoJSON Polygon; POST /v1/assets/search for big ones")
                       ] = None,
     category: Annotated[str | None, Parameter(description="comma-separated categories")] = None,
     availability: Annotated[str | None, Parameter(description="comma-separated availabilities")] = None,
-    min_height: Annotated[float | None, Parameter(description="metres")] = None,
+    min_height: Annotated[float | None, Parameter(description="metres", schema_extra=_bounds("height_m"))] = None,
     power: Annotated[str | None, Parameter(description="yes, no or unknown")] = None,
-    max_fibre_distance: Annotated[float | None, Parameter(description="metres")] = None,
+    max_fibre_distance: Annotated[float | None, Parameter(description="metres",
+                                                          schema_extra=_bounds("fibre_distance_m"))] = None,
     municipality: Annotated[str | None, Parameter(description="6-digit code")] = None,
     prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
     updated_since: dt.datetime | None = None,

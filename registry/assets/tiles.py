@@ -19,11 +19,15 @@ from registry.problems import invalid_field
 MVT = "application/vnd.mapbox-vector-tile"
 MAX_ZOOM = 22
 MAX_FEATURES = 50_000
+_TILE_INDEX = {"minimum": 0, "maximum": 2**MAX_ZOOM - 1}
 
 @get("/v1/tiles/assets/{z:int}/{x:int}/{y:int}", tags=["search"], media_type=MVT,
      summary="The asset map as Mapbox Vector Tiles (layer `assets`)")
 async def asset_tile(
-    request: Request, db: asyncpg.Connection, z: int, x: int, y: int,
+    request: Request, db: asyncpg.Connection,
+    z: Annotated[int, Parameter(description="zoom", schema_extra={"minimum": 0, "maximum": MAX_ZOOM})],
+    x: Annotated[int, Parameter(description="column, 0 to 2^z - 1", schema_extra=_TILE_INDEX)],
+    y: Annotated[int, Parameter(description="row, 0 to 2^z - 1", schema_extra=_TILE_INDEX)],
     category: Annotated[str | None, Parameter(description="comma-separated categories")] = None,
     availability: Annotated[str | None, Parameter(description="comma-separated availabilities")] = None,
     prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,

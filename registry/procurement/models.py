@@ -9,6 +9,7 @@ import msgspec
 
 from registry.procurement.pricing import PositiveYen, PriceTier, Quantity, Yen
 from registry.procurement.savings import SavingsRow
+from registry.types import Email
 
 CategoryCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")]
 AttributeName = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9_]{1,40}$")]
@@ -18,7 +19,6 @@ Requirements = Annotated[dict[AttributeName, Annotated[list[AttributeValue], msg
                          msgspec.Meta(description="attribute -> acceptable values; omitted attributes accept any")]
 BaselineSource = Literal["current_contract", "standalone_quote", "list_price"]
 BudgetStatus = Literal["planned", "requested", "approved"]
-Email = Annotated[str, msgspec.Meta(max_length=200, pattern=r"^[^@\s]+@[^@\s]+$")]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 
 
