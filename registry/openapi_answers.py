@@ -27,6 +27,7 @@ from litestar.openapi.spec import (
 from loaders.formats import FORMATS as UPLOAD_FORMATS
 from registry.areas.models import AreaKind
 from registry.assets import rules
+from registry.codes import with_check_digit
 from registry.problems import _STATUS_TITLES, PROBLEM_JSON
 from registry.settings import Settings
 from registry.tenants.models import CARRIER_CODE_PATTERN
@@ -65,9 +66,9 @@ PARAMETER_SCHEMAS: dict[str, dict[str, object]] = {
     **{name: {"format": "uuid"} for name in ("asset_id", "application_id", "round_id", "need_id", "tender_id",
                                               "key_id", "area_id")},
     "municipality": _LGCODE,
-    "tenant": _LGCODE,
-    "prefecture": {"format": "prefecture"},
-    "If-Match": {"pattern": '^(W/)?"[0-9]+"$'},
+    "prefecture": {"enum": [f"{n:02d}" for n in range(1, 48)]
+                   + [with_check_digit(f"{n:02d}000") for n in range(1, 48)]},
+    "after": {"format": "keyset-cursor"},
     "Idempotency-Key": {"minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"},
     "carrier_code": {"pattern": CARRIER_CODE_PATTERN},
     "bbox": {"format": "bbox"},
@@ -86,6 +87,7 @@ _PATH_SCHEMAS = {
     ("/v1/procurement/", "f"): {"enum": ["json", "csv"]},
     ("/v1/procurement/", "format"): {"enum": ["json", "csv"]},
     ("/v1/assets/uploads", "format"): {"enum": list(UPLOAD_FORMATS)},
+    ("/v1/assets/uploads", "tenant"): _LGCODE,
 }
 _WRITES = {"post", "put", "patch", "delete"}
 
@@ -144,11 +146,19 @@ def _document_csv(operation: Operation) -> None:
 
 
 def _describe(path: str, param: object) -> None:
-    if getattr(param, "name", None) == "If-Match":
-        param.required = True  # type: ignore[attr-defined]  # 428 without it (registry/etags.py)
-    if getattr(param, "param_in", None) == "query":
-        param.allow_empty_value = True  # type: ignore[attr-defined]  # registry/bodies.py: empty = not sent
+    if getattr(param, "name", None) == "If-Match":  # 428 without it (registry/etags.py)
+        param.required = True  # type: ignore[attr-defined]
+        param.schema = Schema(type=OpenAPIType.STRING, pattern='^(W/)?"[0-9]+"$',  # type: ignore[attr-defined]
+                              description='the ETag you last read, e.g. "3"')
+        return
     schema = getattr(param, "schema", None)
+    if getattr(param, "param_in", None) == "query":
+        # registry/bodies.py: an empty value counts as not sent, so it is allowed where the parameter may
+        # be left out, and a required one needs at least a character.
+        required = getattr(param, "required", False)
+        param.allow_empty_value = not required  # type: ignore[attr-defined]
+        if required and isinstance(schema, Schema) and schema.type == OpenAPIType.STRING:
+            schema.min_length = schema.min_length or 1
     if not isinstance(schema, Schema):
         return
     extra = PARAMETER_SCHEMAS.get(getattr(param, "name", ""))
@@ -188,7 +198,27 @@ def _exact_components(named: dict[str, object]) -> dict[str, object]:
     if not wanted:
         return {}
     _, components = msgspec.json.schema_components(wanted, ref_template="#/components/schemas/{name}")
+    for name, schema in components.items():
+        if name in structs:
+            _date_formats(structs[name], schema)
     return components
+
+
+_TIME_FORMATS = {msgspec.inspect.DateTimeType: "date-time", msgspec.inspect.DateType: "date"}
+
+
+def _date_formats(struct: type[msgspec.Struct], schema: dict) -> None:
+    """msgspec documents a datetime as a bare string; say which strings (RFC 3339) it decodes."""
+    info = msgspec.inspect.type_info(struct)
+    for field in getattr(info, "fields", ()):
+        kinds = field.type.types if isinstance(field.type, msgspec.inspect.UnionType) else (field.type,)
+        fmt = next((_TIME_FORMATS[type(k)] for k in kinds if type(k) in _TIME_FORMATS), None)
+        prop = schema.get("properties", {}).get(field.encode_name)
+        if fmt is None or prop is None:
+            continue
+        for option in [prop, *prop.get("anyOf", [])]:
+            if option.get("type") == "string":
+                option["format"] = fmt
 
 
 def complete(openapi: OpenAPI, settings: Settings) -> OpenAPI:

@@ -40,14 +40,14 @@ def _page(request: Request, flt: SearchFilter, after: str | None, limit: int) ->
 async def _run_search(request: Request, db: asyncpg.Connection, flt: SearchFilter, after: str | None, limit: int,
                       count: bool, f: Format | None, encoding: str) -> Response[AssetCollection]:
     fmt = negotiate(request, f, ("geojson", "csv"))
-    charset = csv_charset(encoding) if fmt == "csv" else None
+    charset = csv_charset(encoding)  # checked whatever the format, so a mistyped encoding is never ignored
     wanted = _page(request, flt, after, limit)
     hits = await queries.search(db, flt, wanted.after, wanted.fetch)
     by_distance = flt.mode == "near"
     page = page_of(request, hits, wanted, key=lambda h: [h.feature.properties.distance_m if by_distance
                                                          else h.feature.properties.municipality_code, h.feature.id])
     links = {"Link": f'<{page.next}>; rel="next"'} if page.next else {}
-    if charset is not None:
+    if fmt == "csv":
         return csv_response(to_csv(page.items, encoding), charset, "assets.csv", links)
     matched = await queries.count(db, flt) if count else None
     features = [h.feature for h in page.items]
