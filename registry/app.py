@@ -25,6 +25,7 @@ from registry.auth.middleware import ApiKeyMiddleware
 from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.db.pool import create_pool, provide_db
 from registry.headers import complete_allow, security_headers
+from registry.ogc import routes as ogc_routes
 from registry.problems import exception_to_problem
 from registry.procurement import routes as procurement_routes
 from registry.ratelimit import RateLimitMiddleware
@@ -47,6 +48,7 @@ def route_handlers() -> list:
         *application_routes.route_handlers,
         *procurement_routes.route_handlers,
         *upload_routes.route_handlers,
+        *ogc_routes.route_handlers,
     ]
 
 

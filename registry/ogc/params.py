@@ -1,0 +1,86 @@
+"""/ogc query parameters → one frozen, validated value. Pure; the SQL is in queries.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from registry.assets.search import parse_bbox
+from registry.ogc.crs import DEFAULT, Crs, envelope, parse_crs
+from registry.problems import invalid_field
+
+
+@dataclass(frozen=True)
+class ItemsQuery:
+    crs: Crs = DEFAULT
+    bbox: tuple[float, float, float, float] | None = None
+    """(min x east, min y north, max x, max y) in bbox_crs."""
+    bbox_crs: Crs = DEFAULT
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+
+
+def _bbox(text: str, crs: Crs) -> tuple[float, float, float, float]:
+    parts = text.split(",")
+    if len(parts) == 6:  # OGC allows a 3D box; heights do not filter anything here
+        parts = [parts[0], parts[1], parts[3], parts[4]]
+    if len(parts) != 4:
+        raise invalid_field("bbox", f"needs 4 comma-separated numbers, got {len(parts)}")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError as exc:
+        raise invalid_field("bbox", f"{text!r} has a part that is not a number") from exc
+    if any(v != v or abs(v) == float("inf") for v in values):
+        raise invalid_field("bbox", "numbers must be finite")
+    box = envelope(values, crs)  # type: ignore[arg-type]
+    if crs.degrees:
+        return parse_bbox(",".join(str(v) for v in box))
+    if box[0] >= box[2] or box[1] >= box[3]:
+        order = "min northing, min easting, max northing, max easting" if crs.north_first else \
+            "min easting, min northing, max easting, max northing"
+        raise invalid_field("bbox", f"the order in {crs.uri} is {order}, with min < max")
+    return box
+
+
+def _instant(text: str, end: bool) -> dt.datetime | None:
+    if text in ("", ".."):
+        return None
+    try:
+        if len(text) == 10:
+            day = dt.date.fromisoformat(text)
+            start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+            return start + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else start
+        value = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise invalid_field("datetime", f"{text!r} is not an RFC 3339 date-time such as 2025-04-01T00:00:00Z "
+                                        "or a date such as 2025-04-01") from exc
+    if value.tzinfo is None:
+        raise invalid_field("datetime", f"{text!r} needs a time zone, e.g. Z or +09:00")
+    return value
+
+
+def parse_datetime(text: str | None) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """An instant, or an interval `start/end` with `..` (or nothing) for an open end."""
+    if text is None:
+        return None, None
+    if "/" not in text:
+        if text in ("", ".."):
+            raise invalid_field("datetime", "an instant cannot be open; give a date-time or start/end")
+        return _instant(text, False), _instant(text, True)
+    first, _, last = text.partition("/")
+    start, end = _instant(first, False), _instant(last, True)
+    if start is None and end is None:
+        raise invalid_field("datetime", "at least one end of the interval must be given, e.g. 2025-04-01T00:00:00Z/..")
+    if start is not None and end is not None and start > end:
+        raise invalid_field("datetime", "the interval's start is after its end")
+    return start, end
+
+
+def items_query(*, crs: str | None, bbox: str | None, bbox_crs: str | None, datetime: str | None) -> ItemsQuery:
+    out = parse_crs(crs, "crs")
+    box_crs = parse_crs(bbox_crs, "bbox-crs")
+    if bbox_crs is not None and bbox is None:
+        raise invalid_field("bbox-crs", "goes with bbox")
+    start, end = parse_datetime(datetime)
+    return ItemsQuery(crs=out, bbox=_bbox(bbox, box_crs) if bbox is not None else None, bbox_crs=box_crs,
+                      start=start, end=end)
