@@ -26,6 +26,12 @@ schemathesis.openapi.format("keyset-cursor", st.just(""))
 schemathesis.openapi.format("date-time", st.datetimes(min_value=dt.datetime(1900, 1, 1),
                                                       max_value=dt.datetime(2200, 1, 1),
                                                       timezones=st.just(dt.UTC)).map(dt.datetime.isoformat))
+# OGC API - Features `datetime`: an instant, or an interval with `..` for an open end (registry/ogc/params.py).
+_instant = st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 1, 1),
+                        timezones=st.just(dt.UTC)).map(dt.datetime.isoformat)
+schemathesis.openapi.format("ogc-datetime", st.one_of(
+    _instant, st.builds(lambda a: f"{a}/..", _instant), st.builds(lambda b: f"../{b}", _instant),
+    st.builds(lambda a, b: f"{min(a, b)}/{max(a, b)}", _instant, _instant)))
 schemathesis.openapi.format("bbox", st.builds(
     lambda lon, lat, w, h: f"{lon:.4f},{lat:.4f},{lon + w:.4f},{lat + h:.4f}",
     st.floats(139.5, 139.9), st.floats(35.5, 35.8), st.floats(0.001, 0.05), st.floats(0.001, 0.05)))

@@ -198,6 +198,11 @@ async def test_municipalities_are_town_halls_with_kana(client: AsyncTestClient, 
                                     "ST_MakeEnvelope(139.0, 35.5, 140.0, 36.0, 4326)")
     assert page["numberMatched"] == page["numberReturned"] == expected > 20
     assert_problem(await client.get("/ogc/collections/municipalities/items/131017", headers=headers), 422)
+    assert_problem(await client.get("/ogc/collections/assets/items/0", headers=headers), 422)
+    # A well-formed id of the other kind names no feature of the collection.
+    assert_problem(await client.get(f"/ogc/collections/assets/items/{CHIYODA}", headers=headers), 404)
+    uuid = "00000000-0000-4000-8000-000000000000"
+    assert_problem(await client.get(f"/ogc/collections/municipalities/items/{uuid}", headers=headers), 404)
 
 
 async def test_coverage_gaps_are_areas_without_offered_assets(client: AsyncTestClient, make_key) -> None:

@@ -12,7 +12,7 @@ from registry.ogc.models import OgcLink
 from registry.ogc.queries import Row
 from registry.pagination import encode_cursor, link_to, next_link, page_request
 from registry.params import parse_code, parse_uuid
-from registry.problems import NotFound, invalid_field
+from registry.problems import NotFound, Problem, invalid_field
 
 
 def collection_name(value: str) -> str:
@@ -21,9 +21,18 @@ def collection_name(value: str) -> str:
     return value
 
 
-def feature_id(collection: str, value: str) -> str:
-    """A malformed id answers 422 naming the parameter, as everywhere."""
-    return parse_code(value, "featureId") if collection == "municipalities" else parse_uuid(value, "featureId")
+def feature_id(collection: str, value: str) -> str | None:
+    """A feature id is a UUID or, for municipalities, a local government code; anything else answers 422
+    naming the parameter, as everywhere. A well-formed id of the other kind is no feature here: None."""
+    if len(value.strip()) == 6 and value.strip().isdigit():
+        code = parse_code(value, "featureId")
+        return code if collection == "municipalities" else None
+    try:
+        found = parse_uuid(value, "featureId")
+    except Problem as exc:
+        raise invalid_field("featureId", f"{value!r} is neither a UUID nor a 6-digit local government code") \
+            from exc
+    return None if collection == "municipalities" else found
 
 
 @dataclass(frozen=True)

@@ -79,8 +79,6 @@ def parse_datetime(text: str | None) -> tuple[dt.datetime | None, dt.datetime | 
 def items_query(*, crs: str | None, bbox: str | None, bbox_crs: str | None, datetime: str | None) -> ItemsQuery:
     out = parse_crs(crs, "crs")
     box_crs = parse_crs(bbox_crs, "bbox-crs")
-    if bbox_crs is not None and bbox is None:
-        raise invalid_field("bbox-crs", "goes with bbox")
     start, end = parse_datetime(datetime)
     return ItemsQuery(crs=out, bbox=_bbox(bbox, box_crs) if bbox is not None else None, bbox_crs=box_crs,
                       start=start, end=end)

@@ -29,6 +29,10 @@ from registry.problems import NotFound
 
 TAGS = ["OGC API - Features"]
 _CRS = {"enum": list(OFFERED_URIS)}
+FeatureId = Annotated[str, Parameter(description="a UUID; for municipalities the 6-digit code",
+                                     schema_extra={"anyOf": [{"format": "uuid"}, {"format": "jisx0402"}]})]
+CollectionId = Annotated[str, Parameter(description="a collection of GET /ogc/collections",
+                                        schema_extra={"enum": list(documents.COLLECTIONS)})]
 
 
 @get("/ogc", tags=TAGS, summary="OGC API landing page", media_type=JSON)
@@ -49,7 +53,7 @@ async def collections(request: Request) -> Collections:
 
 
 @get("/ogc/collections/{collectionId:str}", tags=TAGS, summary="One feature collection", media_type=JSON)
-async def collection(request: Request, collectionId: str) -> Collection:
+async def collection(request: Request, collectionId: CollectionId) -> Collection:
     return documents.collection(collection_name(collectionId), lambda path: link_to(request, path=path))
 
 
@@ -58,7 +62,7 @@ async def collection(request: Request, collectionId: str) -> Collection:
      description="GeoJSON in `crs` (CRS84 unless asked), a page at a time: follow the links with rel next and "
                  "prev. `numberMatched` only with count=true.")
 async def items(
-    request: Request, db: asyncpg.Connection, collectionId: str,
+    request: Request, db: asyncpg.Connection, collectionId: CollectionId,
     bbox: Annotated[str | None, Parameter(description="minx,miny,maxx,maxy in bbox-crs axis order")] = None,
     bbox_crs: Annotated[str | None, Parameter(query="bbox-crs", description="CRS of bbox (default CRS84)",
                                               schema_extra=_CRS)] = None,
@@ -85,12 +89,13 @@ async def items(
 @get("/ogc/collections/{collectionId:str}/items/{featureId:str}", tags=TAGS, summary="One feature",
      media_type=GEOJSON)
 async def item(
-    request: Request, db: asyncpg.Connection, collectionId: str, featureId: str,
+    request: Request, db: asyncpg.Connection, collectionId: CollectionId, featureId: FeatureId,
     crs: Annotated[str | None, Parameter(description="CRS of the answer (default CRS84)", schema_extra=_CRS)] = None,
 ) -> Response[OgcFeature]:
     name = collection_name(collectionId)
     out = parse_crs(crs)
-    found = await queries.one(db, name, feature_id(name, featureId), out)
+    wanted = feature_id(name, featureId)
+    found = await queries.one(db, name, wanted, out) if wanted is not None else None
     if found is None:
         raise NotFound(f"No feature {featureId} in {name} among those your key may see.")
     base = f"/ogc/collections/{name}"
