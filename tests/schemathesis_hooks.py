@@ -71,3 +71,16 @@ def filter_path_parameters(ctx, path_parameters):
     if not isinstance(z, int) or not 0 <= z <= 22:
         return True
     return all(not isinstance(path_parameters.get(k), int) or path_parameters[k] < 2**z for k in ("x", "y"))
+
+
+# EPSG:4326 and JGD2011 (6668) put latitude first: a box in those bbox-crs is (lat, lon, lat, lon).
+_LATITUDE_FIRST = ("http://www.opengis.net/def/crs/EPSG/0/4326", "http://www.opengis.net/def/crs/EPSG/0/6668")
+
+
+@schemathesis.hook
+def map_query(ctx, query):
+    """A generated bbox is longitude first; /ogc reads it in its bbox-crs's axis order."""
+    if query and query.get("bbox-crs") in _LATITUDE_FIRST and _given(query, "bbox"):
+        x1, y1, x2, y2 = query["bbox"].split(",")
+        query["bbox"] = ",".join((y1, x1, y2, x2))
+    return query

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from registry.assets.rules import JAPAN
@@ -9,6 +10,8 @@ from registry.ogc.crs import CRS84, OFFERED_URIS
 from registry.ogc.models import Collection, Conformance, Extent, LandingPage, OgcLink
 
 JSON, GEOJSON = "application/json", "application/geo+json"
+Linker = Callable[[str], str]
+"""A path on this server → its link (registry.pagination.link_to)."""
 OPENAPI = "application/vnd.oai.openapi+json;version=3.0"
 
 CONFORMANCE = Conformance(conformsTo=[
@@ -38,7 +41,7 @@ COLLECTIONS = {
 }
 
 
-def landing(link: callable) -> LandingPage:  # type: ignore[valid-type]
+def landing(link: Linker) -> LandingPage:
     return LandingPage(
         title="Kyodo Registry", description="Shared public assets for 5G siting (OGC API - Features)",
         links=[OgcLink(link("/ogc"), "self", JSON, "This document"),
@@ -48,7 +51,7 @@ def landing(link: callable) -> LandingPage:  # type: ignore[valid-type]
                OgcLink(link("/ogc/collections"), "data", JSON, "Collections")])
 
 
-def collection(name: str, link: callable) -> Collection:  # type: ignore[valid-type]
+def collection(name: str, link: Linker) -> Collection:
     about = COLLECTIONS[name]
     base = f"/ogc/collections/{name}"
     return Collection(

@@ -35,9 +35,13 @@ CollectionId = Annotated[str, Parameter(description="a collection of GET /ogc/co
                                         schema_extra={"enum": list(documents.COLLECTIONS)})]
 
 
+def _linker(request: Request) -> documents.Linker:
+    return lambda path: link_to(request, path=path)
+
+
 @get("/ogc", tags=TAGS, summary="OGC API landing page", media_type=JSON)
 async def landing(request: Request) -> LandingPage:
-    return documents.landing(lambda path: link_to(request, path=path))
+    return documents.landing(_linker(request))
 
 
 @get("/ogc/conformance", tags=TAGS, summary="Conformance classes", media_type=JSON)
@@ -47,14 +51,14 @@ async def conformance() -> Conformance:
 
 @get("/ogc/collections", tags=TAGS, summary="Feature collections", media_type=JSON)
 async def collections(request: Request) -> Collections:
-    link = lambda path: link_to(request, path=path)  # noqa: E731
+    link = _linker(request)
     return Collections(links=[OgcLink(link("/ogc/collections"), "self", JSON)],
                        collections=[documents.collection(name, link) for name in documents.COLLECTIONS])
 
 
 @get("/ogc/collections/{collectionId:str}", tags=TAGS, summary="One feature collection", media_type=JSON)
 async def collection(request: Request, collectionId: CollectionId) -> Collection:
-    return documents.collection(collection_name(collectionId), lambda path: link_to(request, path=path))
+    return documents.collection(collection_name(collectionId), _linker(request))
 
 
 @get("/ogc/collections/{collectionId:str}/items", tags=TAGS, summary="Features of a collection",
