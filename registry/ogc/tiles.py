@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, get_args
 
 import asyncpg
 from litestar import Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from registry.areas.models import AreaKind
@@ -134,7 +135,8 @@ async def default_style(request: Request) -> dict[str, Any]:
 
 
 @get("/ogc/collections/{collection_id:str}/tiles/WebMercatorQuad/{z:int}/{y:str}/{x:str}", tags=["tiles"],
-     media_type=MVT, summary="A vector tile (row before column, as OGC API - Tiles orders them); 204 when empty")
+     media_type=MVT, summary="A vector tile (row before column, as OGC API - Tiles orders them); 204 when empty",
+     responses={204: ResponseSpec(None, description="No feature in this tile")})
 async def collection_tile(
     db: asyncpg.Connection, collection_id: CollectionId,
     z: Annotated[int, Parameter(description="zoom", schema_extra={"minimum": 0, "maximum": MAX_ZOOM})],
