@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from litestar import Litestar
+from litestar.config.compression import CompressionConfig
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
@@ -24,8 +26,9 @@ from registry.auth import routes as auth_routes
 from registry.auth.middleware import ApiKeyMiddleware
 from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.db.pool import create_pool, provide_db
-from registry.headers import complete_allow, security_headers
+from registry.headers import EntityTagMiddleware, answer_head, complete_allow, security_headers
 from registry.ogc import routes as ogc_routes
+from registry.ogc import tiles as ogc_tiles
 from registry.problems import exception_to_problem
 from registry.procurement import routes as procurement_routes
 from registry.ratelimit import RateLimitMiddleware
@@ -49,6 +52,7 @@ def route_handlers() -> list:
         *procurement_routes.route_handlers,
         *upload_routes.route_handlers,
         *ogc_routes.route_handlers,
+        *ogc_tiles.route_handlers,
     ]
 
 
@@ -90,7 +94,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     ui_assets = create_static_files_router(path=_UI_ASSETS, directories=[swagger_ui_path],
                                            include_in_schema=False)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*route_handlers(), ui_assets],
         dependencies={"db": Provide(provide_db)},
         lifespan=[database],
@@ -100,7 +104,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # the key is checked, then a JSON route refuses a body of another type.
         middleware=[EmptyQueryMiddleware, RateLimitMiddleware,
                     DefineMiddleware(ApiKeyMiddleware, exclude=["^/healthz", "^/readyz", "^/schema"]),
-                    JsonBodyMiddleware],
+                    JsonBodyMiddleware, EntityTagMiddleware],
+        cors_config=cors_config(settings),
+        # Below 1 KB the compressed body plus its header saves nothing worth the CPU.
+        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
         before_send=[add_request_id, security_headers(settings.public_base_url), complete_allow],
         exception_handlers={Exception: exception_to_problem},
         openapi_config=openapi_config(),
@@ -108,3 +115,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         state=State({"settings": settings}),
         signature_namespace={"asyncpg": asyncpg},
     )
+    app.asgi_handler = answer_head(app.asgi_handler)
+    return app
+
+
+# The headers a browser script may send and read: the key, the concurrency and caching validators, links.
+_CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key",
+                         "Accept", "Accept-Language"]
+_CORS_EXPOSED_HEADERS = ["ETag", "Link", "Location", "Content-Disposition", "Retry-After", "X-Request-Id"]
+
+
+def cors_config(settings: Settings) -> CORSConfig | None:
+    """CORS only for the origins the operator listed; with none, no CORS headers at all."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(allow_origins=list(settings.cors_origins), allow_methods=["*"],
+                      allow_headers=_CORS_REQUEST_HEADERS, expose_headers=_CORS_EXPOSED_HEADERS, max_age=600)

@@ -4,18 +4,25 @@ An API answer is data, never a page: `nosniff` stops a browser from running a JS
 script, and `default-src 'none'; frame-ancestors 'none'` keeps any answer from being framed or loading
 anything. The Swagger UI page at /schema/docs is the one HTML page and loads only its own files
 (LGWAN reaches no CDN); its inline start-up script needs 'unsafe-inline'. An answer to a request that
-carried a key is private to that key: `no-store` unless the route chose its own Cache-Control (tiles).
+carried a key is private to that key: `private, no-cache` unless the route chose its own Cache-Control
+(tiles): no shared cache may keep it, and the key's own browser keeps it only to revalidate with the
+ETag below, so a 304 saves the body without ever showing a stale one.
+
+`answer_head` and `EntityTagMiddleware` give every GET a HEAD and an ETag (RFC 9110 9.3.2, 13.1.2).
 """
 
 from __future__ import annotations
 
-from litestar.types import Message, Scope
+import hashlib
+
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             b"img-src 'self' data:; frame-ancestors 'none'")
 _DOCS_PREFIX = "/schema"
 HSTS = b"max-age=31536000; includeSubDomains"
+PRIVATE = b"private, no-cache"
 
 
 def security_headers(public_base_url: str | None):
@@ -33,7 +40,7 @@ def security_headers(public_base_url: str | None):
         if hsts:
             extra.append((b"strict-transport-security", HSTS))
         if b"cache-control" not in present and _carries_key(scope):
-            extra.append((b"cache-control", b"no-store"))
+            extra.append((b"cache-control", PRIVATE))
         message["headers"] = [*[(n, v) for n, v in headers if n.lower() != b"server"],
                               *[(n, v) for n, v in extra if n not in present]]
 
@@ -60,3 +67,87 @@ async def complete_allow(message: Message, scope: Scope) -> None:
         allow = ", ".join(sorted(methods)).encode()
         message["headers"] = [*[(n, v) for n, v in message.get("headers", []) if n.lower() != b"allow"],
                               (b"allow", allow)]
+
+
+def answer_head(app: ASGIApp) -> ASGIApp:
+    """HEAD on every path that takes GET: the GET is run and its body dropped, its headers (Content-Length,
+    ETag) kept. Wrapped around the whole application because Litestar routes by method before any
+    middleware runs, and a HEAD operation per route would double the OpenAPI document for no information."""
+
+    async def handle(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await app(scope, receive, send)
+            return
+
+        async def bodiless(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await app({**scope, "method": "GET"}, receive, bodiless)  # type: ignore[typeddict-item]
+
+    return handle
+
+
+# A 304 repeats only what a cache needs to update its stored answer (RFC 9110 15.4.5).
+_KEPT_ON_304 = {b"etag", b"cache-control", b"vary", b"content-location", b"expires", b"date"}
+
+
+def matches(if_none_match: str, tag: str) -> bool:
+    """If-None-Match uses the weak comparison: `W/"a"` matches `"a"`; a list matches if any member does."""
+    if if_none_match.strip() == "*":
+        return True
+    opaque = tag.removeprefix("W/")
+    return any(part.strip().removeprefix("W/") == opaque for part in if_none_match.split(","))
+
+
+class EntityTagMiddleware:
+    """An ETag on every 200 answer to a GET whose route set none (a hash of the body as sent), and 304 Not
+    Modified when If-None-Match names the answer's ETag, whoever made it. Streamed answers (more than one
+    body message) pass through untagged: they are exports, and holding them whole would defeat streaming.
+    Compression runs inside this middleware, so a gzip and a brotli answer carry different tags, as strong
+    tags of different bytes must."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "GET":
+            await self.app(scope, receive, send)
+            return
+        wanted = next((v.decode("latin-1") for n, v in scope["headers"] if n == b"if-none-match"), None)
+        start: Message | None = None
+        passing = False
+
+        async def tagging(message: Message) -> None:
+            nonlocal start, passing
+            if passing:
+                await send(message)
+            elif message["type"] == "http.response.start":
+                start = message
+                passing = message["status"] != 200
+                if passing:
+                    await send(message)
+            elif message.get("more_body"):
+                passing = True
+                await send(start)  # type: ignore[arg-type]
+                await send(message)
+            else:
+                await _send_tagged(send, start, message.get("body", b""), wanted)  # type: ignore[arg-type]
+
+        await self.app(scope, receive, tagging)
+
+
+async def _send_tagged(send: Send, start: Message, body: bytes, wanted: str | None) -> None:
+    headers = list(start.get("headers", []))
+    tag = next((v.decode("latin-1") for n, v in headers if n.lower() == b"etag"), None)
+    if tag is None:
+        tag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        headers.append((b"etag", tag.encode()))
+    if wanted is not None and matches(wanted, tag):
+        kept = [(n, v) for n, v in headers if n.lower() in _KEPT_ON_304]
+        await send({**start, "status": 304, "headers": kept})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({**start, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -35,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_base_url: str | None = None
     """The server's public address (https://registry.example.lg.jp): links are absolute from it when set,
     relative otherwise, and never built from the Host header a client sends."""
+    cors_origins: tuple[str, ...] = ()
+    """Browser origins (https://map.example.lg.jp) allowed to call the API from script; none by default,
+    so a page elsewhere cannot use a key a browser holds."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -52,6 +55,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_auth_failures=int(env.get("KYODO_RATE_AUTH_FAILURES", "30")),
             rate_key_requests=int(env.get("KYODO_RATE_KEY_REQUESTS", "3000")),
             public_base_url=env.get("KYODO_PUBLIC_URL") or None,
+            cors_origins=tuple(o.strip() for o in env.get("KYODO_CORS_ORIGINS", "").split(",") if o.strip()),
         )
 
 

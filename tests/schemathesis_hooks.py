@@ -66,11 +66,16 @@ def filter_query(ctx, query):
 
 @schemathesis.hook
 def filter_path_parameters(ctx, path_parameters):
-    """A tile's x and y run from 0 to 2^z - 1 at zoom z."""
+    """A tile's x and y run from 0 to 2^z - 1 at zoom z (either may end in .pbf or .mvt)."""
     z = (path_parameters or {}).get("z")
     if not isinstance(z, int) or not 0 <= z <= 22:
         return True
-    return all(not isinstance(path_parameters.get(k), int) or path_parameters[k] < 2**z for k in ("x", "y"))
+    return all(_tile_index(path_parameters.get(k)) < 2**z for k in ("x", "y"))
+
+
+def _tile_index(value) -> int:  # noqa: ANN001 - an int, or text ending in .pbf or .mvt
+    text = str(value).removesuffix(".pbf").removesuffix(".mvt")
+    return int(text) if text.isdigit() else -1
 
 
 # EPSG:4326 and JGD2011 (6668) put latitude first: a box in those bbox-crs is (lat, lon, lat, lon).

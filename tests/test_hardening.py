@@ -55,7 +55,7 @@ async def test_security_headers_on_answers_and_problems(client: AsyncTestClient,
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
         assert "server" not in r.headers
         assert "strict-transport-security" not in r.headers  # not served over https here
-    assert (await client.get("/v1/prefectures", headers=chiyoda)).headers["cache-control"] == "no-store"
+    assert (await client.get("/v1/prefectures", headers=chiyoda)).headers["cache-control"] == "private, no-cache"
     docs = await client.get("/schema/docs")
     assert "script-src 'self'" in docs.headers["content-security-policy"]
 

@@ -327,8 +327,38 @@ select ST_AsMVT(t, 'assets', 4096, 'geom') from (
 """
 
 
+# Below DETAIL_ZOOM a tile spans more than ~10 km and may hold every asset of a prefecture (15,170 in
+# Tokyo's demo data, ~1.5 MB as points): assets are gathered into cells of CELL tile units (64 of 4096,
+# 16 px on a 256 px tile), one point per cell with `point_count` and the cell's most common category and
+# availability, so a tile holds at most 64 x 64 = 4,096 features (~100 KB). The same catalogue view is
+# read, so restricted assets are counted at their coarse place exactly as in the detailed tiles.
+DETAIL_ZOOM = 12
+CELL = 64
+TILE_CELLS = """
+with bounds as (select ST_TileEnvelope($1, $2, $3) as merc),
+points as (
+  select ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(c.geom), 3857), bounds.merc, 4096, 0, true) as geom,
+         c.category, c.availability
+    from asset_catalogue c, bounds
+   where c.geom && ST_Transform(bounds.merc, 4326)
+     and ($4::text[] is null or c.category = any($4))
+     and ($5::text[] is null or c.availability = any($5))
+     and ($6::text is null or left(c.municipality_code, 2) = $6))
+select ST_AsMVT(t, 'assets', 4096, 'geom') from (
+  select ST_SnapToGrid(geom, $7) as geom, count(*)::int as point_count,
+         mode() within group (order by category) as category,
+         mode() within group (order by availability) as availability
+    from points where geom is not null
+   group by ST_SnapToGrid(geom, $7)) t
+"""
+
+
 async def tile(db: asyncpg.Connection, z: int, x: int, y: int, f: SearchFilter, max_features: int) -> bytes:
-    """The Mapbox Vector Tile of the catalogue at z/x/y, filtered by category, availability and prefecture."""
+    """The Mapbox Vector Tile of the catalogue at z/x/y, filtered by category, availability and prefecture:
+    every asset from DETAIL_ZOOM on, cells with counts below it."""
+    if z < DETAIL_ZOOM:
+        return await db.fetchval(TILE_CELLS, z, x, y, f.categories, f.availabilities, f.prefecture,
+                                 float(CELL)) or b""
     return await db.fetchval(TILE, z, x, y, f.categories, f.availabilities, f.prefecture, max_features) or b""
 
 

@@ -1,0 +1,1 @@
+"""OGC API building blocks over the catalogue and the priority areas."""
