@@ -112,7 +112,9 @@ def parse(filter_text: str, lang: Lang) -> Any:
         elif lang == "cql2-json":
             try:
                 decoded = json.loads(filter_text)
-            except (ValueError, RecursionError) as exc:
+            except RecursionError as exc:
+                raise _bad(f"nested more than {MAX_DEPTH} levels deep; simplify the filter") from exc
+            except ValueError as exc:
                 raise _bad(f"not valid JSON: {exc}") from exc
             if _json_depth(decoded) > MAX_DEPTH:
                 raise _bad(f"nested more than {MAX_DEPTH} levels deep; simplify the filter")
