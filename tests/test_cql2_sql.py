@@ -11,6 +11,7 @@ import pytest
 from pyproj import Geod
 
 from registry.ogc.cql2 import Column, translate
+from registry.problems import Problem
 from tests.assets_fixture import fixture_assets
 
 Q = {
@@ -103,3 +104,13 @@ async def test_an_injection_string_is_only_ever_a_value(owner: asyncpg.Connectio
     assert await matching(owner, "name = 'x'' OR 1=1 --'") == {assets[0]["source_id"]}
     assert await matching(owner, "name = 'y'' OR 1=1 --'") == set()
     assert await owner.fetchval("select count(*) from assets") == len(assets)
+
+
+async def test_a_ring_postgis_cannot_read_is_refused_before_the_database(owner: asyncpg.Connection) -> None:
+    unclosed = '{"type": "Polygon", "coordinates": [[[139, 35], [140, 35], [139, 36]]]}'
+    with pytest.raises(asyncpg.InternalServerError):  # what PostGIS does with it: a 500 for the client
+        await owner.fetchval("select ST_Intersects(ST_GeomFromGeoJSON($1::text), "
+                             "ST_MakeEnvelope(139, 35, 140, 36, 4326))", unclosed)
+    with pytest.raises(Problem) as caught:
+        translate("S_INTERSECTS(geometry, POLYGON((139 35, 140 35, 139 36)))", "cql2-text", Q, 1)
+    assert caught.value.status == 422

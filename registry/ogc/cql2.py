@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import cql2
+import shapely
 
 from registry.problems import invalid_field
 
@@ -34,6 +35,7 @@ MAX_PREFIX_RUN = 10
 
 _SQL_CAST = {"string": "text", "boolean": "boolean", "timestamp": "timestamptz", "date": "date"}
 _COMPARISONS = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_FAMILY = {"integer": "number"}  # comparable with each other
 _SPATIAL = {"s_intersects": "ST_Intersects", "s_within": "ST_Within"}
 _GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
                    "GeometryCollection"}
@@ -42,7 +44,6 @@ _GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Poly
 @dataclass(frozen=True)
 class Column:
     """A queryable: the SQL expression it reads (trusted, from code) and its type."""
-
     sql: str
     type: ColumnType
     title: str | None = None
@@ -68,11 +69,8 @@ def _check_text_shape(text: str) -> None:
     bare = _STRINGS.sub("''", text)
     depth = deepest = 0
     for ch in bare:
-        if ch in "([":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in ")]":
-            depth -= 1
+        depth += (ch in "([") - (ch in ")]")
+        deepest = max(deepest, depth)
     if deepest > MAX_DEPTH:
         raise _bad(f"parentheses are nested {deepest} deep; at most {MAX_DEPTH} are accepted, simplify the filter")
     if _PREFIX_RUN.search(bare):
@@ -94,8 +92,8 @@ def _parse_error(exc: Exception, lang: Lang) -> Exception:
     where = re.search(r"-->\s*(\d+):(\d+)", text)
     expected = re.search(r"=\s*(expected .*)", text)
     if where:
-        what = expected.group(1) if expected else "unexpected input"
-        return _bad(f"not valid {lang} at line {where.group(1)}, column {where.group(2)}: {what}")
+        return _bad(f"not valid {lang} at line {where.group(1)}, column {where.group(2)}: "
+                    f"{expected.group(1) if expected else 'unexpected input'}")
     return _bad(f"not valid {lang}: {text.strip().splitlines()[0] if text.strip() else 'cannot be read'}")
 
 
@@ -111,12 +109,12 @@ def parse(filter_text: str, lang: Lang) -> Any:
             expr = cql2.parse_text(filter_text)
         elif lang == "cql2-json":
             try:
-                decoded = json.loads(filter_text)
-            except RecursionError as exc:
-                raise _bad(f"nested more than {MAX_DEPTH} levels deep; simplify the filter") from exc
+                too_deep = _json_depth(json.loads(filter_text)) > MAX_DEPTH
+            except RecursionError:
+                too_deep = True
             except ValueError as exc:
                 raise _bad(f"not valid JSON: {exc}") from exc
-            if _json_depth(decoded) > MAX_DEPTH:
+            if too_deep:
                 raise _bad(f"nested more than {MAX_DEPTH} levels deep; simplify the filter")
             expr = cql2.parse_json(filter_text)
         else:
@@ -166,10 +164,8 @@ class _Writer:
             # column compared with 2.5 stays a valid question.
             return self.param(Decimal(repr(value)), "numeric")
         if want == kind:
-            if kind == "timestamp":
-                value = _timestamp(value, prop)
-            elif kind == "date":
-                value = _date(value, prop)
+            if kind in ("timestamp", "date"):
+                value = _temporal(kind, value, prop)
             return self.param(value, _SQL_CAST[want])
         raise _bad(f"{prop} is a {want}, but {_show(node)} is a {kind}")
 
@@ -190,7 +186,7 @@ class _Writer:
             node = _bbox_polygon(node["bbox"])
         if isinstance(node, dict) and node.get("type") in _GEOMETRY_TYPES:
             _check_coordinates(node)
-            return f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(json.dumps(node), 'text')}), 4326)"
+            return f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(_valid_geojson(node), 'text')}), 4326)"
         raise _bad(f"{_show(node)} is not a geometry; give a WKT or GeoJSON geometry in longitude, latitude (WGS 84)")
 
     def predicate(self, node: Any) -> str:
@@ -265,7 +261,7 @@ class _Writer:
         if left is None and right is None:
             raise _bad(f"{_show(args[0])} {op} {_show(args[1])} compares two values; name a property on one side")
         if left is not None and right is not None:
-            if _family(left.column.type) != _family(right.column.type):
+            if _FAMILY.get(left.column.type, left.column.type) != _FAMILY.get(right.column.type, right.column.type):
                 raise _bad(f"{left.name} is a {left.column.type} and {right.name} a {right.column.type}; "
                            "they cannot be compared")
             sides = (left.column.sql, right.column.sql)
@@ -282,10 +278,6 @@ class _Writer:
         return f"({sides[0]} {_COMPARISONS[op]} {sides[1]})"
 
 
-def _family(t: ColumnType) -> str:
-    return "number" if t == "integer" else t
-
-
 def _arity(op: str, args: list[Any], n: int) -> None:
     if len(args) != n:
         raise _bad(f"{op.upper()} takes {n} argument{'s' if n > 1 else ''}, got {len(args)}")
@@ -300,28 +292,19 @@ def _literal_kind(node: Any) -> tuple[str | None, Any]:
         return ("number" if math.isfinite(node) else None), node
     if isinstance(node, str):
         return "string", node
-    if isinstance(node, dict) and set(node) == {"timestamp"} and isinstance(node["timestamp"], str):
-        return "timestamp", node["timestamp"]
-    if isinstance(node, dict) and set(node) == {"date"} and isinstance(node["date"], str):
-        return "date", node["date"]
+    if isinstance(node, dict) and len(node) == 1 and set(node) <= {"timestamp", "date"}:
+        kind, value = next(iter(node.items()))
+        return (kind if isinstance(value, str) else None), value
     return None, node
 
 
-def _timestamp(text: str, prop: str) -> dt.datetime:
+def _temporal(kind: str, text: str, prop: str) -> dt.date:
+    """cql2 has already normalised a TIMESTAMP to UTC (a trailing Z), so a timestamp is never naive here."""
     try:
-        value = dt.datetime.fromisoformat(text)
+        return dt.datetime.fromisoformat(text) if kind == "timestamp" else dt.date.fromisoformat(text)
     except ValueError as exc:
-        raise _bad(f"{text!r} is not a timestamp for {prop}; write e.g. TIMESTAMP('2024-04-01T09:00:00Z')") from exc
-    if value.tzinfo is None:
-        raise _bad(f"{text!r} has no time zone; end it with Z or +09:00")
-    return value
-
-
-def _date(text: str, prop: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError as exc:
-        raise _bad(f"{text!r} is not a date for {prop}; write e.g. DATE('2024-04-01')") from exc
+        example = "TIMESTAMP('2024-04-01T09:00:00Z')" if kind == "timestamp" else "DATE('2024-04-01')"
+        raise _bad(f"{text!r} is not a {kind} for {prop}; write e.g. {example}") from exc
 
 
 def _bbox_polygon(box: Any) -> dict[str, Any]:
@@ -346,6 +329,18 @@ def _check_coordinates(geometry: dict[str, Any]) -> None:
                 raise _bad(f"the position ({lon} {lat}) is outside longitude -180..180, latitude -90..90{hint}")
         elif isinstance(item, list):
             stack.extend(item)
+
+
+def _valid_geojson(geometry: dict[str, Any]) -> str:
+    """PostGIS answers an unclosed ring with an internal error (a 500); say what is wrong instead."""
+    text = json.dumps(geometry)
+    try:
+        parsed = shapely.from_geojson(text)
+    except shapely.errors.GEOSException as exc:
+        raise _bad(f"the {geometry['type']} cannot be read: {exc}") from exc
+    if not parsed.is_valid:
+        raise _bad(f"the {geometry['type']} is not valid: {shapely.is_valid_reason(parsed)}")
+    return text
 
 
 def _show(node: Any) -> str:
@@ -395,6 +390,5 @@ def queryables_schema(collection_title: str, queryables: Mapping[str, Column], s
         properties[name] = entry
     schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
                               "title": collection_title, "properties": properties, "additionalProperties": False}
-    if schema_id:
-        schema["$id"] = schema_id
+    schema |= {"$id": schema_id} if schema_id else {}
     return schema
