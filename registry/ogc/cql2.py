@@ -1,0 +1,394 @@
+"""CQL2 filters (OGC API Features Part 3) → one SQL boolean expression, pure: no database, no routes.
+
+The `cql2` library parses and normalises both encodings to CQL2 JSON; this module walks that tree
+and writes SQL in which every value is a `$n` parameter and every column comes from the caller's
+queryables mapping, never from the filter text. The same mapping answers `/queryables`, so the
+schema a client reads and the properties a filter may name cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+import cql2
+import shapely
+
+from registry.problems import invalid_field
+
+ColumnType = Literal["string", "number", "integer", "boolean", "timestamp", "date", "geometry"]
+Lang = Literal["cql2-text", "cql2-json"]
+
+MAX_CHARS = 50_000
+MAX_NODES = 200
+# cql2 0.6.0's parser recurses on the native stack and crashes the whole process (SIGSEGV, not an
+# exception) at about 2,000 nested parentheses or 5,000 chained NOT / unary minus; 1,000 of each
+# parse. These bounds stay far below, and no real filter comes near them.
+MAX_DEPTH = 40
+MAX_PREFIX_RUN = 10
+
+_SQL_CAST = {"string": "text", "boolean": "boolean", "timestamp": "timestamptz", "date": "date"}
+_COMPARISONS = {"=": "=", "<>": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_FAMILY = {"integer": "number"}  # comparable with each other
+_SPATIAL = {"s_intersects": "ST_Intersects", "s_within": "ST_Within"}
+_GEOMETRY_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon",
+                   "GeometryCollection"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """A queryable: the SQL expression it reads (trusted, from code) and its type."""
+    sql: str
+    type: ColumnType
+    title: str | None = None
+    description: str | None = None
+    enum: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Translated:
+    sql: str
+    params: list[object]
+
+
+def _bad(message: str) -> Exception:
+    return invalid_field("filter", message)
+
+
+_STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
+_PREFIX_RUN = re.compile(r"(?:(?:\bNOT\b|[-+])\s*){" + str(MAX_PREFIX_RUN + 1) + ",}", re.I)
+
+
+def _check_text_shape(text: str) -> None:
+    bare = _STRINGS.sub("''", text)
+    depth = deepest = 0
+    for ch in bare:
+        depth += (ch in "([") - (ch in ")]")
+        deepest = max(deepest, depth)
+    if deepest > MAX_DEPTH:
+        raise _bad(f"parentheses are nested {deepest} deep; at most {MAX_DEPTH} are accepted, simplify the filter")
+    if _PREFIX_RUN.search(bare):
+        raise _bad(f"more than {MAX_PREFIX_RUN} NOT or signs in a row; remove the redundant ones")
+
+
+def _json_depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _parse_error(exc: Exception, lang: Lang) -> Exception:
+    text = str(exc)
+    where = re.search(r"-->\s*(\d+):(\d+)", text)
+    expected = re.search(r"=\s*(expected .*)", text)
+    if where:
+        return _bad(f"not valid {lang} at line {where.group(1)}, column {where.group(2)}: "
+                    f"{expected.group(1) if expected else 'unexpected input'}")
+    return _bad(f"not valid {lang}: {text.strip().splitlines()[0] if text.strip() else 'cannot be read'}")
+
+
+def parse(filter_text: str, lang: Lang) -> Any:
+    """The filter as normalised CQL2 JSON (plain Python values), or a 422 saying what is wrong."""
+    if len(filter_text) > MAX_CHARS:
+        raise _bad(f"is {len(filter_text):,} characters long; at most {MAX_CHARS:,} are accepted")
+    if not filter_text.strip():
+        raise _bad("is empty; give a CQL2 expression such as category = 'rooftop'")
+    try:
+        if lang == "cql2-text":
+            _check_text_shape(filter_text)
+            expr = cql2.parse_text(filter_text)
+        elif lang == "cql2-json":
+            try:
+                too_deep = _json_depth(json.loads(filter_text)) > MAX_DEPTH
+            except RecursionError:
+                too_deep = True
+            except ValueError as exc:
+                raise _bad(f"not valid JSON: {exc}") from exc
+            if too_deep:
+                raise _bad(f"nested more than {MAX_DEPTH} levels deep; simplify the filter")
+            expr = cql2.parse_json(filter_text)
+        else:
+            raise invalid_field("filter-lang", "must be cql2-text or cql2-json")
+        return expr.to_json()
+    except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
+        raise _parse_error(exc, lang) from exc
+
+
+
+@dataclass(frozen=True)
+class _Prop:
+    name: str
+    column: Column
+
+
+class _Writer:
+    def __init__(self, queryables: Mapping[str, Column], first_param: int) -> None:
+        self.queryables = queryables
+        self.params: list[object] = []
+        self.first = first_param
+
+    def param(self, value: object, cast: str) -> str:
+        self.params.append(value)
+        return f"${self.first + len(self.params) - 1}::{cast}"
+
+    def prop(self, node: Any) -> _Prop | None:
+        if isinstance(node, dict) and set(node) == {"property"}:
+            name = node["property"]
+            column = self.queryables.get(name) if isinstance(name, str) else None
+            if column is None:
+                known = ", ".join(sorted(self.queryables))
+                raise _bad(f"unknown property {name!r}; the queryables are {known}")
+            return _Prop(name, column)
+        return None
+
+    def literal(self, node: Any, want: ColumnType, prop: str) -> str:
+        """A literal compared with a property of type `want`, as a typed parameter."""
+        kind, value = _literal_kind(node)
+        if kind is None:
+            raise _bad(f"{_show(node)} is not a value; compare {prop} with a literal such as 'text', 12.5, "
+                       f"true, DATE('2024-04-01') or TIMESTAMP('2024-04-01T00:00:00Z')")
+        if kind == "null":
+            raise _bad(f"compare {prop} with NULL using '{prop} IS NULL' instead")
+        if want in ("number", "integer") and kind == "number":
+            # numeric, not float8: 20.1 compares exactly with numeric(7, 2) columns, and an integer
+            # column compared with 2.5 stays a valid question.
+            return self.param(Decimal(repr(value)), "numeric")
+        if want == kind:
+            if kind in ("timestamp", "date"):
+                value = _temporal(kind, value, prop)
+            return self.param(value, _SQL_CAST[want])
+        raise _bad(f"{prop} is a {want}, but {_show(node)} is a {kind}")
+
+    def check_enum(self, p: _Prop, values: list[object]) -> None:
+        if p.column.enum is None:
+            return
+        for value in values:
+            if isinstance(value, str) and value not in p.column.enum:
+                raise _bad(f"{value!r} is not a {p.name}; use one of {', '.join(p.column.enum)}")
+
+    def geometry(self, node: Any) -> str:
+        p = self.prop(node)
+        if p is not None:
+            if p.column.type != "geometry":
+                raise _bad(f"{p.name} is a {p.column.type}, not a geometry; spatial operators take the geometry")
+            return p.column.sql
+        if isinstance(node, dict) and set(node) == {"bbox"}:
+            node = _bbox_polygon(node["bbox"])
+        if isinstance(node, dict) and node.get("type") in _GEOMETRY_TYPES:
+            _check_coordinates(node)
+            return f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(_valid_geojson(node), 'text')}), 4326)"
+        raise _bad(f"{_show(node)} is not a geometry; give a WKT or GeoJSON geometry in longitude, latitude (WGS 84)")
+
+    def predicate(self, node: Any) -> str:
+        if isinstance(node, bool):
+            return self.param(node, "boolean")
+        p = self.prop(node)
+        if p is not None:
+            if p.column.type != "boolean":
+                raise _bad(f"{p.name} alone is not a condition; compare it, e.g. {p.name} = ...")
+            return p.column.sql
+        if not (isinstance(node, dict) and isinstance(node.get("op"), str) and isinstance(node.get("args"), list)):
+            raise _bad(f"{_show(node)} is not a condition")
+        op, args = node["op"].lower(), node["args"]
+        if op in ("and", "or"):
+            if len(args) < 2:
+                raise _bad(f"{op.upper()} needs at least two conditions")
+            return "(" + f" {op.upper()} ".join(self.predicate(a) for a in args) + ")"
+        if op == "not":
+            _arity(op, args, 1)
+            return f"(NOT {self.predicate(args[0])})"
+        if op in _COMPARISONS:
+            return self.comparison(op, args)
+        if op == "like":
+            _arity("LIKE", args, 2)
+            p = self.property_of("LIKE", args[0], ("string",))
+            if not isinstance(args[1], str):
+                raise _bad(f"LIKE needs a text pattern such as 'Chiyoda%', not {_show(args[1])}")
+            return f"({p.column.sql} LIKE {self.param(args[1], 'text')})"
+        if op == "in":
+            _arity("IN", args, 2)
+            p = self.property_of("IN", args[0], ("string", "number", "integer", "boolean", "timestamp", "date"))
+            if not isinstance(args[1], list) or not args[1]:
+                raise _bad(f"IN needs a non-empty list, e.g. {p.name} IN ('a', 'b')")
+            self.check_enum(p, args[1])
+            values = [self.literal(v, p.column.type, p.name) for v in args[1]]
+            return f"({p.column.sql} IN ({', '.join(values)}))"
+        if op == "between":
+            _arity("BETWEEN", args, 3)
+            p = self.property_of("BETWEEN", args[0], ("number", "integer", "timestamp", "date"))
+            low, high = (self.literal(v, p.column.type, p.name) for v in args[1:])
+            return f"({p.column.sql} BETWEEN {low} AND {high})"
+        if op == "isnull":
+            _arity("IS NULL", args, 1)
+            p = self.prop(args[0])
+            if p is None:
+                raise _bad(f"IS NULL applies to a property, not {_show(args[0])}")
+            return f"({p.column.sql} IS NULL)"
+        if op in _SPATIAL:
+            _arity(op.upper(), args, 2)
+            return f"{_SPATIAL[op]}({self.geometry(args[0])}, {self.geometry(args[1])})"
+        if op == "s_dwithin":
+            _arity("S_DWITHIN", args, 3)
+            a, b, distance = self.geometry(args[0]), self.geometry(args[1]), args[2]
+            if isinstance(distance, bool) or not isinstance(distance, int | float) or not math.isfinite(distance) \
+                    or distance < 0:
+                raise _bad(f"S_DWITHIN's distance is metres, a number 0 or more, not {_show(distance)}")
+            return f"ST_DWithin(({a})::geography, ({b})::geography, {self.param(float(distance), 'float8')})"
+        raise _bad(f"the operator {node['op']!r} is not supported; use =, <>, <, <=, >, >=, AND, OR, NOT, "
+                   f"IN, BETWEEN, LIKE, IS NULL, S_INTERSECTS, S_WITHIN or S_DWITHIN")
+
+    def property_of(self, op: str, node: Any, types: tuple[ColumnType, ...]) -> _Prop:
+        p = self.prop(node)
+        if p is None:
+            raise _bad(f"{op} applies to a property, not {_show(node)}")
+        if p.column.type not in types:
+            raise _bad(f"{op} does not apply to {p.name}, a {p.column.type}")
+        return p
+
+    def comparison(self, op: str, args: list[Any]) -> str:
+        _arity(op, args, 2)
+        left, right = self.prop(args[0]), self.prop(args[1])
+        if left is None and right is None:
+            raise _bad(f"{_show(args[0])} {op} {_show(args[1])} compares two values; name a property on one side")
+        if left is not None and right is not None:
+            if _FAMILY.get(left.column.type, left.column.type) != _FAMILY.get(right.column.type, right.column.type):
+                raise _bad(f"{left.name} is a {left.column.type} and {right.name} a {right.column.type}; "
+                           "they cannot be compared")
+            sides = (left.column.sql, right.column.sql)
+        else:
+            p, other = (left, args[1]) if left is not None else (right, args[0])  # type: ignore[assignment]
+            if p.column.type == "geometry":
+                raise _bad(f"{p.name} is a geometry; use S_INTERSECTS, S_WITHIN or S_DWITHIN")
+            if op not in ("=", "<>") and p.column.type in ("string", "boolean") and p.column.enum is not None:
+                raise _bad(f"{p.name} is one of {', '.join(p.column.enum)}; compare it with = or <> or IN")
+            if op in ("=", "<>"):
+                self.check_enum(p, [other])
+            value = self.literal(other, p.column.type, p.name)
+            sides = (p.column.sql, value) if left is not None else (value, p.column.sql)
+        return f"({sides[0]} {_COMPARISONS[op]} {sides[1]})"
+
+
+def _arity(op: str, args: list[Any], n: int) -> None:
+    if len(args) != n:
+        raise _bad(f"{op.upper()} takes {n} argument{'s' if n > 1 else ''}, got {len(args)}")
+
+
+def _literal_kind(node: Any) -> tuple[str | None, Any]:
+    if node is None:
+        return "null", None
+    if isinstance(node, bool):
+        return "boolean", node
+    if isinstance(node, int | float):
+        return ("number" if math.isfinite(node) else None), node
+    if isinstance(node, str):
+        return "string", node
+    if isinstance(node, dict) and len(node) == 1 and set(node) <= {"timestamp", "date"}:
+        kind, value = next(iter(node.items()))
+        return (kind if isinstance(value, str) else None), value
+    return None, node
+
+
+def _temporal(kind: str, text: str, prop: str) -> dt.date:
+    """cql2 has already normalised a TIMESTAMP to UTC (a trailing Z), so a timestamp is never naive here."""
+    try:
+        return dt.datetime.fromisoformat(text) if kind == "timestamp" else dt.date.fromisoformat(text)
+    except ValueError as exc:
+        example = "TIMESTAMP('2024-04-01T09:00:00Z')" if kind == "timestamp" else "DATE('2024-04-01')"
+        raise _bad(f"{text!r} is not a {kind} for {prop}; write e.g. {example}") from exc
+
+
+def _bbox_polygon(box: Any) -> dict[str, Any]:
+    if not isinstance(box, list) or len(box) not in (4, 6) or not all(isinstance(v, int | float) for v in box):
+        raise _bad("BBOX takes 4 numbers: min longitude, min latitude, max longitude, max latitude")
+    w, s, e, n = (box[0], box[1], box[2], box[3]) if len(box) == 4 else (box[0], box[1], box[3], box[4])
+    if w >= e or s >= n:
+        raise _bad("BBOX is min longitude, min latitude, max longitude, max latitude, with min < max")
+    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
+
+
+def _check_coordinates(geometry: dict[str, Any]) -> None:
+    stack: list[Any] = [geometry.get("coordinates", []), *geometry.get("geometries", [])]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend([item.get("coordinates", []), *item.get("geometries", [])])
+        elif isinstance(item, list) and item and all(isinstance(v, int | float) for v in item):
+            lon, lat = item[0], item[1] if len(item) > 1 else 0
+            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                hint = " (latitude first? give longitude first)" if -90 <= lon <= 90 < abs(lat) <= 180 else ""
+                raise _bad(f"the position ({lon} {lat}) is outside longitude -180..180, latitude -90..90{hint}")
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def _valid_geojson(geometry: dict[str, Any]) -> str:
+    """PostGIS answers an unclosed ring with an internal error (a 500); say what is wrong instead."""
+    text = json.dumps(geometry)
+    try:
+        parsed = shapely.from_geojson(text)
+    except shapely.errors.GEOSException as exc:
+        raise _bad(f"the {geometry['type']} cannot be read: {exc}") from exc
+    if not parsed.is_valid:
+        raise _bad(f"the {geometry['type']} is not valid: {shapely.is_valid_reason(parsed)}")
+    return text
+
+
+def _show(node: Any) -> str:
+    text = json.dumps(node, ensure_ascii=False)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _count_nodes(tree: Any) -> int:
+    """Operators, properties and values; a geometry counts as one (MAX_CHARS bounds its size)."""
+    count, stack = 0, [tree]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict) and isinstance(item.get("args"), list):
+            stack.extend(item["args"])
+        elif isinstance(item, list):
+            stack.extend(item)
+    return count
+
+
+def translate(filter_text: str, lang: Lang, queryables: Mapping[str, Column], first_param: int = 1) -> Translated:
+    """`filter_text` as a SQL boolean expression whose parameters start at `$first_param`."""
+    tree = parse(filter_text, lang)
+    nodes = _count_nodes(tree)
+    if nodes > MAX_NODES:
+        raise _bad(f"has {nodes} parts (operators, properties and values); at most {MAX_NODES} are accepted")
+    writer = _Writer(queryables, first_param)
+    return Translated(writer.predicate(tree), writer.params)
+
+
+_SCHEMA_TYPES: dict[ColumnType, dict[str, str]] = {
+    "string": {"type": "string"}, "number": {"type": "number"}, "integer": {"type": "integer"},
+    "boolean": {"type": "boolean"}, "timestamp": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
+    "geometry": {"format": "geometry-any", "x-ogc-role": "primary-geometry"},
+}
+
+
+def queryables_schema(collection_title: str, queryables: Mapping[str, Column], schema_id: str | None = None) -> dict:
+    """The JSON Schema `/ogc/collections/{id}/queryables` serves, from the mapping `translate` reads."""
+    properties: dict[str, dict[str, Any]] = {}
+    for name, column in queryables.items():
+        entry: dict[str, Any] = dict(_SCHEMA_TYPES[column.type])
+        entry |= {"title": column.title} if column.title else {}
+        entry |= {"description": column.description} if column.description else {}
+        entry |= {"enum": list(column.enum)} if column.enum is not None else {}
+        properties[name] = entry
+    schema: dict[str, Any] = {"$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object",
+                              "title": collection_title, "properties": properties, "additionalProperties": False}
+    schema |= {"$id": schema_id} if schema_id else {}
+    return schema
