@@ -73,7 +73,7 @@ def filter_path_parameters(ctx, path_parameters):
     return all(_tile_index(path_parameters.get(k)) < 2**z for k in ("x", "y"))
 
 
-def _tile_index(value) -> int:  # noqa: ANN001 - an int, or text ending in .pbf or .mvt
+def _tile_index(value) -> int:
     text = str(value).removesuffix(".pbf").removesuffix(".mvt")
     return int(text) if text.isdigit() else -1
 
