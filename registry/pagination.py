@@ -23,6 +23,11 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(values)).decode().rstrip("=")
 
 
+def not_a_cursor(param: str = "after", hint: str = "follow the `next` link of the previous page") -> Exception:
+    """The one answer to a cursor this API did not issue (a 422 naming the parameter)."""
+    return invalid_field(param, f"is not a cursor this API issued; {hint}")
+
+
 def decode_cursor(cursor: str | None, arity: int, param: str = "after",
                   types: tuple[type, ...] | None = None) -> list[Any] | None:
     """The sort key a cursor carries, or a 422 when it is not one this API issued.
@@ -41,7 +46,7 @@ def decode_cursor(cursor: str | None, arity: int, param: str = "after",
         ok = all(isinstance(v, t) and not (t is not bool and isinstance(v, bool)) for v, t in zip(values, types,
                                                                                                   strict=True))
     if not ok:
-        raise invalid_field(param, "is not a cursor this API issued; follow the `next` link of the previous page")
+        raise not_a_cursor(param)
     return values
 
 

@@ -209,6 +209,10 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 UNAVAILABLE_DETAIL = "The database is not reachable right now (it may be restarting); try again shortly."
 
 
+def _unavailable(request: Request) -> Response:
+    return _problem(request, 503, UNAVAILABLE_DETAIL, headers={"Retry-After": "5"})
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when `exc` (or every exception in a group) says the database is away, not that a request is wrong."""
     if isinstance(exc, BaseExceptionGroup):
@@ -239,7 +243,7 @@ def _first_meaningful(group: BaseExceptionGroup) -> BaseException:
 def exception_to_problem(request: Request, exc: Exception) -> Response:
     if isinstance(exc, BaseExceptionGroup):
         if is_unavailable(exc):
-            return _problem(request, 503, UNAVAILABLE_DETAIL, headers={"Retry-After": "5"})
+            return _unavailable(request)
         inner = _first_meaningful(exc)
         return exception_to_problem(request, inner if isinstance(inner, Exception) else exc)
     if isinstance(exc, Problem):
@@ -262,7 +266,7 @@ def exception_to_problem(request: Request, exc: Exception) -> Response:
             status, detail, errors = _decode_error(cause)
             return _problem(request, status, detail, errors=errors)
         if exc.status_code >= 500 and is_unavailable(cause):
-            return _problem(request, 503, UNAVAILABLE_DETAIL, headers={"Retry-After": "5"})
+            return _unavailable(request)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         if exc.status_code == 413:
             limit = request.route_handler.resolve_request_max_body_size()
@@ -270,7 +274,7 @@ def exception_to_problem(request: Request, exc: Exception) -> Response:
         return _problem(request, exc.status_code, detail, headers=exc.headers)
     if is_unavailable(exc):
         log.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
-        return _problem(request, 503, UNAVAILABLE_DETAIL, headers={"Retry-After": "5"})
+        return _unavailable(request)
     if isinstance(exc, asyncpg.PostgresError):
         return _postgres_problem(request, exc)
     log.exception("unhandled error", exc_info=exc)

@@ -9,11 +9,10 @@ import asyncpg
 
 from registry.applications import queries, states
 from registry.applications.models import Application, ApplicationAction, ApplicationCreate
+from registry.pagination import not_a_cursor
 from registry.params import parse_uuid
 from registry.principal import Principal
 from registry.problems import Conflict, Forbidden, NotFound, invalid_field
-
-_NOT_A_CURSOR = "is not a cursor this API issued; follow the `next` link of the previous page"
 
 
 def list_after(cursor: list | None) -> tuple[dt.datetime, str] | None:
@@ -23,7 +22,7 @@ def list_after(cursor: list | None) -> tuple[dt.datetime, str] | None:
     try:
         since = dt.datetime.fromisoformat(cursor[0])
     except ValueError:
-        raise invalid_field("after", _NOT_A_CURSOR) from None
+        raise not_a_cursor() from None
     return since, parse_uuid(cursor[1], "after")
 
 

@@ -9,6 +9,9 @@ import msgspec
 
 from registry.assets.models import GeoJSONRaw, Link, MultiPolygon, Polygon
 
+# What counts as on offer in a priority area: coverage's default, and the OGC coverage-gaps collection.
+COUNTED_AS_OFFERED: tuple[str, ...] = ("offered", "partly_available")
+
 AreaKind = Literal["commercial_district", "major_station", "municipal_office", "disaster_hospital", "temporary_stay",
                    "evacuation_park", "walk_home_road"]
 

@@ -9,7 +9,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import Parameter
 
 from registry.areas import queries
-from registry.areas.models import AreaCollection, AreaCreate, AreaFeature, AreaKind, CoverageReport
+from registry.areas.models import COUNTED_AS_OFFERED, AreaCollection, AreaCreate, AreaFeature, AreaKind, CoverageReport
 from registry.assets.models import AVAILABILITIES, Link
 from registry.assets.search import parse_within
 from registry.auth.guards import requires
@@ -73,7 +73,7 @@ async def area_coverage(
     distance: Annotated[float, Parameter(description="metres around each area that also count, 0-5,000",
                                          schema_extra={"minimum": 0, "maximum": MAX_COVERAGE_DISTANCE_M})] = 0,
     availability: Annotated[str, Parameter(description="comma-separated availabilities that count")
-                            ] = "offered,partly_available",
+                            ] = ",".join(COUNTED_AS_OFFERED),
 ) -> CoverageReport:
     if not 0 <= distance <= MAX_COVERAGE_DISTANCE_M:
         raise invalid_field("distance", f"must be 0 to {MAX_COVERAGE_DISTANCE_M:,} metres")

@@ -10,7 +10,7 @@ from litestar import Request
 from registry.ogc.documents import COLLECTIONS, GEOJSON
 from registry.ogc.models import OgcLink
 from registry.ogc.queries import Row
-from registry.pagination import encode_cursor, link_to, next_link, page_request
+from registry.pagination import encode_cursor, link_to, next_link, not_a_cursor, page_request
 from registry.params import parse_code, parse_uuid
 from registry.problems import NotFound, Problem, invalid_field
 
@@ -52,7 +52,7 @@ def wanted_page(request: Request, after: str | None, limit: int) -> Wanted:
         return Wanted(page.limit, True, None)
     direction, a, b = page.after
     if direction not in ("next", "prev"):
-        raise invalid_field("after", "is not a cursor this API issued; follow a next or prev link")
+        raise not_a_cursor(hint="follow a next or prev link")
     return Wanted(page.limit, direction == "next", [a, b])
 
 

@@ -14,13 +14,13 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from registry.areas.models import COUNTED_AS_OFFERED
 from registry.assets.queries import CATALOGUE_COLUMNS, feature
 from registry.ogc.crs import STORAGE_SRID, Crs
 from registry.ogc.models import OgcFeature
 from registry.ogc.params import ItemsQuery
 
-# What counts as on offer in a priority area: the default of /v1/priority-areas/coverage.
-OFFERED = ["offered", "partly_available"]
+OFFERED = list(COUNTED_AS_OFFERED)
 
 
 @dataclass(frozen=True)
