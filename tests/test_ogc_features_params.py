@@ -31,16 +31,20 @@ def test_crs_spellings_and_refusal() -> None:
     assert caught.value.status == 422 and "6669" in caught.value.detail
 
 
+def _assets(**kw):
+    return items_query(collection="assets", crs=None, datetime=None, **kw)
+
+
 def test_bbox_follows_the_axis_order_of_its_crs() -> None:
-    lonlat = items_query(crs=None, bbox="139.7,35.6,139.8,35.7", bbox_crs=None, datetime=None)
-    latlon = items_query(crs=None, bbox="35.6,139.7,35.7,139.8", bbox_crs="EPSG:4326", datetime=None)
+    lonlat = _assets(bbox="139.7,35.6,139.8,35.7", bbox_crs=None)
+    latlon = _assets(bbox="35.6,139.7,35.7,139.8", bbox_crs="EPSG:4326")
     assert lonlat.bbox == latlon.bbox == (139.7, 35.6, 139.8, 35.7)
-    plane = items_query(crs=None, bbox="-36000,-12000,-35000,-11000", bbox_crs="EPSG:6677", datetime=None)
+    plane = _assets(bbox="-36000,-12000,-35000,-11000", bbox_crs="EPSG:6677")
     assert plane.bbox == (-12000, -36000, -11000, -35000)  # stored as (east, north)
     with pytest.raises(Problem):
-        items_query(crs=None, bbox="139.7,35.6,139.8,35.7", bbox_crs="EPSG:4326", datetime=None)
+        _assets(bbox="139.7,35.6,139.8,35.7", bbox_crs="EPSG:4326")
     with pytest.raises(Problem):
-        items_query(crs=None, bbox="-35000,-12000,-36000,-11000", bbox_crs="EPSG:6677", datetime=None)
+        _assets(bbox="-35000,-12000,-36000,-11000", bbox_crs="EPSG:6677")
 
 
 def test_datetime_instants_and_intervals() -> None:

@@ -6,8 +6,26 @@ import datetime as dt
 from dataclasses import dataclass
 
 from registry.assets.search import parse_bbox
-from registry.ogc.crs import DEFAULT, Crs, envelope, parse_crs
+from registry.ogc.cql2 import Lang, Translated, translate
+from registry.ogc.crs import CRS84, DEFAULT, Crs, envelope, parse_crs
+from registry.ogc.queryables import QUERYABLES
 from registry.problems import invalid_field
+
+LANGS: dict[str, Lang] = {"cql2-text": "cql2-text", "cql2-json": "cql2-json",
+                          # The draft's name, which GDAL 3.6 (Debian 12, Ubuntu 24.04) still sends.
+                          "cql-text": "cql2-text"}
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A CQL2 filter already checked against the collection's queryables; `sql` writes it with its
+    parameters numbered from `first` (the fixed statement's own parameters come before)."""
+    text: str
+    lang: Lang
+    collection: str
+
+    def sql(self, first: int) -> Translated:
+        return translate(self.text, self.lang, QUERYABLES[self.collection], first)
 
 
 @dataclass(frozen=True)
@@ -18,6 +36,7 @@ class ItemsQuery:
     bbox_crs: Crs = DEFAULT
     start: dt.datetime | None = None
     end: dt.datetime | None = None
+    filter: Filter | None = None
 
 
 def _bbox(text: str, crs: Crs) -> tuple[float, float, float, float]:
@@ -76,9 +95,26 @@ def parse_datetime(text: str | None) -> tuple[dt.datetime | None, dt.datetime | 
     return start, end
 
 
-def items_query(*, crs: str | None, bbox: str | None, bbox_crs: str | None, datetime: str | None) -> ItemsQuery:
+def parse_filter(collection: str, text: str | None, lang: str | None, filter_crs: str | None) -> Filter | None:
+    if lang is not None and lang not in LANGS:
+        raise invalid_field("filter-lang", f"{lang!r} is not offered; use cql2-text (the default) or cql2-json")
+    if filter_crs is not None and parse_crs(filter_crs, "filter-crs").uri != CRS84:
+        raise invalid_field("filter-crs", f"geometries in a filter are longitude, latitude in {CRS84}; "
+                                          "transform them, or filter with bbox and bbox-crs")
+    if text is None:
+        if lang is not None:
+            raise invalid_field("filter-lang", "is given without a filter")
+        return None
+    found = Filter(text, LANGS[lang or "cql2-text"], collection)
+    found.sql(1)  # the 422 for a filter that is not valid, or names what is not queryable, comes now
+    return found
+
+
+def items_query(*, collection: str, crs: str | None, bbox: str | None, bbox_crs: str | None,
+                datetime: str | None, filter: str | None = None, filter_lang: str | None = None,
+                filter_crs: str | None = None) -> ItemsQuery:
     out = parse_crs(crs, "crs")
     box_crs = parse_crs(bbox_crs, "bbox-crs")
     start, end = parse_datetime(datetime)
     return ItemsQuery(crs=out, bbox=_bbox(bbox, box_crs) if bbox is not None else None, bbox_crs=box_crs,
-                      start=start, end=end)
+                      start=start, end=end, filter=parse_filter(collection, filter, filter_lang, filter_crs))

@@ -64,9 +64,12 @@ SOURCES = {
 _OUT = """ST_AsGeoJSON(case when {flip}::bool then ST_FlipCoordinates(ST_Transform({geom}, {srid}::int))
                       else ST_Transform({geom}, {srid}::int) end, {digits}::int) as ogc_geometry"""
 
+# A CQL2 filter takes the place of the last line, with its parameters after the statement's own.
+_CQL = "/*cql2*/ true"
 _FILTERS = """($1::float8 is null or {geom} && ST_Transform(ST_MakeEnvelope($1, $2, $3, $4, $5::int), 4326))
      and ($6::timestamptz is null or {time} >= $6) and ($7::timestamptz is null or {time} <= $7)
-     and {where}"""
+     and {where}
+     and """ + _CQL
 
 _PAGE = """select * from (
   select {key_a}::text as key_a, {key_b}::text as key_b, {out}, {columns}
@@ -132,6 +135,15 @@ def _filter_args(q: ItemsQuery) -> list[Any]:
     return [*box, q.bbox_crs.srid if q.bbox else STORAGE_SRID]
 
 
+def _with_filter(sql: str, args: list[Any], q: ItemsQuery) -> tuple[str, list[Any]]:
+    """The statement with the caller's CQL2 filter in place: its SQL names only queryable columns and its
+    values are parameters numbered after the statement's own (registry/ogc/cql2.py)."""
+    if q.filter is None:
+        return sql, args
+    cql = q.filter.sql(len(args) + 1)
+    return sql.replace(_CQL, f"({cql.sql})"), [*args, *cql.params]
+
+
 async def page(db: asyncpg.Connection, collection: str, q: ItemsQuery, municipality: str | None,
                after: list[str] | None, forward: bool, limit: int) -> list[Row]:
     """Up to `limit` features after (forward) or before the key `after`, in key order."""
@@ -139,14 +151,16 @@ async def page(db: asyncpg.Connection, collection: str, q: ItemsQuery, municipal
     args = [*_filter_args(q), q.start, q.end, *_out_args(q.crs), *key, limit]
     if collection == "assets":
         args.append(municipality)
-    return [_row(collection, r) for r in await db.fetch(PAGE[(collection, forward)], *args)]
+    sql, args = _with_filter(PAGE[(collection, forward)], args, q)
+    return [_row(collection, r) for r in await db.fetch(sql, *args)]
 
 
 async def count(db: asyncpg.Connection, collection: str, q: ItemsQuery, municipality: str | None) -> int:
     args = [*_filter_args(q), q.start, q.end]
     if collection == "assets":
         args.append(municipality)
-    return await db.fetchval(COUNT[collection], *args)
+    sql, args = _with_filter(COUNT[collection], args, q)
+    return await db.fetchval(sql, *args)
 
 
 async def one(db: asyncpg.Connection, collection: str, feature_id: str, crs: Crs) -> OgcFeature | None:

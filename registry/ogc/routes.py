@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
 import asyncpg
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
 from registry.ogc import documents, queries
-from registry.ogc.crs import OFFERED_URIS, content_crs, parse_crs
-from registry.ogc.documents import GEOJSON, JSON
+from registry.ogc.crs import CRS84, OFFERED_URIS, content_crs, parse_crs
+from registry.ogc.documents import GEOJSON, JSON, SCHEMA
 from registry.ogc.models import (
     Collection,
     Collections,
@@ -22,13 +22,14 @@ from registry.ogc.models import (
     OgcLink,
 )
 from registry.ogc.paging import collection_name, feature_id, links_for, wanted_page
-from registry.ogc.params import items_query
+from registry.ogc.params import LANGS, items_query
 from registry.pagination import link_to
 from registry.params import parse_code
 from registry.problems import NotFound
 
 TAGS = ["OGC API - Features"]
 _CRS = {"enum": list(OFFERED_URIS)}
+_LANG = "cql2-text (the default) or cql2-json; cql-text is the draft's name for cql2-text"
 FeatureId = Annotated[str, Parameter(description="a UUID; for municipalities the 6-digit code",
                                      schema_extra={"anyOf": [{"format": "uuid"}, {"format": "jisx0402"}]})]
 CollectionId = Annotated[str, Parameter(description="a collection of GET /ogc/collections",
@@ -42,6 +43,11 @@ def _linker(request: Request) -> documents.Linker:
 @get("/ogc", tags=TAGS, summary="OGC API landing page", media_type=JSON)
 async def landing(request: Request) -> LandingPage:
     return documents.landing(_linker(request))
+
+
+@get("/ogc/api", tags=TAGS, summary="The OpenAPI definition of /ogc, its paths relative to /ogc", media_type=JSON)
+async def api(request: Request) -> dict[str, Any]:
+    return documents.ogc_openapi(request.app.openapi_schema.to_schema(), link_to(request, path="/ogc"))
 
 
 @get("/ogc/conformance", tags=TAGS, summary="Conformance classes", media_type=JSON)
@@ -61,6 +67,15 @@ async def collection(request: Request, collectionId: CollectionId) -> Collection
     return documents.collection(collection_name(collectionId), _linker(request))
 
 
+@get("/ogc/collections/{collectionId:str}/queryables", tags=TAGS, media_type=SCHEMA,
+     summary="The properties a filter may name (JSON Schema)")
+async def queryables(request: Request, collectionId: CollectionId) -> Response[dict[str, Any]]:
+    name = collection_name(collectionId)
+    # A JSON Schema is JSON: clients that accept only application/json (GDAL 3.6) get it under that type.
+    media_type = request.accept.best_match([SCHEMA, JSON], default=SCHEMA) or SCHEMA
+    return Response(documents.queryables(name, _linker(request)), media_type=media_type)
+
+
 @get("/ogc/collections/{collectionId:str}/items", tags=TAGS, summary="Features of a collection",
      media_type=GEOJSON,
      description="GeoJSON in `crs` (CRS84 unless asked), a page at a time: follow the links with rel next and "
@@ -77,9 +92,16 @@ async def items(
     after: Annotated[str | None, Parameter(description="cursor from a next or prev link")] = None,
     limit: Annotated[int, Parameter(description="features per page")] = 100,
     count: Annotated[bool, Parameter(description="include numberMatched")] = False,
+    filter: Annotated[str | None, Parameter(description="a CQL2 expression on the collection's queryables, "
+                                                        "e.g. category = 'rooftop' AND height_m >= 20")] = None,
+    filter_lang: Annotated[str | None, Parameter(query="filter-lang", description=_LANG,
+                                                 schema_extra={"enum": list(LANGS)})] = None,
+    filter_crs: Annotated[str | None, Parameter(query="filter-crs", description="only CRS84, the default",
+                                                schema_extra={"enum": [CRS84]})] = None,
 ) -> Response[OgcFeatureCollection]:
     name = collection_name(collectionId)
-    q = items_query(crs=crs, bbox=bbox, bbox_crs=bbox_crs, datetime=datetime)
+    q = items_query(collection=name, crs=crs, bbox=bbox, bbox_crs=bbox_crs, datetime=datetime, filter=filter,
+                    filter_lang=filter_lang, filter_crs=filter_crs)
     code = parse_code(municipality, "municipality") if municipality is not None else None
     wanted = wanted_page(request, after, limit)
     rows = await queries.page(db, name, q, code, wanted.key, wanted.forward, wanted.fetch)
@@ -108,4 +130,4 @@ async def item(
     return Response(found, media_type=GEOJSON, headers={"Content-Crs": content_crs(out)})
 
 
-route_handlers = [landing, conformance, collections, collection, items, item]
+route_handlers = [landing, api, conformance, collections, collection, queryables, items, item]
