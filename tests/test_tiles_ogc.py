@@ -9,6 +9,7 @@ import subprocess
 import asyncpg
 import jsonschema
 from litestar.testing import AsyncTestClient
+from pyproj import Geod, Transformer
 
 from registry.settings import Settings
 from tests.assets_fixture import CHIYODA, SHINJUKU, fixture_assets, publish
@@ -170,3 +171,45 @@ async def test_style_draws_every_category_and_kind(client: AsyncTestClient, make
             if isinstance(value, list) and value[:2] in (["match", ["get", "category"]], ["match", ["get", "kind"]]):
                 coloured |= set(value[2:-1:2])
     assert allowed and allowed <= coloured, allowed - coloured
+
+
+def _points(tile: bytes, z: int, x: int, y: int, tmp_path) -> list[tuple[float, float]]:
+    """(lon, lat) of every point in an MVT tile, read back by GDAL's MVT driver (it writes EPSG:3857)."""
+    if not tile:
+        return []
+    path = tmp_path / f"{z}-{x}-{y}.mvt"
+    path.write_bytes(tile)
+    info = subprocess.run(["ogrinfo", "-ro", "-al", str(path), "-oo", f"X={x}", "-oo", f"Y={y}", "-oo", f"Z={z}"],
+                          capture_output=True, text=True, check=True)
+    to_degrees = Transformer.from_crs(3857, 4326, always_xy=True)
+    return [to_degrees.transform(float(a), float(b))
+            for a, b in re.findall(r"POINT \(([-\d.e+]+) ([-\d.e+]+)\)", info.stdout)]
+
+
+async def test_restricted_asset_is_masked_in_tiles_and_cells(client: AsyncTestClient, make_key, tmp_path) -> None:
+    exact = (139.7581234, 35.6912345)
+    chiyoda = await make_key("municipality", CHIYODA)
+    carrier = await make_key("carrier", "docomo")
+    body = {"source_id": "S-1", "category": "streetlight", "name": "light", "visibility": "restricted",
+            "geometry": {"type": "Point", "coordinates": list(exact)}}
+    asset_id = (await client.post("/v1/assets", json=body, headers=chiyoda)).json()["id"]
+    masked = (await client.get(f"/v1/assets/{asset_id}", headers=carrier)).json()["geometry"]["coordinates"]
+    geod = Geod(ellps="WGS84")
+
+    def metres(a: tuple[float, float], b: tuple[float, float] | list[float]) -> float:
+        return geod.inv(a[0], a[1], b[0], b[1])[2]
+
+    assert metres(exact, masked) > 400  # the mesh centre is far enough away to tell apart at zoom 11
+    # Zoom 11 draws cells of 64 tile units, about 250 m here: a cell's point is within 176 m of its assets.
+    # Zoom 16 draws every asset where it is shown.
+    for z, near in ((11, 180), (16, 1)):
+        x, y = _tile_of(*exact, z)
+        url = OGC.format(c="assets") + f"/{z}/{y}/{x}.pbf"
+        own = _points((await client.get(url, headers=chiyoda)).content, z, x, y, tmp_path)
+        seen = _points((await client.get(url, headers=carrier)).content, z, x, y, tmp_path)
+        assert len(own) == 1 and metres(exact, own[0]) < near, (z, own)
+        assert all(metres(exact, p) > 400 - near for p in seen), (z, seen)
+        mx, my = _tile_of(*masked, z)
+        at_mesh = _points((await client.get(OGC.format(c="assets") + f"/{z}/{my}/{mx}.pbf", headers=carrier)).content,
+                          z, mx, my, tmp_path)
+        assert len(at_mesh) == 1 and metres(tuple(masked), at_mesh[0]) < near, (z, at_mesh)
