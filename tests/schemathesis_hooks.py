@@ -46,6 +46,16 @@ def _square(lon: float, lat: float, d: float) -> str:
 
 schemathesis.openapi.format("geojson-polygon", st.builds(_square, st.floats(139.5, 139.9), st.floats(35.5, 35.8),
                                                          st.floats(0.001, 0.05)))
+# A CQL2 text filter on what every /ogc collection can filter: its name and its geometry.
+_word = st.text(alphabet="abcxyz区駅公園0123", min_size=0, max_size=6)
+_cql2_part = st.one_of(
+    st.just("name IS NULL"), st.builds(lambda w: f"name = '{w}'", _word),
+    st.builds(lambda w: f"name LIKE '%{w}%'", _word),
+    st.builds(lambda lon, lat, d: f"S_INTERSECTS(geometry, BBOX({lon:.4f}, {lat:.4f}, {lon + d:.4f}, {lat + d:.4f}))",
+              st.floats(139.5, 139.9), st.floats(35.5, 35.8), st.floats(0.001, 0.05)))
+schemathesis.openapi.format("cql2", st.one_of(
+    _cql2_part, st.builds(lambda a, op, b: f"({a}) {op} ({b})", _cql2_part, st.sampled_from(["AND", "OR"]), _cql2_part),
+    st.builds(lambda a: f"NOT ({a})", _cql2_part)))
 schemathesis.openapi.format("crs", st.sampled_from(["EPSG:6668", "6677", "EPSG:4326", "EPSG:6677"]))
 
 
@@ -56,11 +66,13 @@ def _given(query: dict, name: str) -> bool:
 @schemathesis.hook
 def filter_query(ctx, query):
     """Constraints between parameters that OpenAPI cannot state: one spatial filter at a time, and
-    `near` and `radius` together or not at all (GET /v1/assets)."""
+    `near` and `radius` together or not at all (GET /v1/assets); a text filter is not CQL2 JSON (/ogc)."""
     if not query:
         return True
     if sum(_given(query, k) for k in ("bbox", "near", "within")) > 1:
         return False
+    if _given(query, "filter") and query.get("filter-lang") == "cql2-json":
+        return False  # the generated filters are CQL2 text
     return _given(query, "radius") == _given(query, "near")
 
 

@@ -109,7 +109,6 @@ async def test_queryables_describe_what_a_filter_may_name(client: AsyncTestClien
     ({"filter": " OR ".join(f"height_m = {i}" for i in range(150))}, ["at most 200"]),
     ({"filter": "{\"op\": \"=\"", "filter-lang": "cql2-json"}, ["not valid JSON"]),
     ({"filter": "height_m > 1", "filter-lang": "ecql"}, ["filter-lang", "cql2-text"]),
-    ({"filter-lang": "cql2-text"}, ["without a filter"]),
     ({"filter": "height_m > 1", "filter-crs": "EPSG:6677"}, ["filter-crs", "CRS84"]),
     ({"filter": "S_INTERSECTS(geometry, POLYGON((139 35, 140 35, 140 36, 139 35.5)))"}, ["Polygon", "closed"]),
 ])

@@ -102,9 +102,7 @@ def parse_filter(collection: str, text: str | None, lang: str | None, filter_crs
         raise invalid_field("filter-crs", f"geometries in a filter are longitude, latitude in {CRS84}; "
                                           "transform them, or filter with bbox and bbox-crs")
     if text is None:
-        if lang is not None:
-            raise invalid_field("filter-lang", "is given without a filter")
-        return None
+        return None  # a filter-lang alone asks for nothing
     found = Filter(text, LANGS[lang or "cql2-text"], collection)
     found.sql(1)  # the 422 for a filter that is not valid, or names what is not queryable, comes now
     return found

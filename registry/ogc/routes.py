@@ -93,7 +93,8 @@ async def items(
     limit: Annotated[int, Parameter(description="features per page")] = 100,
     count: Annotated[bool, Parameter(description="include numberMatched")] = False,
     filter: Annotated[str | None, Parameter(description="a CQL2 expression on the collection's queryables, "
-                                                        "e.g. category = 'rooftop' AND height_m >= 20")] = None,
+                                                        "e.g. category = 'rooftop' AND height_m >= 20",
+                                            schema_extra={"format": "cql2"})] = None,
     filter_lang: Annotated[str | None, Parameter(query="filter-lang", description=_LANG,
                                                  schema_extra={"enum": list(LANGS)})] = None,
     filter_crs: Annotated[str | None, Parameter(query="filter-crs", description="only CRS84, the default",
