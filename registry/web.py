@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 
 import asyncpg
-from litestar import Request, Response, get
+from litestar import MediaType, Request, Response, get
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
@@ -23,7 +23,6 @@ from registry.settings import Settings
 
 DIST = PROJECT_ROOT / "web" / "dist"
 ASSETS = "/assets"
-HTML = "text/html; charset=utf-8"
 # Online basemaps the one setting may name: tile URL template, the hosts the page's CSP must allow, credit.
 BASEMAPS = {
     "gsi": ("https://cyberjapandata.gsi.go.jp/xyz/std/{z}/{x}/{y}.png", "https://cyberjapandata.gsi.go.jp",
@@ -47,15 +46,15 @@ def _page(name: str, settings: Settings) -> Response[str]:
     tiles, _, credit = BASEMAPS.get(basemap, ("", "", ""))
     text = text.replace('data-basemap=""', f'data-basemap="{html.escape(tiles)}" '
                                            f'data-basemap-credit="{html.escape(credit)}"')
-    return Response(text, media_type=HTML, headers={"Cache-Control": "no-cache"})
+    return Response(text, media_type=MediaType.HTML, headers={"Cache-Control": "no-cache"})
 
 
-@get("/", include_in_schema=False, media_type=HTML)
+@get("/", include_in_schema=False, media_type=MediaType.HTML)
 async def landing(request: Request) -> Response[str]:
     return _page("index.html", request.app.state.settings)
 
 
-@get("/map", include_in_schema=False, media_type=HTML)
+@get("/map", include_in_schema=False, media_type=MediaType.HTML)
 async def map_page(request: Request, db: asyncpg.Connection) -> Response[str] | Redirect:
     token = request.cookies.get(sessions.COOKIE)
     parsed = sessions.parse(token) if token else None
