@@ -13,12 +13,13 @@ import html
 
 import asyncpg
 from litestar import MediaType, Request, Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from registry.auth import queries, sessions
 from registry.paths import PROJECT_ROOT
-from registry.problems import Problem
+from registry.problems import PROBLEM_JSON, Problem, ProblemDocument
 from registry.settings import Settings
 
 DIST = PROJECT_ROOT / "web" / "dist"
@@ -49,12 +50,18 @@ def _page(name: str, settings: Settings) -> Response[str]:
     return Response(text, media_type=MediaType.HTML, headers={"Cache-Control": "no-cache"})
 
 
-@get("/", include_in_schema=False, media_type=MediaType.HTML)
+_NOT_BUILT = {503: ResponseSpec(ProblemDocument, description="web/dist is not built", media_type=PROBLEM_JSON)}
+
+
+@get("/", tags=["web map"], summary="The web map's landing page, with the sign-in form (HTML)",
+     media_type=MediaType.HTML, responses=_NOT_BUILT)
 async def landing(request: Request) -> Response[str]:
     return _page("index.html", request.app.state.settings)
 
 
-@get("/map", include_in_schema=False, media_type=MediaType.HTML)
+@get("/map", tags=["web map"], summary="The web map (HTML); without a live session, a redirect to /",
+     media_type=MediaType.HTML,
+     responses={**_NOT_BUILT, 303: ResponseSpec(None, description="no live session: sign in at /")})
 async def map_page(request: Request, db: asyncpg.Connection) -> Response[str] | Redirect:
     token = request.cookies.get(sessions.COOKIE)
     parsed = sessions.parse(token) if token else None

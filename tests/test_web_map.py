@@ -46,6 +46,11 @@ async def _seed(client: AsyncTestClient, make_key) -> tuple[dict[str, str], list
     return owner, [await publish(client, owner, a) for a in _grid()]
 
 
+async def _with_cookie(base: str, token: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base, cookies={"kyodo_session": token}) as c:
+        return await c.get("/v1/session")
+
+
 async def _centre_map(w) -> None:
     await w.page.evaluate("([c, z]) => window.kyodoMap.jumpTo({center: c, zoom: z})", [list(CENTRE), ZOOM])
     await wait_idle(w)
@@ -55,8 +60,7 @@ async def test_carrier_filters_opens_applies_and_signs_out(client: AsyncTestClie
     _, published = await _seed(client, make_key)
     carrier = await make_key("carrier", "docomo")
     with served(settings) as base:
-        api = httpx.Client(base_url=base, headers=carrier, timeout=30)
-        async with browser_page(base) as w:
+        async with httpx.AsyncClient(base_url=base, headers=carrier, timeout=30) as api, browser_page(base) as w:
             await sign_in(w, _bearer(carrier))
             cookies = {c["name"]: c for c in await w.page.context.cookies()}
             session = cookies["kyodo_session"]
@@ -68,7 +72,8 @@ async def test_carrier_filters_opens_applies_and_signs_out(client: AsyncTestClie
             await _centre_map(w)
             assert await distinct_colours(w) > 20  # sea, land, outlines, labels and points: not a blank canvas
             bbox = await w.page.evaluate("window.kyodoMap.getBounds().toArray().flat().join(',')")
-            everything = {f["id"] for f in api.get("/v1/assets", params={"bbox": bbox, "limit": 100}).json()["features"]}
+            answer = await api.get("/v1/assets", params={"bbox": bbox, "limit": 100})
+            everything = {f["id"] for f in answer.json()["features"]}
             assert everything == {a["id"] for a in published}
             assert await rendered_ids(w, "asset-points") == everything
 
@@ -78,8 +83,9 @@ async def test_carrier_filters_opens_applies_and_signs_out(client: AsyncTestClie
             await w.page.select_option("#f-power", "yes")
             await wait_until(w, "document.querySelectorAll('#asset-list li').length === 2")
             await wait_idle(w)
-            wanted = api.get("/v1/assets", params={"bbox": bbox, "min_height": 30, "power": "yes",
-                                                   "limit": 100}).json()["features"]
+            answer = await api.get("/v1/assets", params={"bbox": bbox, "min_height": 30, "power": "yes",
+                                                         "limit": 100})
+            wanted = answer.json()["features"]
             expected = {f["id"] for f in wanted}
             # Heights 5(i + 1) >= 30 for i >= 5, power "yes" for i % 3 == 0: assets 6 and 9. The API is the
             # oracle; the grid's own arithmetic cross-checks it.
@@ -104,17 +110,17 @@ async def test_carrier_filters_opens_applies_and_signs_out(client: AsyncTestClie
             await w.page.click("#apply-form button[type=submit]")
             created = await w.page.wait_for_selector("#applied")
             application_id = await created.get_attribute("data-application")
-            listed_by_api = api.get("/v1/applications", params={"limit": 100}).json()["items"]
+            listed_by_api = (await api.get("/v1/applications", params={"limit": 100})).json()["items"]
             mine = [a for a in listed_by_api if a["application_id"] == application_id]
             assert mine and mine[0]["asset_ids"] == [target["id"]] and mine[0]["purpose"] == "5G スモールセル"
             await w.page.click("#tab-applications")
             await w.page.wait_for_selector(f"#application-list [data-application='{application_id}']")
 
             # Signing out ends the session: the cookie no longer works.
-            assert httpx.get(base + "/v1/session", cookies={"kyodo_session": session["value"]}).status_code == 200
+            assert (await _with_cookie(base, session["value"])).status_code == 200
             await w.page.click("#signout")
             await w.page.wait_for_url(base + "/")
-            assert httpx.get(base + "/v1/session", cookies={"kyodo_session": session["value"]}).status_code == 401
+            assert (await _with_cookie(base, session["value"])).status_code == 401
 
             assert w.foreign_requests() == []
             assert w.errors == []
@@ -141,7 +147,8 @@ async def test_municipality_sees_drafts_and_decides_from_the_page(client: AsyncT
             item = f"#pending-list [data-application='{application_id}']"
             await w.page.click(f"{item} button:has-text('承認')")
             await w.page.wait_for_selector(item, state="detached")
-            decided = httpx.get(f"{base}/v1/applications/{application_id}", headers=carrier).json()
+            async with httpx.AsyncClient(base_url=base, headers=carrier) as api:
+                decided = (await api.get(f"/v1/applications/{application_id}")).json()
             assert decided["status"] == "approved"
             assert w.foreign_requests() == []
             assert w.errors == []
@@ -151,8 +158,8 @@ async def test_prefecture_sees_its_municipalities_shaded(client: AsyncTestClient
     await _seed(client, make_key)
     prefecture = await make_key("prefecture", "130001")
     with served(settings) as base:
-        stats = httpx.get(base + "/v1/stats/assets", params={"group_by": "municipality", "prefecture": "13"},
-                          headers=prefecture).json()
+        async with httpx.AsyncClient(base_url=base, headers=prefecture) as api:
+            stats = (await api.get("/v1/stats/assets", params={"group_by": "municipality", "prefecture": "13"})).json()
         async with browser_page(base) as w:
             await sign_in(w, _bearer(prefecture))
             await wait_idle(w)

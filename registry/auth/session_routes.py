@@ -10,7 +10,7 @@ from registry.auth import queries, sessions
 from registry.auth.middleware import SessionAuth
 from registry.auth.models import SessionInfo
 from registry.principal import Principal
-from registry.problems import NotFound, Problem
+from registry.problems import Problem
 from registry.settings import Settings
 
 
@@ -45,11 +45,12 @@ async def current_session(request: Request) -> SessionInfo:
 
 @delete("/v1/session", tags=["keys"], status_code=200, summary="Sign out: the session cookie stops working")
 async def close_session(request: Request, db: asyncpg.Connection) -> Response[SessionInfo]:
+    """Idempotent: a request made with a bearer key has no session, so there is nothing to end and it answers
+    the same; the cookie is cleared either way."""
     auth = request.auth
-    if not isinstance(auth, SessionAuth):
-        raise NotFound("There is no session to end: this request carried an API key, not the session cookie.")
     principal: Principal = request.user
-    await queries.close_session(db, principal.tenant_code, auth.session_id)
+    if isinstance(auth, SessionAuth):
+        await queries.close_session(db, principal.tenant_code, auth.session_id)
     return Response(SessionInfo(principal), cookies=[_cookie(request, "", 0)])
 
 
