@@ -29,8 +29,14 @@ export async function start(map, me) {
   map.addSource("gaps", { type: "geojson", data: { type: "FeatureCollection",
     features: areas.features.filter((f) => gapIds.has(f.id)) } });
   map.addLayer({ id: "gap-areas", type: "fill", source: "gaps", paint: { "fill-color": "#cf222e", "fill-opacity": 0.35 } });
-  const lon = features.map((f) => f.geometry.coordinates[0]), lat = features.map((f) => f.geometry.coordinates[1]);
-  if (features.length) {
+  // Fit the town halls within 80 km of the median one: Tokyo's Izu and Ogasawara islands (up to 1,000 km
+  // south) would otherwise shrink the 23 wards to a dot; they stay on the map and in the lists.
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const mid = [median(features.map((f) => f.geometry.coordinates[0])), median(features.map((f) => f.geometry.coordinates[1]))];
+  const near = features.map((f) => f.geometry.coordinates).filter(([x, y]) =>
+    Math.hypot((x - mid[0]) * 91, (y - mid[1]) * 111) < 80); // km per degree at 35°N
+  if (near.length) {
+    const lon = near.map((c) => c[0]), lat = near.map((c) => c[1]);
     map.fitBounds([[Math.min(...lon), Math.min(...lat)], [Math.max(...lon), Math.max(...lat)]], { padding: 40, duration: 0 });
   }
 
@@ -39,11 +45,11 @@ export async function start(map, me) {
     panel.replaceChildren(
       el("h2", {}, t("municipalities")),
       el("ul", { id: "municipality-counts", class: "list" }, [...features].sort((a, b) => b.properties.count - a.properties.count)
-        .slice(0, 15).map((f) => el("li", {}, el("button", { type: "button",
+        .slice(0, 8).map((f) => el("li", {}, el("button", { type: "button",
           onclick: () => map.flyTo({ center: f.geometry.coordinates, zoom: 12 }) },
         `${f.properties.name} — ${f.properties.count.toLocaleString()}`)))),
       el("h2", {}, t("gaps"), ` (${coverage.gaps.length} / ${coverage.areas.length})`),
-      el("ul", { id: "gap-list", class: "list" }, coverage.gaps.slice(0, 30).map((g) => {
+      el("ul", { id: "gap-list", class: "list" }, coverage.gaps.slice(0, 10).map((g) => {
         const f = areas.features.find((x) => x.id === g.area_id);
         return el("li", {}, el("button", { type: "button",
           onclick: () => f && map.flyTo({ center: centre(f.geometry), zoom: 14 }) }, g.name));
