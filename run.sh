@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Kyodo Registry: set up everything on a fresh Debian machine, then run the demo or the tests.
 #   bash run.sh demo   system packages, virtualenv, database, migrations, demo data; serves the API
-#   bash run.sh test   the same set-up, then ruff and the test suite against the real database
+#   bash run.sh test   the same set-up, then ruff and the test suite against the real database (the web map's
+#                      browser tests drive Debian's Chromium, installed here when missing)
 set -euo pipefail
 cd "$(dirname "$0")"
 mode=${1:-}
@@ -27,10 +28,15 @@ missing_packages() {
   fi
   command -v ogrinfo >/dev/null || missing+=(gdal-bin)
   command -v runuser >/dev/null || missing+=(util-linux)
+  # The web map (web/) is built with Node.js from Debian's packages; its tests drive Debian's Chromium.
+  command -v node >/dev/null || missing+=(nodejs)
+  command -v npm >/dev/null || missing+=(npm)
+  if [ "$mode" = test ]; then command -v chromium >/dev/null || missing+=(chromium); fi
   echo "${missing[@]:-}"
 }
 
-if [ -z "${DATABASE_URL:-}" ] || ! command -v ogrinfo >/dev/null; then
+if [ -z "${DATABASE_URL:-}" ] || ! command -v ogrinfo >/dev/null || ! command -v npm >/dev/null \
+   || { [ "$mode" = test ] && ! command -v chromium >/dev/null; }; then
   need=$(missing_packages)
   if [ -n "$need" ]; then
     if [ "$(id -u)" = 0 ]; then
@@ -55,6 +61,15 @@ if [ ! -x .venv/bin/python ]; then
 fi
 say "installing Kyodo Registry and its dependencies into .venv"
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[test]'
+
+# The web map: MapLibre and the offline basemap come from the npm registry, pinned by web/package-lock.json,
+# into web/dist, which the API serves at / and /map. Rebuilt only when its sources changed.
+stamp=web/dist/.built
+if [ ! -f "$stamp" ] || [ -n "$(find web/src web/build.mjs web/package-lock.json -newer "$stamp" 2>/dev/null | head -n 1)" ]; then
+  say "building the web map (npm ci, then web/dist)"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build)
+  touch "$stamp"
+fi
 
 if [ -z "${DATABASE_URL:-}" ]; then
   say "starting the embedded PostgreSQL + PostGIS cluster"

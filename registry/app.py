@@ -18,11 +18,12 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 from swagger_ui_bundle import swagger_ui_path
 
-from registry import health, openapi_answers
+from registry import health, openapi_answers, web
 from registry.applications import routes as application_routes
 from registry.areas import routes as area_routes
 from registry.assets import routes as asset_routes
 from registry.auth import routes as auth_routes
+from registry.auth import session_routes
 from registry.auth.middleware import ApiKeyMiddleware
 from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.db.pool import create_pool, provide_db
@@ -38,6 +39,7 @@ from registry.tenants import routes as tenant_routes
 from registry.uploads import routes as upload_routes
 
 VERSION = "0.1.0"
+_OPEN_PATHS = ["^/healthz", "^/readyz", "^/schema", "^/$", "^/map$", "^/assets/"]
 _UI_ASSETS = "/schema/assets"
 
 
@@ -45,6 +47,7 @@ def route_handlers() -> list:
     return [
         *health.route_handlers,
         *auth_routes.route_handlers,
+        *session_routes.route_handlers,
         *tenant_routes.route_handlers,
         *asset_routes.route_handlers,
         *area_routes.route_handlers,
@@ -53,6 +56,7 @@ def route_handlers() -> list:
         *upload_routes.route_handlers,
         *ogc_routes.route_handlers,
         *ogc_tiles.route_handlers,
+        *web.route_handlers,
     ]
 
 
@@ -95,20 +99,22 @@ def create_app(settings: Settings | None = None) -> Litestar:
     ui_assets = create_static_files_router(path=_UI_ASSETS, directories=[swagger_ui_path],
                                            include_in_schema=False)
     app = Litestar(
-        route_handlers=[*route_handlers(), ui_assets],
+        route_handlers=[*route_handlers(), ui_assets, web.assets],
         dependencies={"db": Provide(provide_db)},
         lifespan=[database],
-        # Health probes and the API description are open; every /v1 route needs a key.
+        # Health probes, the API description and the web map's pages and files are open; every /v1 and
+        # /ogc route needs a key (or the web map's session cookie).
         # Outermost first: empty query parameters dropped; rate limits see every /v1 request and its
         # answer (401s are counted); then
         # the key is checked, then a JSON route refuses a body of another type.
         middleware=[EmptyQueryMiddleware, RateLimitMiddleware,
-                    DefineMiddleware(ApiKeyMiddleware, exclude=["^/healthz", "^/readyz", "^/schema"]),
+                    DefineMiddleware(ApiKeyMiddleware, exclude=_OPEN_PATHS),
                     JsonBodyMiddleware, EntityTagMiddleware],
         cors_config=cors_config(settings),
         # Below 1 KB the compressed body plus its header saves nothing worth the CPU.
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
-        before_send=[add_request_id, security_headers(settings.public_base_url), complete_allow],
+        before_send=[add_request_id, security_headers(settings.public_base_url, web.basemap_origin(settings)),
+                     complete_allow],
         exception_handlers={Exception: exception_to_problem},
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
@@ -121,7 +127,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 # The headers a browser script may send and read: the key, the concurrency and caching validators, links.
 _CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key",
-                         "Accept", "Accept-Language"]
+                         "Accept", "Accept-Language", "X-CSRF-Token"]
 _CORS_EXPOSED_HEADERS = ["ETag", "Link", "Location", "Content-Disposition", "Retry-After", "X-Request-Id"]
 
 

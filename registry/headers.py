@@ -21,13 +21,26 @@ API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
             b"img-src 'self' data:; frame-ancestors 'none'")
 _DOCS_PREFIX = "/schema"
+# The web map (registry/web.py): its own scripts, styles, fonts and MapLibre's worker only. MapLibre draws
+# into blob: and data: images and may start its worker from a blob:; labels are drawn with local fonts.
+# An online basemap, when set, adds its one host to img-src.
+_WEB_PATHS = ("/assets/",)
+_WEB_PAGES = ("/", "/map")
+
+
+def web_csp(basemap_origin: str | None = None) -> bytes:
+    images = "'self' data: blob:" + (f" {basemap_origin}" if basemap_origin else "")
+    return (f"default-src 'self'; script-src 'self'; worker-src 'self' blob:; child-src 'self' blob:; "
+            f"img-src {images}; style-src 'self'; font-src 'self'; connect-src 'self'; object-src 'none'; "
+            f"base-uri 'none'; form-action 'self'; frame-ancestors 'none'").encode()
 HSTS = b"max-age=31536000; includeSubDomains"
 PRIVATE = b"private, no-cache"
 
 
-def security_headers(public_base_url: str | None):
+def security_headers(public_base_url: str | None, basemap_origin: str | None = None):
     """The hook for an app served at `public_base_url` (HSTS only when that is https)."""
     hsts = bool(public_base_url and public_base_url.startswith("https://"))
+    page_csp = web_csp(basemap_origin)
 
     async def add_security_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
@@ -35,8 +48,14 @@ def security_headers(public_base_url: str | None):
         headers = list(message.get("headers", []))
         present = {name.lower() for name, _ in headers}
         path = scope.get("path", "")
+        if path.startswith(_DOCS_PREFIX):
+            csp = DOCS_CSP
+        elif path in _WEB_PAGES or path.startswith(_WEB_PATHS):
+            csp = page_csp
+        else:
+            csp = API_CSP
         extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"),
-                 (b"content-security-policy", DOCS_CSP if path.startswith(_DOCS_PREFIX) else API_CSP)]
+                 (b"content-security-policy", csp)]
         if hsts:
             extra.append((b"strict-transport-security", HSTS))
         if b"cache-control" not in present and _carries_key(scope):

@@ -52,10 +52,17 @@ class TooManyRequests(Problem):
 
 
 def _bucket_for_key(scope: Scope) -> str | None:
+    """The key's bucket; a web map session (its cookie, registry/auth/sessions.py) counts as a key of its own."""
+    session = None
     for name, value in scope.get("headers", []):
         if name == b"authorization":
             return "key:" + hashlib.sha256(value.split(b" ", 1)[-1].strip()).hexdigest()[:32]
-    return None
+        if name == b"cookie":
+            for part in value.split(b";"):
+                cookie, _, token = part.strip().partition(b"=")
+                if cookie == b"kyodo_session" and token:
+                    session = "key:" + hashlib.sha256(token).hexdigest()[:32]
+    return session
 
 
 def _client_address(scope: Scope) -> str:

@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     """Browser origins (https://map.example.lg.jp) allowed to call the API from script; none by default,
     so a page elsewhere cannot use a key a browser holds."""
+    session_hours: int = 8
+    """How long a web map session lasts after sign-in (sql/057_web_sessions.sql): one working day."""
+    online_basemap: str | None = None
+    """`gsi` or `gsi-pale` draws GSI's 地理院タイル under the web map (credited on it); unset, the map uses
+    only its offline basemap, as on LGWAN, which reaches no outside server."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -55,6 +60,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_auth_failures=int(env.get("KYODO_RATE_AUTH_FAILURES", "30")),
             rate_key_requests=int(env.get("KYODO_RATE_KEY_REQUESTS", "3000")),
             public_base_url=env.get("KYODO_PUBLIC_URL") or None,
+            session_hours=int(env.get("KYODO_SESSION_HOURS", "8")),
+            online_basemap=env.get("KYODO_BASEMAP") or None,
             cors_origins=tuple(o.strip() for o in env.get("KYODO_CORS_ORIGINS", "").split(",") if o.strip()),
         )
 

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import msgspec
 
-from registry.principal import Role
+from registry.principal import Principal, Role
 
 
 class KeyCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -33,3 +33,12 @@ class KeyPage(msgspec.Struct):
     items: list[KeyInfo]
     next: str | None
 
+
+
+class SessionInfo(msgspec.Struct):
+    """The signed-in principal; with a cookie, the session's expiry and the CSRF token its writes send."""
+
+    principal: Principal
+    csrf_token: Annotated[str | None, msgspec.Meta(
+        description="send as X-CSRF-Token on every write made with the session cookie")] = None
+    expires_at: datetime | None = None

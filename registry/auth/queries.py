@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import asyncpg
 
 from registry.auth import keys
@@ -73,3 +75,28 @@ async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
     if row is None:
         raise NotFound(f"No key {key_id} among those your key may manage.")
     return KeyInfo(*row)
+
+
+async def authenticate_session(db: asyncpg.Connection, tenant: str,
+                               digest: bytes) -> tuple[Principal, str, datetime] | None:
+    """The principal behind a live session of a live key, with the session's id and expiry."""
+    row = await db.fetchrow("select key_id::text, role, tenant_code, prefecture_code, name, session_id::text, "
+                            "expires_at from app.authenticate_session($1, $2)", tenant, digest)
+    return (Principal(*row[:5]), row[5], row[6]) if row else None
+
+
+async def open_session(db: asyncpg.Connection, principal: Principal, digest: bytes, hours: int) -> datetime:
+    """A session for the principal's own key (the row policy allows no other); its expiry."""
+    return await db.fetchval(
+        """insert into web_sessions (tenant_code, key_id, token_hash, expires_at)
+           values ($1, $2::uuid, $3, now() + make_interval(hours => $4)) returning expires_at""",
+        principal.tenant_code, principal.key_id, digest, hours)
+
+
+async def close_session(db: asyncpg.Connection, tenant: str, session_id: str) -> bool:
+    """Revoke a session; False when there was no live one."""
+    done = await db.fetchval(
+        """update web_sessions set revoked_at = now()
+            where tenant_code = $1 and session_id = $2::uuid and revoked_at is null returning true""",
+        tenant, session_id)
+    return bool(done)
