@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.web_browser import browser_page, sign_in, wait_idle  # noqa: E402
+from tests.web_browser import browser_page, sign_in, wait_idle
 
 ROLES = [("carrier", "docomo"), ("municipality", "131016"), ("prefecture", "130001")]
 
