@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
+import msgspec
 
 from registry.auth import keys
 from registry.auth.models import CreatedKey, KeyInfo
@@ -16,6 +17,34 @@ async def authenticate(db: asyncpg.Connection, tenant: str, digest: bytes) -> Pr
     row = await db.fetchrow("select key_id::text, role, tenant_code, prefecture_code, name "
                             "from app.authenticate($1, $2)", tenant, digest)
     return Principal(*row) if row else None
+
+
+class Entry(msgspec.Struct, frozen=True):
+    """What the first statement of a request found: the principal (None for an unknown or revoked key)
+    and the rate-limit counts registry/ratelimit.py decides on."""
+
+    principal: Principal | None
+    failures: int
+    requests: int
+    retry_after: int
+
+
+# One round trip: count the request and read the address's failures (app.count_request), then turn the
+# key into the principal and set it in the open transaction (app.enter_with_key, sql/057).
+_ENTER = """
+select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name
+  from app.count_request($3, $4, $5) r
+  left join app.enter_with_key($1, $2) k on true
+"""
+
+
+async def enter_with_key(db: asyncpg.Connection, tenant: str, digest: bytes, failures_bucket: str,
+                         key_bucket: str, window_s: int) -> Entry:
+    """Inside the request's transaction: the key's principal, set for row security, and the counts."""
+    r = await db.fetchrow(_ENTER, tenant, digest, failures_bucket, key_bucket, window_s)
+    principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
+        if r["key_id"] is not None else None
+    return Entry(principal, r["failures"], r["requests"], r["retry_after"])
 
 
 _COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at"
