@@ -7,7 +7,7 @@ Two budgets, each over a fixed window of `rate_window_s` seconds:
 Both answer 429 problem+json with Retry-After: the seconds left in the window. Litestar's own rate
 limiter keeps one budget in a store it reads and then writes (two workers can both pass at the
 limit); these counters are bumped and read in one statement. A request's count is made inside its own
-transaction, by the statement that also sets its principal (sql/057, registry/auth/middleware.py): no
+transaction, by the statement that also sets its principal (sql/058, registry/auth/middleware.py): no
 round trip of its own. Each database backend counts on a row of its own, so concurrent requests of one
 key never wait for each other's commit; the budget is the sum, and requests still running on other
 connections (at most the pool's size) are seen once they commit. While the database is away the
@@ -35,7 +35,7 @@ returning (select coalesce(sum(o.hits), 0)::integer from app.rate_counters o
             where o.bucket = $1 and o.window_start = c.window_start) as before,
           ceil(extract(epoch from c.window_start + make_interval(secs => $2) - now()))::integer as retry_after
 """
-# A request whose transaction was rolled back is counted again outside it (app.count_request, sql/057).
+# A request whose transaction was rolled back is counted again outside it (app.count_request, sql/058).
 _RECOUNT = "select 1 from app.count_request(null, $1, $2)"
 # Windows older than this are deleted now and then: by app.count_request, and here every 1,000th failure.
 _PRUNE = "delete from app.rate_counters where window_start < now() - make_interval(secs => $1 * 2)"

@@ -228,7 +228,7 @@ COUNT = {mode: f"select count(*) from asset_catalogue c where {_spatial(mode, 9)
 
 # The GeoJSON page written by PostgreSQL and passed through (issue 13: a Struct per row was 18 % of a
 # search's CPU): the keys in the order AssetFeature and AssetProperties encode them, times as msgspec
-# writes them (app.json_time, sql/058). Only the page's rows (limit + 1) are turned into JSON.
+# writes them (app.json_time, sql/059). Only the page's rows (limit + 1) are turned into JSON.
 _FEATURE = """json_build_object('type', 'Feature', 'id', s.asset_id, 'geometry', ST_AsGeoJSON(s.geom, 7)::json,
   'properties', json_build_object('asset_id', s.asset_id, 'municipality_code', s.municipality_code,
   'source_id', s.source_id, 'category', s.category, 'name', s.name, 'address', s.address,

@@ -2,7 +2,7 @@
 
 The middleware opens the request's connection and transaction (registry/db/pool.py) and, in one
 statement inside it, counts the request for the rate limits, turns the key into a principal and sets
-it for row security (sql/057). The handler's `db` is that same connection: a request makes four round
+it for row security (sql/058). The handler's `db` is that same connection: a request makes four round
 trips (BEGIN, that statement, its query, COMMIT) where it made nine.
 """
 

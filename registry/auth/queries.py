@@ -30,7 +30,7 @@ class Entry(msgspec.Struct, frozen=True):
 
 
 # One round trip: count the request and read the address's failures (app.count_request), then turn the
-# key into the principal and set it in the open transaction (app.enter_with_key, sql/057).
+# key into the principal and set it in the open transaction (app.enter_with_key, sql/058).
 _ENTER = """
 select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name
   from app.count_request($3, $4, $5) r
