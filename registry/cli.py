@@ -96,8 +96,11 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    ensure_database()
+    settings = ensure_database()
+    # uvloop and httptools instead of asyncio's loop and h11, and no access log unless KYODO_ACCESS_LOG=1:
+    # 198 -> 255 req/s on the bbox search in the issue 13 benchmark (bench/PEERS.md compares Granian too).
     uvicorn.run("registry.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+                loop="uvloop", http="httptools", access_log=settings.access_log,
                 log_level="info", proxy_headers=True, server_header=False)
     return 0
 

@@ -6,44 +6,38 @@ Two budgets, each over a fixed window of `rate_window_s` seconds:
 - requests per key (`rate_key_requests`), so a runaway script slows down instead of starving others.
 Both answer 429 problem+json with Retry-After: the seconds left in the window. Litestar's own rate
 limiter keeps one budget in a store it reads and then writes (two workers can both pass at the
-limit); these counters are bumped and read in one atomic statement. While the database is away the
-limits are not enforced: every route that needs the database answers 503 then anyway.
+limit); these counters are bumped and read in one statement. A request's count is made inside its own
+transaction, by the statement that also sets its principal (sql/058, registry/auth/middleware.py): no
+round trip of its own. Each database backend counts on a row of its own, so concurrent requests of one
+key never wait for each other's commit; the budget is the sum, and requests still running on other
+connections (at most the pool's size) are seen once they commit. While the database is away the
+request answers 503: neither its key nor its budget can be checked.
 """
 
 from __future__ import annotations
-
-import hashlib
 
 import asyncpg
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry.db.pool import pooled
+from registry.db.pool import is_gone, pooled
 from registry.problems import Problem, is_unavailable
 from registry.settings import Settings
 
 _LIMITED_PREFIXES = ("/v1/", "/ogc")
 
-# $1 the address's failure bucket, $2 the key's bucket (null without a key), $3 the window in seconds.
-_CHECK = """
-with w as (select to_timestamp(floor(extract(epoch from now()) / $3) * $3) as start),
-bumped as (
-  insert into app.rate_counters (bucket, window_start, hits)
-  select $2, w.start, 1 from w where $2::text is not null
-  on conflict (bucket, window_start) do update set hits = app.rate_counters.hits + 1
-  returning hits
-)
-select coalesce((select c.hits from app.rate_counters c, w where c.bucket = $1 and c.window_start = w.start), 0)
-         as failures,
-       coalesce((select hits from bumped), 0) as requests,
-       ceil(extract(epoch from (select start from w) + make_interval(secs => $3) - now()))::int as retry_after
-"""
+# A failed authentication, counted on the address's row (shard 0); returns the count before it.
 _FAILED = """
-insert into app.rate_counters (bucket, window_start, hits)
-values ($1, to_timestamp(floor(extract(epoch from now()) / $2) * $2), 1)
-on conflict (bucket, window_start) do update set hits = app.rate_counters.hits + 1
+insert into app.rate_counters as c (bucket, window_start, shard, hits)
+values ($1, to_timestamp(floor(extract(epoch from now()) / $2) * $2), 0, 1)
+on conflict (bucket, window_start, shard) do update set hits = c.hits + 1
+returning (select coalesce(sum(o.hits), 0)::integer from app.rate_counters o
+            where o.bucket = $1 and o.window_start = c.window_start) as before,
+          ceil(extract(epoch from c.window_start + make_interval(secs => $2) - now()))::integer as retry_after
 """
-# Windows older than this are deleted now and then (every 1,000th request of a process).
+# A request whose transaction was rolled back is counted again outside it (app.count_request, sql/058).
+_RECOUNT = "select 1 from app.count_request(null, $1, $2)"
+# Windows older than this are deleted now and then: by app.count_request, and here every 1,000th failure.
 _PRUNE = "delete from app.rate_counters where window_start < now() - make_interval(secs => $1 * 2)"
 
 
@@ -51,29 +45,60 @@ class TooManyRequests(Problem):
     status, title, slug = 429, "Too many requests", "too-many-requests"
 
 
-def _bucket_for_key(scope: Scope) -> str | None:
-    """The key's bucket; a web map session (its cookie, registry/auth/sessions.py) counts as a key of its own."""
-    session = None
-    for name, value in scope.get("headers", []):
-        if name == b"authorization":
-            return "key:" + hashlib.sha256(value.split(b" ", 1)[-1].strip()).hexdigest()[:32]
-        if name == b"cookie":
-            for part in value.split(b";"):
-                cookie, _, token = part.strip().partition(b"=")
-                if cookie == b"kyodo_session" and token:
-                    session = "key:" + hashlib.sha256(token).hexdigest()[:32]
-    return session
+def key_bucket(digest: bytes) -> str:
+    """The key's bucket: the first 128 bits of its SHA-256 (the hash the key is stored under)."""
+    return "key:" + digest.hex()[:32]
 
 
-def _client_address(scope: Scope) -> str:
+def failures_bucket(scope: Scope) -> str:
     client = scope.get("client")
     return "auth:" + (client[0] if client else "unknown")
 
 
+def enforce(settings: Settings, failures: int, requests: int, retry_after: int) -> None:
+    """429 when the address has failed too often or the key has spent its budget (counts from the
+    request's first statement, registry/auth/queries.py)."""
+    retry = {"Retry-After": str(max(1, retry_after))}
+    if failures >= settings.rate_auth_failures:
+        raise TooManyRequests(
+            f"Too many requests with a missing, unknown or revoked key came from your address "
+            f"({failures} in {settings.rate_window_s} s). Check the key you send, then try again "
+            f"after {retry['Retry-After']} s.", headers=retry)
+    if requests > settings.rate_key_requests:
+        raise TooManyRequests(
+            f"Your key has made more than {settings.rate_key_requests} requests in {settings.rate_window_s} s. "
+            f"Slow down (follow `next` links with larger `limit`s, or use the change feed) and try again "
+            f"after {retry['Retry-After']} s.", headers=retry)
+
+
+_writes = 0
+
+
+async def _prune_now_and_then(conn: asyncpg.Connection, window_s: int) -> None:
+    global _writes
+    _writes += 1
+    if _writes % 1000 == 0:
+        await conn.execute(_PRUNE, window_s)
+
+
+async def recount(conn: asyncpg.Connection, bucket: str, window_s: int) -> None:
+    """Count a request whose transaction was rolled back, on its own connection after the rollback."""
+    if is_gone(conn) or conn.is_in_transaction():
+        return
+    try:
+        await conn.fetchval(_RECOUNT, bucket, window_s)
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+
+
 class RateLimitMiddleware:
+    """Counts failed authentications (a 401) per client address, and answers 429 instead of 401 to an
+    address already over its budget. The per-key budget and the address check of a request with a
+    well-formed key are made by the key middleware, in the statement that sets the principal."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.requests = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(_LIMITED_PREFIXES):
@@ -81,8 +106,7 @@ class RateLimitMiddleware:
             return
         settings: Settings = scope["app"].state.settings
         pool: asyncpg.Pool = scope["app"].state.pool
-        address = _client_address(scope)
-        await self._check(pool, settings, address, _bucket_for_key(scope))
+        address = failures_bucket(scope)
         status = 0
 
         async def send_and_watch(message: Message) -> None:
@@ -94,38 +118,19 @@ class RateLimitMiddleware:
         try:
             await self.app(scope, receive, send_and_watch)
         except NotAuthorizedException:
-            await self._count_failure(pool, settings, address)
+            await self._count_failure(pool, settings, address, refuse=True)
             raise
         if status == 401:
-            await self._count_failure(pool, settings, address)
+            await self._count_failure(pool, settings, address, refuse=False)
 
-    async def _check(self, pool: asyncpg.Pool, settings: Settings, address: str, key: str | None) -> None:
-        self.requests += 1
+    async def _count_failure(self, pool: asyncpg.Pool, settings: Settings, address: str, refuse: bool) -> None:
         try:
             async with pooled(pool) as conn:
-                row = await conn.fetchrow(_CHECK, address, key, settings.rate_window_s)
-                if self.requests % 1000 == 0:
-                    await conn.execute(_PRUNE, settings.rate_window_s)
-        except Exception as exc:
-            if is_unavailable(exc):
-                return
-            raise
-        retry = {"Retry-After": str(max(1, row["retry_after"]))}
-        if row["failures"] >= settings.rate_auth_failures:
-            raise TooManyRequests(
-                f"Too many requests with a missing, unknown or revoked key came from your address "
-                f"({row['failures']} in {settings.rate_window_s} s). Check the key you send, then try again "
-                f"after {retry['Retry-After']} s.", headers=retry)
-        if row["requests"] > settings.rate_key_requests:
-            raise TooManyRequests(
-                f"Your key has made more than {settings.rate_key_requests} requests in {settings.rate_window_s} s. "
-                f"Slow down (follow `next` links with larger `limit`s, or use the change feed) and try again "
-                f"after {retry['Retry-After']} s.", headers=retry)
-
-    async def _count_failure(self, pool: asyncpg.Pool, settings: Settings, address: str) -> None:
-        try:
-            async with pooled(pool) as conn:
-                await conn.execute(_FAILED, address, settings.rate_window_s)
+                row = await conn.fetchrow(_FAILED, address, settings.rate_window_s)
+                await _prune_now_and_then(conn, settings.rate_window_s)
         except Exception as exc:
             if not is_unavailable(exc):
                 raise
+            return
+        if refuse:
+            enforce(settings, row["before"], 0, row["retry_after"])

@@ -35,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     public_base_url: str | None = None
     """The server's public address (https://registry.example.lg.jp): links are absolute from it when set,
     relative otherwise, and never built from the Host header a client sends."""
+    access_log: bool = False
+    """One log line per request (KYODO_ACCESS_LOG=1); off by default, as it costs a worker CPU on every
+    request and a reverse proxy in front usually keeps its own."""
     cors_origins: tuple[str, ...] = ()
     """Browser origins (https://map.example.lg.jp) allowed to call the API from script; none by default,
     so a page elsewhere cannot use a key a browser holds."""
@@ -62,6 +65,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             public_base_url=env.get("KYODO_PUBLIC_URL") or None,
             session_hours=int(env.get("KYODO_SESSION_HOURS", "8")),
             online_basemap=env.get("KYODO_BASEMAP") or None,
+            access_log=env.get("KYODO_ACCESS_LOG", "0").strip().lower() in ("1", "true", "yes", "on"),
             cors_origins=tuple(o.strip() for o in env.get("KYODO_CORS_ORIGINS", "").split(",") if o.strip()),
         )
 

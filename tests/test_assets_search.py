@@ -208,3 +208,49 @@ def test_fixture_is_spread_over_three_municipalities() -> None:
     assets = fixture_assets()
     assert Counter(a["municipality_code"] for a in assets) == {CHIYODA: 30, SHINJUKU: 30, OSAKA_CITY: 30}
     assert all(Point(a["geometry"]["coordinates"]).is_valid for a in assets)
+
+
+async def test_bbox_is_exact_at_its_edges(client: AsyncTestClient, make_key) -> None:
+    """Points a few centimetres either side of each edge: the answer is exactly those shapely puts in the box.
+
+    PostGIS's && alone compares float4 boxes, rounded outwards, and let points up to ~3 m outside through."""
+    chiyoda = await make_key("municipality", CHIYODA)
+    bounds = (139.7512345, 35.6912345, 139.7587654, 35.6987654)
+    minx, miny, maxx, maxy = bounds
+    positions = []
+    for offset in (-3e-5, -1e-6, -1e-7, 0.0, 1e-7, 1e-6, 3e-5):  # 1e-7 degrees is about a centimetre
+        for x, y in ((minx + offset, (miny + maxy) / 2), (maxx + offset, (miny + maxy) / 2),
+                     ((minx + maxx) / 2, miny + offset), ((minx + maxx) / 2, maxy + offset)):
+            positions.append((round(x, 7), round(y, 7)))
+    positions += [(minx, miny), (maxx, maxy), (round(maxx + 1e-7, 7), round(maxy + 1e-7, 7))]
+    for i, (x, y) in enumerate(positions):
+        r = await client.post("/v1/assets", headers=chiyoda, json={
+            "source_id": f"edge-{i}", "category": "streetlight", "name": f"edge {i}",
+            "geometry": {"type": "Point", "coordinates": [x, y]}, "visibility": "public"})
+        assert r.status_code == 201, r.text
+    carrier = await make_key("carrier", "docomo")
+    got = await _all_ids(client, carrier, "/v1/assets", {"bbox": ",".join(map(str, bounds)), "limit": 5})
+    area = box(*bounds)
+    expected = {f"edge-{i}" for i, (x, y) in enumerate(positions) if area.intersects(Point(x, y))}
+    assert len(got) == len(set(got)) and set(got) == expected
+    assert 0 < len(expected) < len(positions)
+
+
+async def test_search_json_is_the_feature_the_asset_route_writes(client: AsyncTestClient, make_key,
+                                                                 published: list[dict]) -> None:
+    """The search's features are written by PostgreSQL; GET /v1/assets/{id} still encodes a Struct. Both
+    must read the same, key for key, in the same order and with the same strings (near adds distance_m).
+    One difference is allowed: PostgreSQL writes a whole float as 121 where msgspec writes 121.0, the
+    same JSON number; both are read with every number as a float."""
+    carrier = await make_key("carrier", "docomo")
+    for params in ({"bbox": "139.70,35.67,139.78,35.71", "limit": 1000},
+                   {"near": "139.7536,35.6939", "radius": 3000, "limit": 1000}):
+        r = await client.get("/v1/assets", params=params, headers=carrier)
+        features = json.loads(r.text, parse_int=float)["features"]
+        assert len(features) > 10
+        for f in features:
+            one = json.loads((await client.get(f"/v1/assets/{f['id']}", headers=carrier)).text, parse_int=float)
+            distance = f["properties"].pop("distance_m")
+            assert (distance is None) == ("near" not in params)
+            one["properties"].pop("distance_m", None)
+            assert json.dumps(f) == json.dumps(one), (f, one)

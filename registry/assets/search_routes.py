@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Annotated, Literal
 
 import asyncpg
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
@@ -37,23 +38,36 @@ def _page(request: Request, flt: SearchFilter, after: str | None, limit: int) ->
     return wanted
 
 
+class _PassedThrough(msgspec.Struct, kw_only=True, tag="FeatureCollection", tag_field="type", omit_defaults=True):
+    """AssetCollection with the features as PostgreSQL wrote them (queries.search_json): the same JSON."""
+
+    features: list[msgspec.Raw]
+    links: list[Link] = []
+    numberReturned: int = 0
+    numberMatched: int | None = None
+    next: str | None = None
+
+
 async def _run_search(request: Request, db: asyncpg.Connection, flt: SearchFilter, after: str | None, limit: int,
                       count: bool, f: Format | None, encoding: str) -> Response[AssetCollection]:
     fmt = negotiate(request, f, ("geojson", "csv"))
     charset = csv_charset(encoding)  # checked whatever the format, so a mistyped encoding is never ignored
     wanted = _page(request, flt, after, limit)
-    hits = await queries.search(db, flt, wanted.after, wanted.fetch)
-    by_distance = flt.mode == "near"
-    page = page_of(request, hits, wanted, key=lambda h: [h.feature.properties.distance_m if by_distance
-                                                         else h.feature.properties.municipality_code, h.feature.id])
-    links = {"Link": f'<{page.next}>; rel="next"'} if page.next else {}
     if fmt == "csv":
-        return csv_response(to_csv(page.items, encoding), charset, "assets.csv", links)
+        hits = await queries.search(db, flt, wanted.after, wanted.fetch)
+        by_distance = flt.mode == "near"
+        rows = page_of(request, hits, wanted, key=lambda h: [h.feature.properties.distance_m if by_distance
+                                                             else h.feature.properties.municipality_code,
+                                                             h.feature.id])
+        links = {"Link": f'<{rows.next}>; rel="next"'} if rows.next else {}
+        return csv_response(to_csv(rows.items, encoding), charset, "assets.csv", links)
+    found = await queries.search_json(db, flt, wanted.after, wanted.fetch)
+    page = page_of(request, found, wanted, key=lambda h: [h.first_key, h.asset_id])
+    links = {"Link": f'<{page.next}>; rel="next"'} if page.next else {}
     matched = await queries.count(db, flt) if count else None
-    features = [h.feature for h in page.items]
-    body = AssetCollection(features=features, numberReturned=len(features), numberMatched=matched, next=page.next,
-                           links=[Link(page.next, "next")] if page.next else [])
-    return Response(body, media_type=GEOJSON, headers=links)
+    body = _PassedThrough(features=[h.feature for h in page.items], numberReturned=len(page.items),
+                          numberMatched=matched, next=page.next, links=[Link(page.next, "next")] if page.next else [])
+    return Response(body, media_type=GEOJSON, headers=links)  # type: ignore[arg-type]
 
 
 @get("/v1/assets", tags=["search"], summary="Search the asset catalogue", media_type=GEOJSON,

@@ -1,5 +1,12 @@
 """Authentication: `Authorization: Bearer <key>` on every /v1 and /ogc request, or the web map's session
-cookie (registry/auth/sessions.py), whose writes also need the CSRF token and a same-origin `Origin`."""
+cookie (registry/auth/sessions.py), whose writes also need the CSRF token and a same-origin `Origin`.
+
+The middleware opens the request's connection and transaction (registry/db/pool.py) and, in one
+statement inside it, counts the request for the rate limits, turns the key into a principal and sets
+it for row security (sql/058). The handler's `db` is that same connection: a keyed request makes four
+round trips (BEGIN, that statement, its query, COMMIT) where it made nine. A session request makes one
+more: the principal is set by a statement of its own after the session is found.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,14 @@ import msgspec
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware._utils import should_bypass_middleware
+from litestar.types import Receive, Scope, Send
 
+from registry import ratelimit
 from registry.auth import keys, queries, sessions
+from registry.db.pool import request_transaction, set_principal
 from registry.problems import Forbidden
+from registry.settings import Settings
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kyodo-registry"'}
 
@@ -29,44 +41,82 @@ def _unauthorised(detail: str) -> NotAuthorizedException:
     return NotAuthorizedException(detail=detail, headers=_CHALLENGE)
 
 
-class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        header = connection.headers.get("authorization")
-        if not header and sessions.COOKIE in connection.cookies:
-            return await self._session(connection, connection.cookies[sessions.COOKIE])
-        if not header:
-            raise _unauthorised("Send your API key as `Authorization: Bearer <key>`.")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise _unauthorised("The Authorization header must be `Bearer <key>`.")
-        parsed = keys.parse(token)
-        if parsed is None:
-            raise _unauthorised("That is not a Kyodo Registry API key (they look like kyd_<tenant>_<48 hex>).")
-        pool: asyncpg.Pool = connection.app.state.pool
-        async with pool.acquire() as conn:
-            principal = await queries.authenticate(conn, *parsed)
-        if principal is None:
-            raise _unauthorised("This API key is unknown or has been revoked.")
-        return AuthenticationResult(user=principal, auth=principal.key_id)
+def _parse(connection: ASGIConnection) -> tuple[str, bytes]:
+    """(tenant, hash) of the key the request carries; 401 for anything else, without the database."""
+    header = connection.headers.get("authorization")
+    if not header:
+        raise _unauthorised("Send your API key as `Authorization: Bearer <key>`.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorised("The Authorization header must be `Bearer <key>`.")
+    parsed = keys.parse(token)
+    if parsed is None:
+        raise _unauthorised("That is not a Kyodo Registry API key (they look like kyd_<tenant>_<48 hex>).")
+    return parsed
 
-    async def _session(self, connection: ASGIConnection, token: str) -> AuthenticationResult:
+
+def _session_ended() -> NotAuthorizedException:
+    return _unauthorised("Your session has ended (signed out, expired, or its key was revoked); "
+                         "sign in again with your API key.")
+
+
+class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if should_bypass_middleware(exclude_http_methods=self.exclude_http_methods,
+                                    exclude_opt_key=self.exclude_opt_key, exclude_path_pattern=self.exclude,
+                                    scope=scope, scopes=self.scopes):
+            await self.app(scope, receive, send)
+            return
+        connection = ASGIConnection(scope)
+        if not connection.headers.get("authorization") and sessions.COOKIE in connection.cookies:
+            await self._with_session(scope, receive, send, connection, connection.cookies[sessions.COOKIE])
+            return
+        tenant, digest = _parse(connection)
+        settings: Settings = scope["app"].state.settings
+        pool: asyncpg.Pool = scope["app"].state.pool
+        key_bucket = ratelimit.key_bucket(digest)
+        async with request_transaction(pool, scope) as held:  # type: ignore[arg-type]
+            entry = await queries.enter_with_key(held.conn, tenant, digest, ratelimit.failures_bucket(scope),
+                                                 key_bucket, settings.rate_window_s)
+            ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
+            if entry.principal is None:
+                raise _unauthorised("This API key is unknown or has been revoked.")
+            scope["user"] = entry.principal
+            scope["auth"] = entry.principal.key_id
+            await self.app(scope, receive, send)
+            if held.rolled_back:
+                # The handler failed and its transaction took the request's count with it: count again.
+                await ratelimit.recount(held.conn, key_bucket, settings.rate_window_s)
+
+    async def _with_session(self, scope: Scope, receive: Receive, send: Send, connection: ASGIConnection,
+                            token: str) -> None:
         parsed = sessions.parse(token)
-        found = None
-        if parsed is not None:
-            pool: asyncpg.Pool = connection.app.state.pool
-            async with pool.acquire() as conn:
-                found = await queries.authenticate_session(conn, *parsed)
-        if found is None:
-            raise _unauthorised("Your session has ended (signed out, expired, or its key was revoked); "
-                                "sign in again with your API key.")
-        principal, session_id, expires_at = found
-        if connection.scope["method"] not in sessions.SAFE_METHODS:
-            _check_same_origin(connection)
-            if not sessions.csrf_matches(token, connection.headers.get(sessions.CSRF_HEADER)):
-                raise Forbidden("A write made with the session cookie needs the X-CSRF-Token header that "
-                                "POST or GET /v1/session returned.", slug="csrf-token")
-        auth = SessionAuth(session_id, expires_at, sessions.csrf_token(token))
-        return AuthenticationResult(user=principal, auth=auth)
+        if parsed is None:
+            raise _session_ended()
+        settings: Settings = scope["app"].state.settings
+        pool: asyncpg.Pool = scope["app"].state.pool
+        # A session counts against a budget of its own, as a key does.
+        bucket = ratelimit.key_bucket(parsed[1])
+        async with request_transaction(pool, scope) as held:  # type: ignore[arg-type]
+            entry = await queries.enter_with_session(held.conn, *parsed, ratelimit.failures_bucket(scope), bucket,
+                                                     settings.rate_window_s)
+            ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
+            if entry.principal is None or entry.session_id is None or entry.expires_at is None:
+                raise _session_ended()
+            if scope["method"] not in sessions.SAFE_METHODS:
+                _check_same_origin(connection)
+                if not sessions.csrf_matches(token, connection.headers.get(sessions.CSRF_HEADER)):
+                    raise Forbidden("A write made with the session cookie needs the X-CSRF-Token header that "
+                                    "POST or GET /v1/session returned.", slug="csrf-token")
+            await set_principal(held.conn, entry.principal)
+            scope["user"] = entry.principal
+            scope["auth"] = SessionAuth(entry.session_id, entry.expires_at, sessions.csrf_token(token))
+            await self.app(scope, receive, send)
+            if held.rolled_back:
+                await ratelimit.recount(held.conn, bucket, settings.rate_window_s)
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        raise NotImplementedError("__call__ authenticates inside the request's transaction")
 
 
 def _check_same_origin(connection: ASGIConnection) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from registry.auth import keys
 from registry.auth.models import CreatedKey, KeyInfo
@@ -18,6 +19,34 @@ async def authenticate(db: asyncpg.Connection, tenant: str, digest: bytes) -> Pr
     row = await db.fetchrow("select key_id::text, role, tenant_code, prefecture_code, name "
                             "from app.authenticate($1, $2)", tenant, digest)
     return Principal(*row) if row else None
+
+
+class Entry(msgspec.Struct, frozen=True):
+    """What the first statement of a request found: the principal (None for an unknown or revoked key)
+    and the rate-limit counts registry/ratelimit.py decides on."""
+
+    principal: Principal | None
+    failures: int
+    requests: int
+    retry_after: int
+
+
+# One round trip: count the request and read the address's failures (app.count_request), then turn the
+# key into the principal and set it in the open transaction (app.enter_with_key, sql/058).
+_ENTER = """
+select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name
+  from app.count_request($3, $4, $5) r
+  left join app.enter_with_key($1, $2) k on true
+"""
+
+
+async def enter_with_key(db: asyncpg.Connection, tenant: str, digest: bytes, failures_bucket: str,
+                         key_bucket: str, window_s: int) -> Entry:
+    """Inside the request's transaction: the key's principal, set for row security, and the counts."""
+    r = await db.fetchrow(_ENTER, tenant, digest, failures_bucket, key_bucket, window_s)
+    principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
+        if r["key_id"] is not None else None
+    return Entry(principal, r["failures"], r["requests"], r["retry_after"])
 
 
 _COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at"
@@ -77,12 +106,41 @@ async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
     return KeyInfo(*row)
 
 
+class SessionEntry(msgspec.Struct, frozen=True):
+    """The first statement of a request made with the web map's cookie: as Entry, with the session."""
+
+    principal: Principal | None
+    session_id: str | None
+    expires_at: datetime | None
+    failures: int
+    requests: int
+    retry_after: int
+
+
+# Count the request (app.count_request) and find the live session of a live key (app.authenticate_session,
+# sql/057); the principal is set by its own statement once the CSRF checks passed.
+_ENTER_SESSION = """
+select r.failures, r.requests, r.retry_after, s.key_id::text, s.role, s.tenant_code, s.prefecture_code, s.name,
+       s.session_id::text, s.expires_at
+  from app.count_request($3, $4, $5) r
+  left join app.authenticate_session($1, $2) s on true
+"""
+
+
 async def authenticate_session(db: asyncpg.Connection, tenant: str,
                                digest: bytes) -> tuple[Principal, str, datetime] | None:
     """The principal behind a live session of a live key, with the session's id and expiry."""
     row = await db.fetchrow("select key_id::text, role, tenant_code, prefecture_code, name, session_id::text, "
                             "expires_at from app.authenticate_session($1, $2)", tenant, digest)
     return (Principal(*row[:5]), row[5], row[6]) if row else None
+
+
+async def enter_with_session(db: asyncpg.Connection, tenant: str, digest: bytes, failures_bucket: str,
+                             bucket: str, window_s: int) -> SessionEntry:
+    r = await db.fetchrow(_ENTER_SESSION, tenant, digest, failures_bucket, bucket, window_s)
+    principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
+        if r["key_id"] is not None else None
+    return SessionEntry(principal, r["session_id"], r["expires_at"], r["failures"], r["requests"], r["retry_after"])
 
 
 async def open_session(db: asyncpg.Connection, principal: Principal, digest: bytes, hours: int) -> datetime:

@@ -21,11 +21,19 @@ select set_config('app.role', $1, true),
 """
 
 
+async def _no_reset(conn: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection goes back to the pool: the application changes session state
+    only with set_config(..., true) and SET LOCAL, which end with the transaction (asyncpg still rolls
+    back a transaction left open before calling this). asyncpg's default reset (advisory unlock, CLOSE
+    ALL, UNLISTEN, RESET ALL) was one more round trip per release, three per request before issue 13."""
+
+
 async def create_pool(settings: Settings) -> asyncpg.Pool:
     return await asyncpg.create_pool(
         settings.api_database_url,
         min_size=settings.pool_min,
         max_size=settings.pool_max,
+        reset=_no_reset,
         server_settings={
             "statement_timeout": str(settings.statement_timeout_ms),
             # A crashed client must not hold row locks for long.
@@ -52,9 +60,18 @@ async def pooled(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         try:
             yield conn
         except BaseException as exc:
-            if is_unavailable(exc):
+            if is_unavailable(exc) and not is_gone(conn):
                 conn.terminate()
             raise
+
+
+def is_gone(conn: asyncpg.Connection) -> bool:
+    """True once the connection is closed, or terminated and so already handed back by asyncpg (its
+    pool proxy then refuses every call)."""
+    try:
+        return conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
 
 
 async def check_ready(pool: asyncpg.Pool) -> None:
@@ -76,12 +93,61 @@ async def _rollback(conn: asyncpg.Connection, tx: asyncpg.transaction.Transactio
         conn.terminate()
 
 
+class RequestTransaction:
+    """The connection and transaction of one request, opened by the authentication middleware before
+    the principal is known, so that setting it costs no round trip of its own; provide_db hands the
+    same connection to the handler and commits it."""
+
+    __slots__ = ("conn", "rolled_back", "tx")
+
+    def __init__(self, conn: asyncpg.Connection, tx: asyncpg.transaction.Transaction) -> None:
+        self.conn, self.tx, self.rolled_back = conn, tx, False
+
+
+_SCOPE_KEY = "kyodo.request_transaction"
+
+
+@asynccontextmanager
+async def request_transaction(pool: asyncpg.Pool, scope: dict) -> AsyncIterator[RequestTransaction]:
+    """A pooled connection in a transaction for the whole request (released after the answer is sent).
+    Whatever the handler left open (a route without `db`, a refusal before it ran) is committed when the
+    request ended normally, so the request's count in the rate limits stays; rolled back otherwise."""
+    async with pooled(pool) as conn:
+        tx = conn.transaction()
+        await tx.start()
+        held = RequestTransaction(conn, tx)
+        scope[_SCOPE_KEY] = held
+        try:
+            yield held
+        except BaseException:
+            if not is_gone(conn) and conn.is_in_transaction():
+                await _rollback(conn, tx)
+            raise
+        finally:
+            scope.pop(_SCOPE_KEY, None)
+        if not is_gone(conn) and conn.is_in_transaction():
+            await _commit(conn, tx)
+
+
 async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.Connection, None]:
     """A connection in a transaction, committed only if the handler returned normally.
 
     Litestar runs this cleanup before the response is sent, so a client never sees success for
-    a write that did not commit; any exception rolls everything back.
+    a write that did not commit; any exception rolls everything back. A request that passed the key
+    middleware already has its connection, transaction and principal (request_transaction); the
+    others (OPTIONS, paths without a key) open their own here.
     """
+    held: RequestTransaction | None = request.scope.get(_SCOPE_KEY)  # type: ignore[assignment]
+    if held is not None:
+        conn, tx = held.conn, held.tx
+        try:
+            yield conn
+        except BaseException:
+            held.rolled_back = True
+            await _rollback(conn, tx)
+            raise
+        await _commit(conn, tx)
+        return
     pool: asyncpg.Pool = state.pool
     async with pool.acquire() as conn:
         tx = conn.transaction()
@@ -92,10 +158,14 @@ async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.C
         except BaseException:
             await _rollback(conn, tx)
             raise
-        try:
-            await tx.commit()
-        except BaseException:
-            # Whether a commit cut off by a dying server took effect is unknown here; the client is
-            # told 503 and retries with its Idempotency-Key, which replays the first answer if it did.
-            conn.terminate()
-            raise
+        await _commit(conn, tx)
+
+
+async def _commit(conn: asyncpg.Connection, tx: asyncpg.transaction.Transaction) -> None:
+    try:
+        await tx.commit()
+    except BaseException:
+        # Whether a commit cut off by a dying server took effect is unknown here; the client is
+        # told 503 and retries with its Idempotency-Key, which replays the first answer if it did.
+        conn.terminate()
+        raise
