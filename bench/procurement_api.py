@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 import httpx
 
+FAILURES: dict[str, int] = {}
+
 
 async def _timed(client: httpx.AsyncClient, paths: Sequence[str], key: str) -> tuple[float, int]:
     start = time.perf_counter()
@@ -31,7 +33,9 @@ async def _timed(client: httpx.AsyncClient, paths: Sequence[str], key: str) -> t
     for path in paths:
         r = await client.get(path, headers={"Authorization": f"Bearer {key}"})
         if r.status_code != 200:
-            raise SystemExit(f"{client.base_url}{path}: {r.status_code} {r.text[:300]}")
+            # Reported, not fatal: the peer's national answers can pass the 5 s statement timeout (503).
+            FAILURES[str(client.base_url)] = FAILURES.get(str(client.base_url), 0) + 1
+            print(f"  ! {client.base_url}{path}: {r.status_code} {r.text[:120]}", flush=True)
         size += len(r.content)
     return time.perf_counter() - start, size
 
@@ -100,13 +104,13 @@ async def main() -> None:
         "OCDS package": ([f"/v1/ocds/rounds/{rid}"], [f"/v1/ocds/rounds/{rid}"], args.key),
     }
     if args.carrier_key:
-        scenarios["Tokyo CSV, one streamed request"] = (
+        scenarios["Tokyo CSV streamed"] = (
             ["/v1/assets/export?prefecture=13"], None, args.carrier_key)
     wanted = set(args.only.split(",")) if args.only else None
     print("| scenario | server | requests | p50 ms | p95 ms | answer bytes |\n|---|---|---|---|---|---|")
     async with httpx.AsyncClient(base_url=args.base, timeout=120) as here, \
             httpx.AsyncClient(base_url=args.peer or args.base, timeout=120) as peer:
-        if args.carrier_key and (wanted is None or "Tokyo CSV, 16 pages of 1,000" in wanted):
+        if args.carrier_key and (wanted is None or "Tokyo CSV paged" in wanted):
             results: dict[str, list[tuple[float, int]]] = {"here": [], "peer": []}
             for _ in range(max(2, args.requests // 4)):
                 results["here"].append(await _paged_csv(here, args.carrier_key, "13"))
@@ -114,7 +118,7 @@ async def main() -> None:
                     results["peer"].append(await _paged_csv(peer, args.carrier_key, "13"))
             for who, got in results.items():
                 if got:
-                    print(_row("Tokyo CSV, pages of 1,000", who, [t for t, _ in got], got[-1][1]), flush=True)
+                    print(_row("Tokyo CSV paged", who, [t for t, _ in got], got[-1][1]), flush=True)
         for name, (paths, peer_paths, key) in scenarios.items():
             if wanted is not None and name not in wanted:
                 continue
@@ -132,6 +136,8 @@ async def main() -> None:
                     got, size_peer = await _side(peer, peer_paths, key, args.concurrency, args.concurrency)
                     lat_peer += got
             print(_row(name, "here", lat_here, size_here), flush=True)
+            if FAILURES:
+                print(f"  (non-200 answers so far: {FAILURES})", flush=True)
             if lat_peer:
                 print(_row(name, "peer", lat_peer, size_peer), flush=True)
 
