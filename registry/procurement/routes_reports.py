@@ -17,7 +17,8 @@ from registry.procurement.savings import METHOD_VERSION, WhatIf, what_if
 
 Detail = Annotated[str | None, Parameter(
     description="`municipality` adds one row per municipality and pool (34,820 at national scale); "
-                "without it, the roll-ups by tender, category, prefecture and in total")]
+                "without it, the roll-ups by tender, category, prefecture and in total",
+    schema_extra={"enum": ["municipality"]})]
 
 
 @get("/v1/procurement/rounds/{round_id:str}/aggregate", tags=TAG, guards=[ANY_TENANT],
