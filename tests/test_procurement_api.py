@@ -68,7 +68,7 @@ class World:
                                       withdrawal_deadline=iso(-timedelta(minutes=1)))
 
     async def savings(self, who: str = "tokyo") -> dict[tuple[str, str], dict]:
-        r = await self.get(who, f"/v1/procurement/rounds/{self.round_id}/savings")
+        r = await self.get(who, f"/v1/procurement/rounds/{self.round_id}/savings?detail=municipality")
         assert r.status_code == 200, r.text
         return {(row["level"], row["key"] + ("" if row["level"] != "municipality" else "/" + row["category_code"])):
                 row for row in r.json()["rows"]}
@@ -199,7 +199,7 @@ async def test_savings_match_hand_computed_values_across_a_withdrawal(world: Wor
                                                           ("municipality", f"{CHUO}/licence")}
     assert own[("municipality", f"{CHUO}/licence")]["pooled_quantity"] == 65
 
-    r = await w.get("tokyo", f"/v1/procurement/rounds/{w.round_id}/savings", Accept="text/csv")
+    r = await w.get("tokyo", f"/v1/procurement/rounds/{w.round_id}/savings?detail=municipality", Accept="text/csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.text.splitlines()
     assert lines[0].startswith("level,key,category_code")
@@ -352,7 +352,7 @@ async def test_tenant_isolation_of_needs_prices_and_rounds(world: World) -> None
     assert tablet["pools"][0]["own_quantity"] == 7
     assert "by_municipality" not in tablet["pools"][0]
     assert "950" not in str(agg) and "980" not in str(agg)
-    savings_text = (await w.get("B", f"/v1/procurement/rounds/{w.round_id}/savings")).text
+    savings_text = (await w.get("B", f"/v1/procurement/rounds/{w.round_id}/savings?detail=municipality")).text
     assert CHIYODA not in savings_text and MINATO not in savings_text
     # The prefecture sees its municipalities' detail.
     tokyo = (await w.get("tokyo", f"/v1/procurement/rounds/{w.round_id}/needs")).json()["items"]
@@ -590,7 +590,7 @@ async def test_savings_csv_has_one_charset_and_negative_figures_stay_numbers(wor
         assert content_type.startswith("text/csv") and content_type.count("charset") == 1, content_type
         assert r.headers["content-disposition"].startswith("attachment; filename=")
     rows = list(csv.DictReader(io.StringIO((await w.get(
-        "tokyo", f"/v1/procurement/rounds/{w.round_id}/savings?f=csv")).text)))
+        "tokyo", f"/v1/procurement/rounds/{w.round_id}/savings?f=csv&detail=municipality")).text)))
     chiyoda = next(row for row in rows if row["level"] == "municipality" and row["key"] == CHIYODA)
     assert chiyoda["price_savings_yen"] == str((500 - 1000) * 1)
     assert all(not value.startswith("'") for row in rows for value in row.values())

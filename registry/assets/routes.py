@@ -13,7 +13,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry import etags
-from registry.assets import feed_routes, queries, search_routes, tiles
+from registry.assets import export_routes, feed_routes, queries, search_routes, tiles
 from registry.assets.models import AssetCollection, AssetCreate, AssetFeature, AssetHistory, AssetPatch, Link
 from registry.assets.rules import STATUSES
 from registry.assets.validation import field_values, merged, write_checks
@@ -146,4 +146,5 @@ async def list_own_assets(
 
 
 route_handlers = [create_asset, get_asset, update_asset, withdraw_asset, asset_history, list_own_assets,
-                  *search_routes.route_handlers, *feed_routes.route_handlers, *tiles.route_handlers]
+                  *search_routes.route_handlers, *export_routes.route_handlers, *feed_routes.route_handlers,
+                  *tiles.route_handlers]

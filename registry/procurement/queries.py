@@ -245,6 +245,11 @@ async def pool_lines(db: asyncpg.Connection, organiser: str, round_id: str) -> l
     return [PoolLine(r[0], r[1], r[2], r[3], r[4], _load(r[5]) or {}, r[6], r[7]) for r in rows]
 
 
+async def pool_version(db: asyncpg.Connection, organiser: str, round_id: str) -> str:
+    """The version of the round's pools ("round.catalogue", sql/065); changes with every need, tender or curve."""
+    return await db.fetchval("select app.procurement_pool_version($1, $2::uuid)", organiser, round_id) or "0.0"
+
+
 async def visible_baselines(db: asyncpg.Connection, organiser: str, round_id: str) -> dict[str, Baseline]:
     rows = await db.fetch(
         """select need_id::text, baseline_unit_price_yen, baseline_source from procurement_needs

@@ -2,38 +2,45 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 import asyncpg
 from litestar import Request, Response, get
 from litestar.params import Parameter
+from litestar.response import Stream
 
-from registry.problems import NotFound
-from registry.procurement import ocds, queries, service, views
+from registry.problems import NotFound, invalid_field
+from registry.procurement import ocds_stream, service, summary, views
 from registry.procurement.api import ANY_TENANT, TAG, F, FormatAlias, csv_answer, wanted_format
-from registry.procurement.demand import RoundPools
 from registry.procurement.models import Aggregate, SavingsReport
-from registry.procurement.savings import METHOD_VERSION, WhatIf, report, what_if
+from registry.procurement.savings import METHOD_VERSION, WhatIf, what_if
+
+Detail = Annotated[str | None, Parameter(
+    description="`municipality` adds one row per municipality and pool (34,820 at national scale); "
+                "without it, the roll-ups by tender, category, prefecture and in total",
+    schema_extra={"enum": ["municipality"]})]
 
 
 @get("/v1/procurement/rounds/{round_id:str}/aggregate", tags=TAG, guards=[ANY_TENANT],
      summary="Pooled demand per category and compatible specification")
 async def aggregate(request: Request, db: asyncpg.Connection, round_id: str) -> Aggregate:
-    rp = await RoundPools.load(db, await service.visible_round(db, round_id))
-    return views.aggregate(rp, request.user)
+    _, seen = await summary.scoped(db, await service.visible_round(db, round_id), request.user)
+    return seen.aggregate
 
 
 @get("/v1/procurement/rounds/{round_id:str}/savings", tags=TAG, guards=[ANY_TENANT],
-     summary="Savings per municipality, tender, category, prefecture and in total (JSON or CSV)",
-     description="`?f=csv` (or `Accept: text/csv`) for CSV; `?format=` is the deprecated spelling of `f`. Each "
-                 "figure carries its method, method version and baseline source.")
+     summary="Savings by tender, category, prefecture and in total; per municipality on request (JSON or CSV)",
+     description="`?detail=municipality` adds a row per municipality and pool. `?f=csv` (or `Accept: text/csv`) "
+                 "for CSV; `?format=` is the deprecated spelling of `f`. Each figure carries its method, method "
+                 "version and baseline source.")
 async def savings(request: Request, db: asyncpg.Connection, round_id: str, f: F = None,
-                  format: FormatAlias = None) -> Response[SavingsReport]:
+                  format: FormatAlias = None, detail: Detail = None) -> Response[SavingsReport]:
     fmt = wanted_format(request, f, format)
+    if detail not in (None, "municipality"):
+        raise invalid_field("detail", "the one detail on offer is `municipality`; leave it out for the roll-ups")
     r = await service.visible_round(db, round_id)
-    rp = await RoundPools.load(db, r)
-    rows = report(rp.inputs(), await queries.visible_baselines(db, r.organiser_code, r.round_id))
+    _, seen = await summary.scoped(db, r, request.user)
+    rows = seen.rows if detail else [row for row in seen.rows if row.level != "municipality"]
     if fmt == "csv":
         return csv_answer([views.savings_cells(x) for x in rows], views.SAVINGS_COLUMNS, f"savings-{r.round_id}")
     return Response(SavingsReport(r.round_id, METHOD_VERSION, views.FORMULAS,
@@ -51,12 +58,12 @@ async def savings_what_if(
 ) -> Response[WhatIf]:
     fmt = wanted_format(request, f, format)
     r = await service.visible_round(db, round_id)
-    rp = await RoundPools.load(db, r)
+    rp, seen = await summary.scoped(db, r, request.user)
     group = rp.group(pool)
     if group is None:
         raise NotFound(f"No pool {pool!r} in round {r.round_id}; see its aggregate for the pool keys.")
-    baselines = await queries.visible_baselines(db, r.organiser_code, r.round_id)
-    result = what_if(group, rp.pricing(group), baselines, k, q, rp.categories[group.category_code].list_price_yen)
+    result = what_if(group, rp.pricing(group), seen.baselines, k, q,
+                     rp.categories[group.category_code].list_price_yen)
     if fmt == "csv":
         return csv_answer(views.what_if_cells(result), views.WHAT_IF_COLUMNS, f"what-if-{r.round_id}")
     return Response(result)
@@ -66,19 +73,10 @@ async def savings_what_if(
      summary="OCDS 1.1 release package of a round: plans and shared tenders",
      description="One planning release per municipality's needs you may see, one contracting release per "
                  "shared tender (lots, contract-buyer and techniques extensions).")
-async def ocds_round(request: Request, db: asyncpg.Connection, round_id: str) -> Response[dict[str, Any]]:
+async def ocds_round(request: Request, db: asyncpg.Connection, round_id: str) -> Stream:
     r = await service.visible_round(db, round_id)
-    rp = await RoundPools.load(db, r)
-    organiser = views.organiser_org(r.organiser_code, await queries.prefecture_name(db, r.organiser_code))
-    needs = await queries.active_needs(db, r.organiser_code, r.round_id)
-    names = await queries.municipality_names(
-        db, sorted({n.municipality_code for n in needs} | {line.municipality_code for line in rp.lines}))
-    lots = {t: await queries.lots_of(db, r.organiser_code, t) for t in rp.tenders}
-    contracts = await queries.list_contracts(db, list(rp.tenders))
-    now = datetime.now(UTC)
-    releases = views.ocds_releases(rp, organiser, needs, names, lots, contracts, now)
-    return Response(ocds.package(releases, str(request.url), now, "Kyodo Registry"),
-                    media_type="application/json")
+    return Stream(await ocds_stream.primed(request.app.state.pool, request.user, r, str(request.url)),
+                  media_type="application/json")
 
 
 route_handlers: list = [aggregate, savings, savings_what_if, ocds_round]

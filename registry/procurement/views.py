@@ -6,6 +6,7 @@ reads); what these functions add is which per-municipality detail a caller is sh
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -135,22 +136,29 @@ def organiser_org(code: str, prefecture_name: str | None) -> ocds.Org:
     return ocds.Org(code, prefecture_name or code)
 
 
-def ocds_releases(rp: RoundPools, organiser: ocds.Org, needs: Sequence[Need], names: Mapping[str, str],
-                  lots: Mapping[str, Sequence[LotRecord]], contracts: Sequence[Contract],
-                  now: datetime) -> list[dict[str, Any]]:
-    """One planning release per municipality's visible needs, one contracting release per tender."""
+def planning_release(rp: RoundPools, organiser: ocds.Org, own: Sequence[Need], names: Mapping[str, str]
+                     ) -> dict[str, Any]:
+    """The planning release of one municipality's visible needs in the round (`own`, all of one code)."""
     r = rp.round
+    code = own[0].municipality_code
+    lines = []
+    for n in own:
+        category = rp.categories[n.category_code]
+        lines.append(ocds.PlanLine(n.need_id, n.category_code, category.name_en,
+                                   ocds.Unit(category.unit_code, category.unit_name), n.quantity,
+                                   n.baseline_unit_price_yen, n.budget_status, n.version))
+    return ocds.planning_release(r.round_id, r.title, organiser, ocds.Org(code, names.get(code, code)),
+                                 lines, max(n.updated_at for n in own))
+
+
+def contracting_releases(rp: RoundPools, organiser: ocds.Org, names: Mapping[str, str],
+                         lots: Mapping[str, Sequence[LotRecord]], contracts: Sequence[Contract],
+                         now: datetime) -> list[dict[str, Any]]:
+    """One contracting release per tender of the round, in the tenders' order."""
+    by_tender: dict[str, list[Contract]] = {}
+    for c in contracts:
+        by_tender.setdefault(c.tender_id, []).append(c)
     releases = []
-    for code in sorted({n.municipality_code for n in needs}):
-        own = [n for n in needs if n.municipality_code == code]
-        lines = []
-        for n in own:
-            category = rp.categories[n.category_code]
-            lines.append(ocds.PlanLine(n.need_id, n.category_code, category.name_en,
-                                       ocds.Unit(category.unit_code, category.unit_name), n.quantity,
-                                       n.baseline_unit_price_yen, n.budget_status, n.version))
-        releases.append(ocds.planning_release(r.round_id, r.title, organiser, ocds.Org(code, names.get(code, code)),
-                                              lines, max(n.updated_at for n in own)))
     for tender in rp.tenders.values():
         group = rp.tender_group(tender.tender_id)
         category = rp.categories[tender.category_code]
@@ -160,7 +168,21 @@ def ocds_releases(rp: RoundPools, organiser: ocds.Org, needs: Sequence[Need], na
             tender.tender_id, tender.title, tender.status, tender.version, category.name_en,
             ocds.Unit(category.unit_code, category.unit_name),
             [(lot.lot_id, lot.title) for lot in lots.get(tender.tender_id, [])], members, tender.supplier_name,
-            tender.supplier_id, tender.awarded_unit_price_yen, tender.awarded_at,
-            [c for c in contracts if c.tender_id == tender.tender_id])
-        releases.append(ocds.contracting_release(r.round_id, organiser, facts, tender.awarded_at or now))
+            tender.supplier_id, tender.awarded_unit_price_yen, tender.awarded_at, by_tender.get(tender.tender_id, []))
+        releases.append(ocds.contracting_release(rp.round.round_id, organiser, facts, tender.awarded_at or now))
     return releases
+
+
+def ocds_releases(rp: RoundPools, organiser: ocds.Org, needs: Sequence[Need], names: Mapping[str, str],
+                  lots: Mapping[str, Sequence[LotRecord]], contracts: Sequence[Contract],
+                  now: datetime) -> list[dict[str, Any]]:
+    """One planning release per municipality's visible needs, one contracting release per tender.
+
+    `needs` come sorted by municipality code (as queries.active_needs returns them): each municipality's
+    are one run, so the releases are made in one pass (a filter per municipality was 1,741 × 34,820
+    comparisons at national scale, 15 s).
+    """
+    plans = [planning_release(rp, organiser, list(own), names)
+             for _, own in itertools.groupby(sorted(needs, key=lambda n: n.municipality_code),
+                                             key=lambda n: n.municipality_code)]
+    return [*plans, *contracting_releases(rp, organiser, names, lots, contracts, now)]

@@ -1,0 +1,61 @@
+"""The whole catalogue search as one CSV download, streamed (GET /v1/assets/export).
+
+The paged form (`GET /v1/assets?f=csv`, 1,000 rows a page with a `next` link) stays; this answers
+every match in one request, for a spreadsheet of a whole prefecture.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from litestar import Request, get
+from litestar.params import Parameter
+from litestar.response import Stream
+
+from registry.assets import export
+from registry.assets.rules import MAX_RADIUS_M, NUMBERS
+from registry.assets.search import build_filter
+from registry.negotiation import csv_charset
+from registry.spreadsheet import csv_stream
+
+
+def _bounds(column: str) -> dict[str, float]:
+    """A numeric filter's documented bounds: those of the column it compares with (as the search's)."""
+    return {"minimum": NUMBERS[column].low, "maximum": NUMBERS[column].high}
+
+
+@get("/v1/assets/export", tags=["search"], summary="Every match of a catalogue search as one CSV (streamed)",
+     media_type="text/csv",
+     description="The filters of GET /v1/assets, no page: every asset the search matches, in its order, "
+                 "UTF-8 with a BOM or CP932 (`encoding=cp932`). Formula-like text cells are neutralised. "
+                 "Restricted assets show only the centre of their ~1 km mesh and no address to those outside "
+                 "the owner's prefecture, as in the search.")
+async def export_assets(
+    request: Request,
+    bbox: Annotated[str | None, Parameter(description="minLon,minLat,maxLon,maxLat")] = None,
+    near: Annotated[str | None, Parameter(description="lon,lat; sorts by distance")] = None,
+    radius: Annotated[float | None, Parameter(description="metres from `near`, 1-50,000",
+                                              schema_extra={"minimum": 1, "maximum": MAX_RADIUS_M})] = None,
+    within: Annotated[str | None, Parameter(description="GeoJSON Polygon")] = None,
+    category: Annotated[str | None, Parameter(description="comma-separated categories")] = None,
+    availability: Annotated[str | None, Parameter(description="comma-separated availabilities")] = None,
+    min_height: Annotated[float | None, Parameter(description="metres", schema_extra=_bounds("height_m"))] = None,
+    power: Annotated[str | None, Parameter(description="yes, no or unknown")] = None,
+    max_fibre_distance: Annotated[float | None, Parameter(description="metres",
+                                                          schema_extra=_bounds("fibre_distance_m"))] = None,
+    municipality: Annotated[str | None, Parameter(description="6-digit code")] = None,
+    prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
+    updated_since: dt.datetime | None = None,
+    encoding: Annotated[str, Parameter(description="utf-8 (with a BOM) or cp932")] = "utf-8",
+) -> Stream:
+    charset = csv_charset(encoding)
+    flt = build_filter(bbox=bbox, near=near, radius=radius, within=within, category=category,
+                       availability=availability, min_height=min_height, power=power,
+                       max_fibre_distance=max_fibre_distance, municipality=municipality, prefecture=prefecture,
+                       updated_since=updated_since)
+    pieces = await export.primed(request.app.state.pool, request.user, flt, encoding)
+    return csv_stream(pieces, charset, "assets.csv")
+
+
+route_handlers = [export_assets]
