@@ -35,6 +35,10 @@ fresh() {  # fresh <tree>: an empty database migrated by that tree's migrations
 }
 
 now() { python3 -c 'import time; print(time.time())'; }
+# CPU seconds the cluster's finished backends used (the postmaster's reaped children), and the same
+# for this shell's finished children: a busy machine stretches wall clock, CPU time much less.
+pgdata=$(.venv/bin/python -c 'from registry.cluster import Cluster; print(Cluster.default().datadir)' 2>/dev/null || echo "$socket")
+server_cpu() { awk '{print ($16 + $17) / 100}' "/proc/$(head -1 "$pgdata/postmaster.pid")/stat"; }
 since() { python3 -c "import time; print(f'{time.time() - $1:.1f}')"; }
 
 counts() {
@@ -42,32 +46,38 @@ counts() {
                       || ', feed ' || (select count(*) from asset_changes)"
 }
 
-time_load() {  # time_load <tree> [options]: prints seconds
+cpu_of() {  # cpu_of <command...>: runs it, prints its wall-clock seconds, and its CPU to fd 3
+  local c0 s0 t0; s0=$(server_cpu); t0=$(now)
+  c0=$( { /usr/bin/time -f '%U %S' "$@" >/dev/null; } 2>&1 | tail -1 | awk '{print $1 + $2}')
+  since "$t0"
+  sleep 1  # for the backends' exit to be counted
+  echo "cpu: client ${c0} s, server $(python3 -c "print(f'{$(server_cpu) - $s0:.1f}')") s" >&3
+}
+
+time_load() {  # time_load <tree> [options]: prints seconds; CPU to fd 3
   local tree=$1; shift
   fresh "$tree"
-  local t0; t0=$(now)
-  registry "$tree" load assets "$file_abs" --tenant 131016 --quiet "$@" >/dev/null
-  since "$t0"
+  cpu_of env DATABASE_URL="$url" PYTHONPATH="$tree" bash -c 'cd "$0" && exec "$1" -c "import sys; from registry.cli import main; sys.exit(main(sys.argv[1:]))" "${@:2}"' \
+    "$tree" "$here/.venv/bin/python" load assets "$file_abs" --tenant 131016 --quiet "$@"
 }
 
 time_ogr() {
-  local t0; t0=$(now)
-  ogr2ogr -f PostgreSQL PG:"host=$socket port=$port dbname=$db user=postgres" "$file" \
-    -nln ogr_points -overwrite -lco GEOMETRY_NAME=geom --config PG_USE_COPY YES 2>/dev/null
-  since "$t0"
+  cpu_of ogr2ogr -f PostgreSQL PG:"host=$socket port=$port dbname=$db user=postgres" "$file" \
+    -nln ogr_points -overwrite -lco GEOMETRY_NAME=geom --config PG_USE_COPY YES --config CPL_LOG /dev/null
 }
 
 echo "== $file ($n points), $reps repetitions; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$reps"); do
-  ours=$(time_load "$here")
+  ours=$(time_load "$here" 3>/tmp/bench_cpu_ours)
   rows=$(counts)
-  ogr=$(time_ogr)
-  line="rep $r: registry load assets ${ours} s ($rows); ogr2ogr ${ogr} s; ratio $(python3 -c "print(f'{$ours / $ogr:.2f}')")"
+  ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
+  echo "rep $r: registry load assets ${ours} s ($rows; $(cat /tmp/bench_cpu_ours))"
+  echo "rep $r: ogr2ogr ${ogr} s ($(cat /tmp/bench_cpu_ogr)); registry / ogr2ogr $(python3 -c "print(f'{$ours / $ogr:.2f}')")"
   if [ -n "${BEFORE:-}" ]; then
-    before=$(time_load "$BEFORE")
-    line="$line; before (${BEFORE}) ${before} s ($(counts)), ratio $(python3 -c "print(f'{$before / $ogr:.2f}')")"
+    before=$(time_load "$BEFORE" 3>/tmp/bench_cpu_before)
+    echo "rep $r: before ($BEFORE) ${before} s ($(counts); $(cat /tmp/bench_cpu_before));" \
+         "before / ogr2ogr $(python3 -c "print(f'{$before / $ogr:.2f}')")"
   fi
-  echo "$line"
 done
 
 if [ -n "${RELOAD:-}" ]; then
@@ -76,7 +86,7 @@ if [ -n "${RELOAD:-}" ]; then
   t0=$(now)
   registry "$here" load assets "$file_abs" --tenant 131016 --quiet >/dev/null
   echo "registry load assets (identical re-load, nothing changes): $(since "$t0") s"
-  echo "registry load assets --workers 1 (fresh insert on one connection): $(time_load "$here" --workers 1) s ($(counts))"
+  echo "registry load assets --workers 1 (fresh insert on one connection): $(time_load "$here" --workers 1 3>/dev/null) s ($(counts))"
 fi
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 psql_admin -c "drop database if exists $db with (force)"
