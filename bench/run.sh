@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # Load the same GeoPackage with `registry load assets` and with `ogr2ogr -f PostgreSQL`, each into a
-# freshly migrated database, and print wall-clock times. Run by hand: bash bench/run.sh 1000000
+# freshly migrated database, interleaved, and print wall-clock times and the ratio of each repetition.
+# Run by hand: bash bench/run.sh 1000000 [repetitions]
+#   BEFORE=/path/to/other/checkout  also times that checkout's loader in the same run (its own sql/ and
+#                                    loaders/, this checkout's virtual environment), for before/after.
+#   RELOAD=1                         also times an identical re-load and a one-connection load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
+reps=${2:-2}
 file=bench/data/points_${n}.gpkg
 [ -f "$file" ] || .venv/bin/python bench/make_points.py "$n"
 
@@ -13,35 +18,75 @@ port=$(sed -E 's/.*port=([0-9]+).*/\1/' <<<"$base")
 db=kyodo_bench
 url="postgresql://postgres@/${db}?host=${socket}&port=${port}"
 psql_admin() { psql -X -q "host=$socket port=$port dbname=postgres user=postgres" "$@"; }
+psql_bench() { psql -X -q -A -t "host=$socket port=$port dbname=$db user=postgres" "$@"; }
+here=$PWD
+file_abs=$here/$file
 
-fresh() {
-  psql_admin -c "drop database if exists $db with (force)" -c "create database $db"
-  DATABASE_URL=$url .venv/bin/registry migrate >/dev/null
+# registry [tree] [load options...]: `registry` from this checkout or, with a tree, from that one.
+registry() {
+  local tree=$1; shift
+  (cd "$tree" && DATABASE_URL=$url PYTHONPATH=$tree "$here/.venv/bin/python" -c \
+     'import sys; from registry.cli import main; sys.exit(main(sys.argv[1:]))' "$@")
 }
 
-seconds() { local t0=$1; python3 -c "import time; print(f'{time.time() - $t0:.1f}')"; }
+fresh() {  # fresh <tree>: an empty database migrated by that tree's migrations
+  psql_admin -c "drop database if exists $db with (force)" -c "create database $db"
+  registry "$1" migrate >/dev/null
+}
 
-echo "== $file ($n points)"
-fresh
-t0=$(python3 -c 'import time; print(time.time())')
-DATABASE_URL=$url .venv/bin/registry load assets "$file" --tenant 131016 --quiet
-echo "registry load assets (fresh insert): $(seconds "$t0") s"
+now() { python3 -c 'import time; print(time.time())'; }
+# CPU seconds the cluster's finished backends used (the postmaster's reaped children), and the same
+# for this shell's finished children: a busy machine stretches wall clock, CPU time much less.
+pgdata=$(.venv/bin/python -c 'from registry.cluster import Cluster; print(Cluster.default().datadir)' 2>/dev/null || echo "$socket")
+server_cpu() { awk '{print ($16 + $17) / 100}' "/proc/$(head -1 "$pgdata/postmaster.pid")/stat"; }
+since() { python3 -c "import time; print(f'{time.time() - $1:.1f}')"; }
 
-t0=$(python3 -c 'import time; print(time.time())')
-DATABASE_URL=$url .venv/bin/registry load assets "$file" --tenant 131016 --quiet
-echo "registry load assets (identical re-load, nothing changes): $(seconds "$t0") s"
+counts() {
+  psql_bench -c "select 'assets ' || (select count(*) from assets) || ', audit ' || (select count(*) from asset_audit)
+                      || ', feed ' || (select count(*) from asset_changes)"
+}
 
-t0=$(python3 -c 'import time; print(time.time())')
-ogr2ogr -f PostgreSQL PG:"host=$socket port=$port dbname=$db user=postgres" "$file" \
-  -nln ogr_points -overwrite -lco GEOMETRY_NAME=geom --config PG_USE_COPY YES
-echo "ogr2ogr -f PostgreSQL (plain table + GiST index): $(seconds "$t0") s"
+cpu_of() {  # cpu_of <command...>: runs it, prints its wall-clock seconds, and its CPU to fd 3
+  local c0 s0 t0; s0=$(server_cpu); t0=$(now)
+  c0=$( { /usr/bin/time -f '%U %S' "$@" >/dev/null; } 2>&1 | tail -1 | awk '{print $1 + $2}')
+  since "$t0"
+  sleep 1  # for the backends' exit to be counted
+  echo "cpu: client ${c0} s, server $(python3 -c "print(f'{$(server_cpu) - $s0:.1f}')") s" >&3
+}
 
-fresh
-t0=$(python3 -c 'import time; print(time.time())')
-DATABASE_URL=$url .venv/bin/registry load assets "$file" --tenant 131016 --quiet --workers 1
-echo "registry load assets --workers 1 (fresh insert on one connection): $(seconds "$t0") s"
+time_load() {  # time_load <tree> [options]: prints seconds; CPU to fd 3
+  local tree=$1; shift
+  fresh "$tree"
+  cpu_of env DATABASE_URL="$url" PYTHONPATH="$tree" bash -c 'cd "$0" && exec "$1" -c "import sys; from registry.cli import main; sys.exit(main(sys.argv[1:]))" "${@:2}"' \
+    "$tree" "$here/.venv/bin/python" load assets "$file_abs" --tenant 131016 --quiet "$@"
+}
 
-psql -X -q -A -t "host=$socket port=$port dbname=$db user=postgres" \
-  -c "select 'rows: assets ' || (select count(*) from assets) || ', audit ' || (select count(*) from asset_audit)
-            || ', feed ' || (select count(*) from asset_changes)"
+time_ogr() {
+  cpu_of ogr2ogr -f PostgreSQL PG:"host=$socket port=$port dbname=$db user=postgres" "$file" \
+    -nln ogr_points -overwrite -lco GEOMETRY_NAME=geom --config PG_USE_COPY YES --config CPL_LOG /dev/null
+}
+
+echo "== $file ($n points), $reps repetitions; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+for r in $(seq 1 "$reps"); do
+  ours=$(time_load "$here" 3>/tmp/bench_cpu_ours)
+  rows=$(counts)
+  ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
+  echo "rep $r: registry load assets ${ours} s ($rows; $(cat /tmp/bench_cpu_ours))"
+  echo "rep $r: ogr2ogr ${ogr} s ($(cat /tmp/bench_cpu_ogr)); registry / ogr2ogr $(python3 -c "print(f'{$ours / $ogr:.2f}')")"
+  if [ -n "${BEFORE:-}" ]; then
+    before=$(time_load "$BEFORE" 3>/tmp/bench_cpu_before)
+    echo "rep $r: before ($BEFORE) ${before} s ($(counts); $(cat /tmp/bench_cpu_before));" \
+         "before / ogr2ogr $(python3 -c "print(f'{$before / $ogr:.2f}')")"
+  fi
+done
+
+if [ -n "${RELOAD:-}" ]; then
+  fresh "$here"
+  registry "$here" load assets "$file_abs" --tenant 131016 --quiet >/dev/null
+  t0=$(now)
+  registry "$here" load assets "$file_abs" --tenant 131016 --quiet >/dev/null
+  echo "registry load assets (identical re-load, nothing changes): $(since "$t0") s"
+  echo "registry load assets --workers 1 (fresh insert on one connection): $(time_load "$here" --workers 1 3>/dev/null) s ($(counts))"
+fi
+echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 psql_admin -c "drop database if exists $db with (force)"

@@ -51,10 +51,11 @@ def as_text(series: pd.Series) -> pd.Series:
     return series.astype("string").fillna("").str.strip().astype(object)
 
 
-def as_number(text: pd.Series, raw: pd.Series | None) -> pd.Series:
+def as_number(text: pd.Series | None, raw: pd.Series | None) -> pd.Series:
     """Numbers from a numeric column as they are, from text without thousands separators and units."""
     if raw is not None and pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         return raw.astype(float)
+    assert text is not None, "a column that is not numeric is read from its text"
     cleaned = text.str.replace(",", "", regex=False).str.replace("，", "", regex=False)
     cleaned = cleaned.str.replace(r"\s*(m|ｍ|メートル|kg|㎡|m2)$", "", regex=True)
     return pd.to_numeric(cleaned.where(cleaned != "", None), errors="coerce").astype(float)

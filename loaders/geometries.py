@@ -112,9 +112,9 @@ def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series 
             geoms[i] = g
         bounds = shapely.bounds(geoms)
         outside = present & ~inside(bounds)
-    b_list = bounds.tolist()
     hint = "" if geographic else "; is the coordinate system right? (--source-crs)"
-    issues.reject(outside, lambda i: f"outside Japan (lon {b_list[i][0]:.6g}, lat {b_list[i][1]:.6g}){hint}")
+    # Only the rows rejected need their bounds as numbers for the message, not all 100,000 of a batch.
+    issues.reject(outside, lambda i: f"outside Japan (lon {bounds[i, 0]:.6g}, lat {bounds[i, 1]:.6g}){hint}")
     geoms[outside] = None
     return geoms
 

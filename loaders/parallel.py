@@ -77,10 +77,12 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
         # The keys that exist before the load, committed so that every worker sees the same snapshot.
         async with control.transaction():
             await parallel.enter(control)
-            await Writer(control, existing=existing).create_existing(tenant, temporary=False)
+            snapshot = Writer(control, existing=existing)
+            await snapshot.create_existing(tenant, temporary=False)
         for number in range(parallel.workers):
             conn = await parallel.connect()
-            writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing))
+            writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing,
+                                  existed=snapshot.existed))
             await conn.execute("begin")
             await parallel.enter(conn)
             await conn.execute("set local jit = off")

@@ -228,10 +228,15 @@ def _numbers(rows: _Rows) -> None:
         if r is None:
             rows.out[attr] = [None] * rows.n
             continue
-        t = as_text(r)
+        # A numeric column has no text that fails to parse (a missing value is ''), and writing its floats
+        # as text cost 0.05 s of CPU per column and batch of 100,000: only a text column is read as text.
+        t = None if _numeric(r) else as_text(r)
         values = as_number(t, r)
-        t_list, v_list = t.tolist(), values.tolist()
-        rows.issues.reject(values.isna() & (t != ""), lambda i, a=attr, tl=t_list: f"{a} {tl[i]!r} is not a number")
+        v_list = values.tolist()
+        if t is not None:
+            t_list = t.tolist()
+            rows.issues.reject(values.isna() & (t != ""),
+                               lambda i, a=attr, tl=t_list: f"{a} {tl[i]!r} is not a number")
         ok = values.notna()
         rows.issues.reject(ok & ((values < rule.low) | (values > rule.high)),
                            lambda i, a=attr, r=rule, vl=v_list: f"{a} {vl[i]:,} is outside {r.low:,} to {r.high:,}")
@@ -248,6 +253,10 @@ def _numbers(rows: _Rows) -> None:
         ceiling = numbers.get("max_tenants", pd.Series([1.0] * rows.n)).fillna(1.0)
         rows.issues.reject(numbers["current_tenants"].fillna(0) > ceiling,
                            "current_tenants exceeds max_tenants (1 unless the file gives max_tenants)")
+
+
+def _numeric(raw: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw)
 
 
 def _enums(rows: _Rows) -> None:
