@@ -12,7 +12,8 @@ select ST_AsMVT(t, 'priority_areas', 4096, 'geom') from (
   select ST_AsMVTGeom(ST_Transform(a.geom, 3857), bounds.merc, 4096, 64, true) as geom,
          a.area_id::text as area_id, a.prefecture_code::text as prefecture_code, a.kind, a.name
     from priority_areas a, bounds
-   where a.geom && ST_Transform(bounds.merc, 4326)) t
+   where a.geom && ST_Transform(bounds.merc, 4326)
+   order by a.prefecture_code, a.area_id) t
  where t.geom is not null
 """
 
