@@ -13,8 +13,9 @@ import httpx
 import pyogrio
 from litestar.testing import AsyncTestClient
 
-from tests.assets_fixture import CHIYODA, publish
+from tests.assets_fixture import CHIYODA, SHINJUKU, publish
 from tests.served import served
+from tests.test_boundary_tiles import CHIYODA_SHAPE, SHINJUKU_SHAPE
 from tests.web_browser import browser_page, distinct_colours, rendered_ids, sign_in, wait_idle, wait_until
 
 # Twelve assets on a 4 x 3 grid 0.0015° apart (about 135 m, 35 px at zoom 15) around Chiyoda's town hall:
@@ -284,5 +285,27 @@ async def test_english_keyboard_and_the_masked_note(client: AsyncTestClient, mak
             assert "restricted" in await w.page.inner_text("#masked-note")
             await w.page.keyboard.press("Escape")
             await w.page.wait_for_selector("#detail", state="hidden")
+            assert w.foreign_requests() == []
+            assert w.errors == []
+
+
+async def test_prefecture_shades_loaded_boundaries(client: AsyncTestClient, make_key, settings, owner) -> None:
+    await _seed(client, make_key)
+    for code, shape in ((CHIYODA, CHIYODA_SHAPE), (SHINJUKU, SHINJUKU_SHAPE)):
+        await owner.execute("insert into municipality_boundaries (code, geom, source) "
+                            "values ($1, ST_Multi(ST_GeomFromText($2, 4326)), 'test')", code, shape.wkt)
+    prefecture = await make_key("prefecture", "130001")
+    with served(settings) as base:
+        async with browser_page(base) as w:
+            await sign_in(w, _bearer(prefecture))
+            await wait_idle(w)
+            # Polygons replace the town-hall discs; each is coloured by its count: Chiyoda holds all 12
+            # assets (the darkest, #08306b), Shinjuku none (the lightest, #f7fbff).
+            assert await w.page.evaluate("!window.kyodoMap.getLayer('municipality-shade')")
+            fills = await w.page.evaluate(
+                "Object.fromEntries(window.kyodoMap.queryRenderedFeatures({layers: ['municipality-fill']})"
+                ".map(f => [f.properties.code, Math.round(f.layer.paint['fill-color'].r * 255)]))")
+            assert fills == {CHIYODA: 0x08, SHINJUKU: 0xF7}
+            assert any("/v1/tiles/boundaries/" in u for u in w.requests)
             assert w.foreign_requests() == []
             assert w.errors == []
