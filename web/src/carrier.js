@@ -128,7 +128,7 @@ export async function start(map, me) {
     } else {
       body.push(el("h2", {}, t("myApplications")), el("ul", { id: "application-list", class: "list" }));
     }
-    panel.replaceChildren(tabs, ...body);
+    panel.replaceChildren(tabs, ...body.filter(Boolean));
     if (tab === "assets") refreshList();
     if (tab === "areas") showAreas().catch((error) => toast(error.message));
     if (tab === "applications") refreshApplications().catch((error) => toast(error.message));
