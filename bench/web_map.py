@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tests.web_browser import browser_page, sign_in, wait_idle
+from tests.web_browser import browser_page, sign_in, wait_idle, wait_until
 
 ROLES = [("carrier", "docomo"), ("municipality", "131016"), ("prefecture", "130001")]
 
@@ -56,6 +56,10 @@ async def one_load(base: str, key: str, screen: Path | None) -> dict[str, float]
         fcp = await w.page.evaluate("performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? -1")
         await asyncio.sleep(1)
         if screen:
+            # The carrier's first list (a count of every asset in view) may come after the map is drawn:
+            # the picture waits for it; the times above do not.
+            await wait_until(w, "!document.getElementById('matched') || !!document.getElementById('matched')"
+                                ".textContent")
             await w.page.screenshot(path=str(screen))
         errors = list(w.errors)
         foreign = w.foreign_requests()

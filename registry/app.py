@@ -26,6 +26,7 @@ from registry.auth import routes as auth_routes
 from registry.auth import session_routes
 from registry.auth.middleware import ApiKeyMiddleware
 from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
+from registry.boundaries import routes as boundary_routes
 from registry.db.pool import create_pool, provide_db
 from registry.headers import EntityTagMiddleware, answer_head, complete_allow, security_headers
 from registry.ogc import routes as ogc_routes
@@ -56,6 +57,7 @@ def route_handlers() -> list:
         *upload_routes.route_handlers,
         *ogc_routes.route_handlers,
         *ogc_tiles.route_handlers,
+        *boundary_routes.route_handlers,
         *web.route_handlers,
     ]
 

@@ -130,19 +130,24 @@ UPLOAD_BODY = RequestBody(required=True, description="The file, in a multipart `
 })
 
 
+# What each `f` (or `format`) option answers besides the handler's own media type.
+_FORMAT_MEDIA = {"csv": ("text/csv", Schema(type=OpenAPIType.STRING)),
+                 "gpkg": ("application/geopackage+sqlite3", Schema(type=OpenAPIType.STRING, format="binary"))}
+
+
 def _document_csv(operation: Operation) -> None:
-    """An operation whose `f` (or `format`) offers csv answers text/csv as well."""
-    offers_csv = False
+    """An operation whose `f` (or `format`) offers csv answers text/csv as well; gpkg, a GeoPackage."""
+    offered: set[str] = set()
     for param in operation.parameters or []:
         if getattr(param, "name", None) in ("f", "format") and isinstance(param.schema, Schema):
             options = [param.schema, *(param.schema.one_of or [])]
-            offers_csv |= any("csv" in (getattr(o, "enum", None) or []) for o in options)
-    if not offers_csv:
+            offered |= {e for o in options for e in (getattr(o, "enum", None) or []) if e in _FORMAT_MEDIA}
+    if not offered:
         return
     for status, answer in (operation.responses or {}).items():
         if status.startswith("2") and isinstance(answer, OpenAPIResponse):
-            answer.content = {**(answer.content or {}),
-                              "text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))}
+            answer.content = {**(answer.content or {}), **{
+                _FORMAT_MEDIA[f][0]: OpenAPIMediaType(schema=_FORMAT_MEDIA[f][1]) for f in sorted(offered)}}
 
 
 def _describe(path: str, param: object) -> None:

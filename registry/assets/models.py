@@ -194,6 +194,10 @@ class AssetSearchBody(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     municipality: str | None = None
     prefecture: str | None = None
     updated_since: dt.datetime | None = None
+    min_mountable_height: MountableHeight | None = None  # type: ignore[valid-type]
+    min_spare_load: SpareLoad | None = None  # type: ignore[valid-type]
+    min_free_slots: MaxTenants | None = None  # type: ignore[valid-type]
+    address: Address | None = None  # type: ignore[valid-type]
     limit: Annotated[int, msgspec.Meta(description="1 to the server's page limit (KYODO_PAGE_LIMIT)")] = 100
     after: str | None = None
 

@@ -175,8 +175,8 @@ async def list_own(db: asyncpg.Connection, municipality_code: str, statuses: lis
 
 # --- search -------------------------------------------------------------------------------------------
 
-# Filters other than the spatial one: $1..$8. Searches: $9 limit, $10/$11 the keyset, $12.. the spatial part;
-# counts: the spatial part from $9.
+# Filters other than the spatial one: $1..$12. Searches: $13 limit, $14/$15 the keyset, $16.. the spatial part;
+# counts: the spatial part from $13. A null minimum keeps every row; a set one drops rows with the value unknown.
 _FILTERS = """
    and ($1::text[] is null or c.category = any($1))
    and ($2::text[] is null or c.availability = any($2))
@@ -186,7 +186,11 @@ _FILTERS = """
    and ($6::text is null or c.municipality_code = $6::char(6))
    -- A code range rather than left(): the primary key's index serves it.
    and ($7::text is null or c.municipality_code between ($7 || '0000')::char(6) and ($7 || '9999')::char(6))
-   and ($8::timestamptz is null or c.updated_at >= $8)"""
+   and ($8::timestamptz is null or c.updated_at >= $8)
+   and ($9::float8 is null or c.mountable_height_m >= $9) and ($10::float8 is null or c.spare_load_kg >= $10)
+   and ($11::int is null or c.max_tenants - c.current_tenants >= $11)
+   -- % and _ come escaped (search.address_pattern); a masked asset has no address, so none finds it.
+   and ($12::text is null or c.address ilike $12)"""
 
 def _spatial(mode: str, first: int) -> str:
     """The spatial condition, its parameters numbered from `first`."""
@@ -207,24 +211,24 @@ MODES = ("none", "bbox", "near", "within")
 
 _BY_CODE = """select {cols}, null::float8 as distance_m from asset_catalogue c
  where {spatial} {filters}
-   and ($10::text is null or (c.municipality_code, c.asset_id) > ($10::char(6), $11::uuid))
+   and ($14::text is null or (c.municipality_code, c.asset_id) > ($14::char(6), $15::uuid))
  order by c.municipality_code, c.asset_id
- limit $9"""
+ limit $13"""
 
 _BY_DISTANCE = """select * from (
-  select {cols}, ST_Distance(c.geom::geography, ST_SetSRID(ST_MakePoint($12, $13), 4326)::geography) as distance_m
+  select {cols}, ST_Distance(c.geom::geography, ST_SetSRID(ST_MakePoint($16, $17), 4326)::geography) as distance_m
     from asset_catalogue c
    where {spatial} {filters}) c
- where ($10::float8 is null or (c.distance_m, c.asset_id::uuid) > ($10::float8, $11::uuid))
+ where ($14::float8 is null or (c.distance_m, c.asset_id::uuid) > ($14::float8, $15::uuid))
  order by c.distance_m, c.asset_id
- limit $9"""
+ limit $13"""
 
 SEARCH = {
     mode: (_BY_DISTANCE if mode == "near" else _BY_CODE).format(
-        cols=CATALOGUE_COLUMNS, spatial=_spatial(mode, 12), filters=_FILTERS)
+        cols=CATALOGUE_COLUMNS, spatial=_spatial(mode, 16), filters=_FILTERS)
     for mode in MODES
 }
-COUNT = {mode: f"select count(*) from asset_catalogue c where {_spatial(mode, 9)} {_FILTERS}" for mode in MODES}
+COUNT = {mode: f"select count(*) from asset_catalogue c where {_spatial(mode, 13)} {_FILTERS}" for mode in MODES}
 
 # The GeoJSON page written by PostgreSQL and passed through (issue 13: a Struct per row was 18 % of a
 # search's CPU): the keys in the order AssetFeature and AssetProperties encode them, times as msgspec
@@ -242,7 +246,7 @@ _FEATURE = """json_build_object('type', 'Feature', 'id', s.asset_id, 'geometry',
   'distance_m', s.distance_m))::text"""
 SEARCH_JSON = {
     mode: f"""select s.municipality_code::text, s.asset_id::text, s.distance_m, {_FEATURE} as feature
-  from ({(_BY_DISTANCE if mode == "near" else _BY_CODE).format(cols="c.*", spatial=_spatial(mode, 12),
+  from ({(_BY_DISTANCE if mode == "near" else _BY_CODE).format(cols="c.*", spatial=_spatial(mode, 16),
                                                                   filters=_FILTERS)}) s
  order by {"s.distance_m, s.asset_id" if mode == "near" else "s.municipality_code, s.asset_id"}"""
     for mode in MODES
@@ -257,18 +261,13 @@ class FeatureJson(msgspec.Struct, frozen=True):  # a feature as PostgreSQL wrote
 
 def _filter_args(f: SearchFilter) -> list[Any]:
     return [f.categories, f.availabilities, f.min_height, f.power, f.max_fibre_distance, f.municipality,
-            f.prefecture, f.updated_since]
+            f.prefecture, f.updated_since, f.min_mountable_height, f.min_spare_load, f.min_free_slots,
+            f.address_pattern]
 
 
 def _spatial_args(f: SearchFilter) -> list[Any]:
-    if f.mode == "bbox":
-        return list(f.bbox or ())
-    if f.mode == "near":
-        assert f.near is not None
-        return [f.near[0], f.near[1], f.radius_m]
-    if f.mode == "within":
-        return [f.within_geojson]
-    return []
+    near = [f.near[0], f.near[1], f.radius_m] if f.near is not None else []
+    return {"bbox": list(f.bbox or ()), "near": near, "within": [f.within_geojson], "none": []}[f.mode]
 
 
 async def search(db: asyncpg.Connection, f: SearchFilter, after: list[Any] | None, limit: int) -> list[Hit]:
@@ -353,6 +352,7 @@ select ST_AsMVT(t, 'assets', 4096, 'geom') from (
   select ST_AsMVTGeom(ST_Transform(c.geom, 3857), bounds.merc, 4096, 64, true) as geom,
          c.asset_id::text as asset_id, c.municipality_code::text as municipality_code, c.category, c.name,
          c.availability, c.height_m::float8 as height_m, c.power, c.fibre_distance_m::float8 as fibre_distance_m,
+         c.mountable_height_m::float8 as mountable_height_m, c.spare_load_kg::float8 as spare_load_kg,
          c.current_tenants, c.max_tenants, c.coarse
     from asset_catalogue c, bounds
    where c.geom && ST_Transform(bounds.merc, 4326)

@@ -10,12 +10,16 @@ import msgspec
 import shapely
 from shapely.geometry import shape
 
+from registry.assets import rules
 from registry.assets.models import MultiPolygon, Polygon
 from registry.assets.rules import AVAILABILITIES, CATEGORIES, JAPAN, MAX_RADIUS_M, MAX_WITHIN_VERTICES, NUMBERS, POWER
 from registry.params import parse_code, parse_prefecture_number
 from registry.problems import invalid_field
 
 SpatialMode = Literal["none", "bbox", "near", "within"]
+MAX_ADDRESS_TEXT = rules.TEXTS["address"][1]
+ADDRESS = ("part of the address, any case (`%` and `_` match only themselves); restricted assets you see masked "
+           "have no address, so this never finds them")
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,11 @@ class SearchFilter:
     municipality: str | None = None
     prefecture: str | None = None
     updated_since: dt.datetime | None = None
+    min_mountable_height: float | None = None
+    min_spare_load: float | None = None
+    min_free_slots: int | None = None
+    address_pattern: str | None = None
+    """An ILIKE pattern: the address text with `\\`, `%` and `_` escaped, between two `%`."""
 
 
 def in_japan(lon: float, lat: float) -> bool:
@@ -138,6 +147,30 @@ def _choices(field: str, text: list[str] | str | None, allowed: tuple[str, ...])
     return values or None
 
 
+def _at_least(field: str, value: float | None, column: str, unit: str) -> float | None:
+    """A minimum compared with `column`: within the values the column can hold (rules.NUMBERS)."""
+    bounds = NUMBERS[column]
+    if value is not None and not bounds.low <= value <= bounds.high:
+        raise invalid_field(field, f"must be {bounds.low:,g} to {bounds.high:,g} {unit}")
+    if value is not None and bounds.integer and value != int(value):
+        raise invalid_field(field, f"must be a whole number of {unit}, e.g. {int(value)}")
+    return value
+
+
+def address_pattern(text: str | None) -> str | None:
+    """`text` as an ILIKE pattern matching any address containing it: its own `%` and `_` match only
+    themselves (a `50%` in the box finds `50%`, not every address with `50`)."""
+    if text is None:
+        return None
+    wanted = text.strip()
+    if not wanted:
+        raise invalid_field("address", "is empty; give part of an address, e.g. 千代田区丸の内")
+    if len(wanted) > MAX_ADDRESS_TEXT:
+        raise invalid_field("address", f"is {len(wanted)} characters; an address holds at most {MAX_ADDRESS_TEXT}")
+    escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def build_filter(
     *,
     bbox: str | None = None,
@@ -152,6 +185,10 @@ def build_filter(
     municipality: str | None = None,
     prefecture: str | None = None,
     updated_since: dt.datetime | None = None,
+    min_mountable_height: float | None = None,
+    min_spare_load: float | None = None,
+    min_free_slots: int | None = None,
+    address: str | None = None,
 ) -> SearchFilter:
     spatial = [name for name, value in (("bbox", bbox), ("near", near), ("within", within)) if value is not None]
     if len(spatial) > 1:
@@ -173,6 +210,11 @@ def build_filter(
         availabilities=_choices("availability", availability, AVAILABILITIES),
         min_height=min_height, power=power, max_fibre_distance=max_fibre_distance,
         municipality=code, prefecture=pref, updated_since=updated_since,
+        min_mountable_height=_at_least("min_mountable_height", min_mountable_height, "mountable_height_m", "metres"),
+        min_spare_load=_at_least("min_spare_load", min_spare_load, "spare_load_kg", "kg"),
+        # Free slots are max_tenants - current_tenants: at most max_tenants' own bound (100).
+        min_free_slots=_at_least("min_free_slots", min_free_slots, "max_tenants", "slots"),
+        address_pattern=address_pattern(address),
     )
     if bbox is not None:
         return SearchFilter(mode="bbox", bbox=parse_bbox(bbox), **common)

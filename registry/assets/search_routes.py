@@ -14,7 +14,7 @@ from registry.assets import queries
 from registry.assets.export import to_csv
 from registry.assets.models import AssetCollection, AssetSearchBody, Link
 from registry.assets.rules import MAX_RADIUS_M, NUMBERS
-from registry.assets.search import SearchFilter, build_filter
+from registry.assets.search import ADDRESS, SearchFilter, build_filter
 from registry.negotiation import csv_charset, negotiate
 from registry.pagination import PageRequest, page_of, page_request
 from registry.params import parse_uuid
@@ -90,6 +90,12 @@ async def search_assets(
     municipality: Annotated[str | None, Parameter(description="6-digit code")] = None,
     prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
     updated_since: dt.datetime | None = None,
+    min_mountable_height: Annotated[float | None, Parameter(description="metres",
+                                                            schema_extra=_bounds("mountable_height_m"))] = None,
+    min_spare_load: Annotated[float | None, Parameter(description="kg", schema_extra=_bounds("spare_load_kg"))] = None,
+    min_free_slots: Annotated[int | None, Parameter(description="max_tenants - current_tenants",
+                                                    schema_extra=_bounds("max_tenants"))] = None,
+    address: Annotated[str | None, Parameter(description=ADDRESS)] = None,
     after: Annotated[str | None, Parameter(description="cursor from `next`")] = None,
     limit: Annotated[int, Parameter(description="1-1000")] = 100,
     count: Annotated[bool, Parameter(description="include numberMatched")] = False,
@@ -99,7 +105,8 @@ async def search_assets(
     flt = build_filter(bbox=bbox, near=near, radius=radius, within=within, category=category,
                        availability=availability, min_height=min_height, power=power,
                        max_fibre_distance=max_fibre_distance, municipality=municipality, prefecture=prefecture,
-                       updated_since=updated_since)
+                       updated_since=updated_since, min_mountable_height=min_mountable_height,
+                       min_spare_load=min_spare_load, min_free_slots=min_free_slots, address=address)
     return await _run_search(request, db, flt, after, limit, count, f, encoding)
 
 
@@ -111,7 +118,9 @@ async def search_assets_within(
 ) -> Response[AssetCollection]:
     flt = build_filter(within=data.within, category=data.category, availability=data.availability,
                        min_height=data.min_height, power=data.power, max_fibre_distance=data.max_fibre_distance,
-                       municipality=data.municipality, prefecture=data.prefecture, updated_since=data.updated_since)
+                       municipality=data.municipality, prefecture=data.prefecture, updated_since=data.updated_since,
+                       min_mountable_height=data.min_mountable_height, min_spare_load=data.min_spare_load,
+                       min_free_slots=data.min_free_slots, address=data.address)
     return await _run_search(request, db, flt, data.after, data.limit, count, f, encoding)
 
 

@@ -1,6 +1,7 @@
 // The carrier's view: filters that change the map and the list together, the list of what is in view
-// (/v1/assets with the map's bbox and the same filter), priority areas with their coverage and
-// "candidates near this gap", exports of the current filter, and the carrier's own applications.
+// (/v1/assets with the map's bbox and the same filter), assets found by address from the place search,
+// priority areas with their coverage and "candidates near this gap", exports of the current filter (CSV,
+// GeoJSON, GeoPackage), and the carrier's own applications.
 import { addAssetLayers, api, bboxOf, centre, el, pointFilter, query, toast } from "./map.js";
 import { closePanel, openAsset } from "./assetpanel.js";
 import { t } from "./i18n.js";
@@ -12,12 +13,16 @@ const LIST_LIMIT = 100;
 
 export async function start(map, me) {
   const panel = document.getElementById("panel");
-  const state = { category: "", availability: "", min_height: "", power: "", max_fibre_distance: "", near: null };
+  const state = { category: "", availability: "", min_height: "", power: "", max_fibre_distance: "",
+                  min_mountable_height: "", min_spare_load: "", min_free_slots: "", near: null, address: "" };
+  const FILTERS = ["category", "availability", "min_height", "power", "max_fibre_distance", "min_mountable_height",
+                   "min_spare_load", "min_free_slots"];
   let tab = "assets";
 
   const searchParams = () => {
-    const common = { category: state.category, availability: state.availability, min_height: state.min_height,
-                     power: state.power, max_fibre_distance: state.max_fibre_distance };
+    const common = Object.fromEntries(FILTERS.map((k) => [k, state[k]]));
+    // An address search covers the whole country (the answer is the list); otherwise what is in view.
+    if (state.address) return { ...common, address: state.address };
     return state.near ? { ...common, near: state.near.join(","), radius: 1000 } : { ...common, bbox: bboxOf(map) };
   };
 
@@ -35,15 +40,17 @@ export async function start(map, me) {
     const result = await api(`/v1/assets?${query({ ...searchParams(), limit: LIST_LIMIT, count: true })}`)
       .catch((error) => { toast(error.message); return null; });
     if (!result || run !== listRun) return;
-    document.getElementById("matched").textContent = `${result.numberMatched} ${t("matched")}`;
+    document.getElementById("matched").textContent = `${result.numberMatched} ${t(state.address ? "matchedAddress" : "matched")}`;
     box.replaceChildren(...result.features.map((f) => el("li", { "data-asset-id": f.id },
       el("button", { type: "button", onclick: () => openAsset(f.id, { canApply: me.role === "carrier", onApplied: refreshApplications }) },
         f.properties.name, el("br"),
         el("span", { class: "meta" }, `${t(f.properties.category)} · ${f.properties.height_m ?? "—"} m · `
           + `${t(f.properties.availability)}${f.properties.coarse_location ? " · ⚠" : ""}`)))));
     const q = query(searchParams());
-    document.getElementById("export-csv").href = `/v1/assets?${q}&f=csv&limit=1000`;
+    document.getElementById("export-csv").href = `/v1/assets/export?${q}`;
     document.getElementById("export-geojson").href = `/v1/assets?${q}&f=geojson&limit=1000`;
+    document.getElementById("export-gpkg").href = `/v1/assets/export?${q}&f=gpkg`;
+    return result;
   }
 
   function select(id, key, values) {
@@ -102,11 +109,18 @@ export async function start(map, me) {
         field("f-availability", "availability", select("f-availability", "availability", AVAILABILITIES)),
         field("f-min-height", "minHeight", number("f-min-height", "min_height")),
         field("f-power", "power", select("f-power", "power", ["yes", "no", "unknown"])),
-        field("f-fibre", "maxFibre", number("f-fibre", "max_fibre_distance")))),
+        field("f-fibre", "maxFibre", number("f-fibre", "max_fibre_distance")),
+        field("f-mountable", "minMountable", number("f-mountable", "min_mountable_height")),
+        field("f-load", "minLoad", number("f-load", "min_spare_load")),
+        field("f-slots", "minSlots", number("f-slots", "min_free_slots")))),
+      state.address ? el("p", { class: "row", id: "address-filter" }, `${t("address")}: 「${state.address}」`,
+        el("button", { type: "button", class: "secondary", id: "clear-address",
+          onclick: () => { state.address = ""; render(); } }, t("clear"))) : null,
       el("p", { class: "hint" }, t("zoomHint")),
       el("div", { class: "row" }, el("strong", {}, t("export")),
         el("a", { id: "export-csv", href: "#", download: "assets.csv" }, "CSV"),
-        el("a", { id: "export-geojson", href: "#", download: "assets.geojson" }, "GeoJSON")),
+        el("a", { id: "export-geojson", href: "#", download: "assets.geojson" }, "GeoJSON"),
+        el("a", { id: "export-gpkg", href: "#", download: "assets.gpkg" }, "GeoPackage")),
       el("h2", {}, t("results"), " ", el("span", { id: "matched", class: "meta" })),
       el("ul", { id: "asset-list", class: "list" }));
     } else if (tab === "areas") {
@@ -114,7 +128,7 @@ export async function start(map, me) {
     } else {
       body.push(el("h2", {}, t("myApplications")), el("ul", { id: "application-list", class: "list" }));
     }
-    panel.replaceChildren(tabs, ...body);
+    panel.replaceChildren(tabs, ...body.filter(Boolean));
     if (tab === "assets") refreshList();
     if (tab === "areas") showAreas().catch((error) => toast(error.message));
     if (tab === "applications") refreshApplications().catch((error) => toast(error.message));
@@ -128,6 +142,21 @@ export async function start(map, me) {
   let timer = null;
   map.on("moveend", () => { clearTimeout(timer); timer = setTimeout(() => { if (!state.near) refreshList(); }, 250); });
   document.addEventListener("keydown", (e) => { if (e.key === "Escape") closePanel(); });
+  document.addEventListener("kyodo:find", async (event) => {
+    event.preventDefault();
+    state.address = event.detail.text;
+    state.near = null;
+    tab = "assets";
+    render();
+    const result = await refreshList();
+    // No place of that name: show where the matching assets are.
+    if (!event.detail.place && result?.features.length) {
+      const points = result.features.map((f) => centre(f.geometry));
+      const lon = points.map((p) => p[0]), lat = points.map((p) => p[1]);
+      map.fitBounds([[Math.min(...lon), Math.min(...lat)], [Math.max(...lon), Math.max(...lat)]],
+        { padding: 60, maxZoom: 15, duration: 0 });
+    } else if (!event.detail.place && result) toast(`${t("search")}: ${t("none")}`);
+  });
   render();
   applyFilter();
   return render;

@@ -92,14 +92,20 @@ export function addAssetLayers(map, tileQuery = "") {
   }));
 }
 
-export function pointFilter({ min_height, power, max_fibre_distance }) {
+// The same comparisons as /v1/assets (registry/assets/queries.py): a minimum drops an asset whose value is
+// unknown (SQL's null >= x is not true), a maximum likewise, so the map and the list agree on every asset.
+const atLeast = (value, expression) => (value === "" || value === undefined || value === null ? null
+  : [">=", ["to-number", ["coalesce", expression, -1]], Number(value)]);
+
+export function pointFilter(f) {
   const all = ["all", ["!", ["has", "point_count"]]];
-  if (min_height !== "" && min_height !== undefined) {
-    all.push([">=", ["to-number", ["coalesce", ["get", "height_m"], -1]], Number(min_height)]);
-  }
-  if (power) all.push(["==", ["get", "power"], power]);
-  if (max_fibre_distance !== "" && max_fibre_distance !== undefined) {
-    all.push(["<=", ["to-number", ["coalesce", ["get", "fibre_distance_m"], 1e12]], Number(max_fibre_distance)]);
+  const free = ["-", ["to-number", ["get", "max_tenants"]], ["to-number", ["get", "current_tenants"]]];
+  for (const c of [atLeast(f.min_height, ["get", "height_m"]),
+    atLeast(f.min_mountable_height, ["get", "mountable_height_m"]),
+    atLeast(f.min_spare_load, ["get", "spare_load_kg"]), atLeast(f.min_free_slots, free)]) if (c) all.push(c);
+  if (f.power) all.push(["==", ["get", "power"], f.power]);
+  if (f.max_fibre_distance !== "" && f.max_fibre_distance !== undefined) {
+    all.push(["<=", ["to-number", ["coalesce", ["get", "fibre_distance_m"], 1e12]], Number(f.max_fibre_distance)]);
   }
   return all;
 }
@@ -123,9 +129,13 @@ async function loadPlaces(map) {
   document.getElementById("place-search").addEventListener("submit", (event) => {
     event.preventDefault();
     const wanted = document.getElementById("place").value.trim();
+    if (!wanted) return;
     const hit = names.get(wanted) ?? [...names.entries()].find(([n]) => n.includes(wanted))?.[1];
     if (hit) map.flyTo({ center: hit, zoom: 13 });
-    else toast(`${t("search")}: ${t("none")}`);
+    // The carrier's view also lists the assets whose address holds the text (it cancels the event).
+    const handled = !document.dispatchEvent(new CustomEvent("kyodo:find", { detail: { text: wanted, place: hit },
+                                                                         cancelable: true }));
+    if (!hit && !handled) toast(`${t("search")}: ${t("none")}`);
   });
 }
 
