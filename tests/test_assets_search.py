@@ -399,3 +399,14 @@ async def test_geopackage_export_reads_back_as_the_search(client: AsyncTestClien
     r = await client.get("/v1/assets/export", params={"address": "どこにもない", "f": "gpkg"}, headers=carrier)
     path.write_bytes(r.content)
     assert r.status_code == 200 and len(pyogrio.read_dataframe(path, layer="assets")) == 0
+
+
+@pytest.mark.parametrize("value", ["-237", "1700000000", "2025-04-01", "2025-04-01T09:00:00", "yesterday"])
+async def test_updated_since_must_be_a_date_time_with_a_zone(client: AsyncTestClient, make_key, value: str) -> None:
+    carrier = await make_key("carrier", "docomo")
+    for path in ("/v1/assets", "/v1/assets/export"):
+        r = await client.get(path, params={"updated_since": value}, headers=carrier)
+        assert_problem(r, 422)
+        assert r.json()["errors"][0]["field"] == "updated_since"
+    ok = await client.get("/v1/assets", params={"updated_since": "2025-04-01T09:00:00+09:00"}, headers=carrier)
+    assert ok.status_code == 200

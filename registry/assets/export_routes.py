@@ -6,7 +6,6 @@ every match in one request, for a spreadsheet of a whole prefecture, or a layer 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from litestar import Request, get
@@ -49,7 +48,8 @@ async def export_assets(
                                                           schema_extra=_bounds("fibre_distance_m"))] = None,
     municipality: Annotated[str | None, Parameter(description="6-digit code")] = None,
     prefecture: Annotated[str | None, Parameter(description="number (13) or code (130001)")] = None,
-    updated_since: dt.datetime | None = None,
+    updated_since: Annotated[str | None, Parameter(description="RFC 3339 date-time with its time zone",
+                                                   schema_extra={"format": "date-time"})] = None,
     min_mountable_height: Annotated[float | None, Parameter(description="metres",
                                                             schema_extra=_bounds("mountable_height_m"))] = None,
     min_spare_load: Annotated[float | None, Parameter(description="kg", schema_extra=_bounds("spare_load_kg"))] = None,

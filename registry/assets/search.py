@@ -13,7 +13,7 @@ from shapely.geometry import shape
 from registry.assets import rules
 from registry.assets.models import MultiPolygon, Polygon
 from registry.assets.rules import AVAILABILITIES, CATEGORIES, JAPAN, MAX_RADIUS_M, MAX_WITHIN_VERTICES, NUMBERS, POWER
-from registry.params import parse_code, parse_prefecture_number
+from registry.params import parse_code, parse_instant, parse_prefecture_number
 from registry.problems import invalid_field
 
 SpatialMode = Literal["none", "bbox", "near", "within"]
@@ -184,7 +184,7 @@ def build_filter(
     max_fibre_distance: float | None = None,
     municipality: str | None = None,
     prefecture: str | None = None,
-    updated_since: dt.datetime | None = None,
+    updated_since: str | dt.datetime | None = None,
     min_mountable_height: float | None = None,
     min_spare_load: float | None = None,
     min_free_slots: int | None = None,
@@ -209,7 +209,7 @@ def build_filter(
         categories=_choices("category", category, CATEGORIES),
         availabilities=_choices("availability", availability, AVAILABILITIES),
         min_height=min_height, power=power, max_fibre_distance=max_fibre_distance,
-        municipality=code, prefecture=pref, updated_since=updated_since,
+        municipality=code, prefecture=pref, updated_since=parse_instant(updated_since, "updated_since"),
         min_mountable_height=_at_least("min_mountable_height", min_mountable_height, "mountable_height_m", "metres"),
         min_spare_load=_at_least("min_spare_load", min_spare_load, "spare_load_kg", "kg"),
         # Free slots are max_tenants - current_tenants: at most max_tenants' own bound (100).

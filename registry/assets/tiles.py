@@ -1,4 +1,4 @@
-"""Mapbox Vector Tiles of the catalogue for the asset map, encoded by PostGIS (ST_AsMVT, see queries.TILE).
+"""Mapbox Vector Tiles of the catalogue for the asset map, encoded by PostGIS (ST_AsMVT, see tile_queries.TILE).
 
 Restricted assets appear at their coarse place, as everywhere else in the catalogue. The row may carry
 the `.pbf` or `.mvt` ending map clients and GDAL's MVT driver expect (`/v1/tiles/assets/7/113/50.pbf`).
@@ -13,7 +13,7 @@ import asyncpg
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
-from registry.assets import queries
+from registry.assets import tile_queries
 from registry.assets.search import build_filter
 from registry.problems import invalid_field
 
@@ -57,7 +57,7 @@ async def asset_tile(
 ) -> Response[bytes]:
     column, row = tile_address(z, x, y)
     flt = build_filter(category=category, availability=availability, prefecture=prefecture)
-    tile = await queries.tile(db, z, column, row, flt, MAX_FEATURES)
+    tile = await tile_queries.tile(db, z, column, row, flt, MAX_FEATURES)
     tag = '"' + hashlib.blake2b(tile, digest_size=12).hexdigest() + '"'
     headers = {"ETag": tag, "Cache-Control": "private, max-age=60"}
     if request.headers.get("if-none-match") == tag:

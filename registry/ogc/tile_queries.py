@@ -1,4 +1,4 @@
-"""The priority-area vector tile (the asset tile is registry/assets/queries.tile)."""
+"""The priority-area vector tile (the asset tile is registry/assets/tile_queries.tile)."""
 
 from __future__ import annotations
 

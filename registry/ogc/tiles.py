@@ -1,7 +1,7 @@
 """OGC API - Tiles for the catalogue (`assets`) and the priority areas (`priority-areas`), with TileJSON 3.0.0
 for each and a MapLibre style drawing both.
 
-Tiles are Mapbox Vector Tiles encoded by PostGIS; the asset tiles are registry/assets/queries.tile, so a
+Tiles are Mapbox Vector Tiles encoded by PostGIS; the asset tiles are registry/assets/tile_queries.tile, so a
 carrier sees restricted assets at their coarse place exactly as in /v1/tiles. An empty tile is 204; the
 ETag and 304 come from registry/headers.EntityTagMiddleware.
 """
@@ -17,7 +17,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter
 
 from registry.areas.models import AreaKind
-from registry.assets import queries as asset_queries
+from registry.assets import tile_queries as asset_tiles
 from registry.assets.rules import AVAILABILITIES, CATEGORIES, JAPAN
 from registry.assets.search import build_filter
 from registry.assets.tiles import MAX_FEATURES, MAX_ZOOM, MVT, tile_address
@@ -146,7 +146,7 @@ async def collection_tile(
 ) -> Response[bytes]:
     column, row = tile_address(z, x, y)
     if collection_id == "assets":
-        tile = await asset_queries.tile(db, z, column, row, build_filter(), MAX_FEATURES)
+        tile = await asset_tiles.tile(db, z, column, row, build_filter(), MAX_FEATURES)
     else:
         tile = await tile_queries.area_tile(db, z, column, row)
     if not tile:
