@@ -27,6 +27,7 @@ from registry.auth.middleware import ApiKeyMiddleware
 from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.db.pool import create_pool, provide_db
 from registry.headers import EntityTagMiddleware, answer_head, complete_allow, security_headers
+from registry.mail import routes as mail_routes
 from registry.ogc import routes as ogc_routes
 from registry.ogc import tiles as ogc_tiles
 from registry.problems import exception_to_problem
@@ -36,6 +37,7 @@ from registry.request_id import add_request_id
 from registry.settings import Settings
 from registry.tenants import routes as tenant_routes
 from registry.uploads import routes as upload_routes
+from registry.webhooks import routes as webhook_routes
 
 VERSION = "0.1.0"
 _UI_ASSETS = "/schema/assets"
@@ -53,6 +55,8 @@ def route_handlers() -> list:
         *upload_routes.route_handlers,
         *ogc_routes.route_handlers,
         *ogc_tiles.route_handlers,
+        *webhook_routes.route_handlers,
+        *mail_routes.route_handlers,
     ]
 
 

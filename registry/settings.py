@@ -38,6 +38,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     cors_origins: tuple[str, ...] = ()
     """Browser origins (https://map.example.lg.jp) allowed to call the API from script; none by default,
     so a page elsewhere cannot use a key a browser holds."""
+    smtp_host: str | None = None
+    """Mail server for notifications (registry/mail); none: mail is queued but not sent."""
+    smtp_port: int = 25
+    smtp_tls: str = "starttls"
+    """'starttls' when the server offers it, 'tls' (implicit, port 465) or 'none'."""
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "kyodo-registry@localhost"
+    webhook_allow_networks: tuple[str, ...] = ()
+    """Private, loopback or link-local networks (CIDR) webhooks may still target; none by default (SSRF)."""
+    webhook_retry_base_s: float = 5.0
+    """First retry delay of a failed webhook; it doubles per attempt (capped at an hour) for 24 hours."""
+    worker_lease_s: float = 30.0
+    """How long a worker holds a subscription it delivers to; a killed worker's work resumes after this."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -56,6 +70,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             rate_key_requests=int(env.get("KYODO_RATE_KEY_REQUESTS", "3000")),
             public_base_url=env.get("KYODO_PUBLIC_URL") or None,
             cors_origins=tuple(o.strip() for o in env.get("KYODO_CORS_ORIGINS", "").split(",") if o.strip()),
+            smtp_host=env.get("KYODO_SMTP_HOST") or None, smtp_port=int(env.get("KYODO_SMTP_PORT", "25")),
+            smtp_tls=env.get("KYODO_SMTP_TLS", "starttls"), smtp_user=env.get("KYODO_SMTP_USER") or None,
+            smtp_password=env.get("KYODO_SMTP_PASSWORD") or None,
+            mail_from=env.get("KYODO_MAIL_FROM", "kyodo-registry@localhost"),
+            webhook_allow_networks=tuple(n.strip() for n in env.get("KYODO_WEBHOOK_ALLOW_NETWORKS", "").split(",")
+                                         if n.strip()),
+            webhook_retry_base_s=float(env.get("KYODO_WEBHOOK_RETRY_BASE_S", "5")),
+            worker_lease_s=float(env.get("KYODO_WORKER_LEASE_S", "30")),
         )
 
 
