@@ -27,7 +27,7 @@ log = logging.getLogger("registry.worker")
 
 def make_app(settings: Settings) -> procrastinate.App:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=settings.api_database_url))
-    app.add_tasks_from(jobs.jobs, namespace="kyodo")
+    app.add_tasks_from(jobs.blueprint(), namespace="kyodo")
     return app
 
 
@@ -55,8 +55,8 @@ async def listen(app: procrastinate.App, rt: Runtime, sweep_s: float) -> None:
             woken.clear()
             try:
                 await dispatch(app, rt, conn)
-            except (asyncpg.PostgresError, OSError) as exc:
-                log.warning("dispatch failed, trying again in %.0f s: %s", sweep_s, exc)
+            except Exception:  # the listener must outlive any one failure; the sweep tries again
+                log.exception("dispatch failed; trying again in %.1f s", sweep_s)
     finally:
         await conn.close()
 
