@@ -20,6 +20,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from registry import health, openapi_answers
 from registry.applications import routes as application_routes
+from registry.applications import rules_routes as deadline_rule_routes
 from registry.areas import routes as area_routes
 from registry.assets import routes as asset_routes
 from registry.auth import routes as auth_routes
@@ -51,6 +52,7 @@ def route_handlers() -> list:
         *asset_routes.route_handlers,
         *area_routes.route_handlers,
         *application_routes.route_handlers,
+        *deadline_rule_routes.route_handlers,
         *procurement_routes.route_handlers,
         *upload_routes.route_handlers,
         *ogc_routes.route_handlers,

@@ -94,3 +94,19 @@ class SlotState(msgspec.Struct, frozen=True):
     current_tenants: int
     max_tenants: int
     status: str
+
+
+class DeadlineRules(msgspec.Struct, kw_only=True):
+    municipality_code: str
+    day_basis: Literal["calendar", "working"]
+    """'working': Japanese working days (no weekends, national holidays, or 29 December to 3 January)."""
+    remind_days: int
+    deemed_approval: bool
+    """true: an application still undecided after its decision date is approved as deemed (if slots are free)."""
+    version: int
+
+
+class DeadlineRulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    day_basis: Literal["calendar", "working"] | None = None
+    remind_days: Annotated[int, msgspec.Meta(ge=0, le=60)] | None = None
+    deemed_approval: bool | None = None
