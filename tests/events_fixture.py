@@ -74,7 +74,8 @@ class Receiver:
 
     async def wait_for(self, done, seconds: float = 30.0) -> None:
         deadline = time.monotonic() + seconds
-        while not done() and time.monotonic() < deadline:
+        # The receiver runs in threads; polling its list is simpler than handing events across loops.
+        while not done() and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.05)
 
 

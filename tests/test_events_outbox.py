@@ -118,15 +118,15 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(settings: Settings, ma
                               headers=chiyoda)
         secret = r.json()["secret"]
         receiver.mode = "hang"  # takes the request and never answers
-        proc = subprocess.Popen([sys.executable, "-m", "registry.cli", "worker", "--sweep", "0.3"], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", "registry.cli", "worker", "--sweep", "0.3",
+                                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             app = await apply(client, await make_key("carrier", "docomo"), await make_asset(client, chiyoda, "P-1"))
             await receiver.wait_for(lambda: receiver.requests, 60)
             assert receiver.requests, "the first worker started the delivery"
         finally:
             os.kill(proc.pid, signal.SIGKILL)  # in the middle of the delivery
-            proc.wait()
+            await proc.wait()
         receiver.mode = "up"
         async with worker(s):
             await receiver.wait_for(lambda: receiver.accepted(), 30)
@@ -134,4 +134,3 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(settings: Settings, ma
         headers, body = receiver.accepted()[0]
         assert Webhook(secret).verify(body, headers)["data"]["application_id"] == app["application_id"]
         assert headers["webhook-id"] == receiver.requests[0][0]["webhook-id"]  # the same message, sent again
-        await asyncio.sleep(0)
