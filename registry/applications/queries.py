@@ -130,8 +130,7 @@ async def list_applications(db: asyncpg.Connection, status: str | None, overdue:
     rows = await db.fetch(
         f"""select {_COLUMNS} from applications a
              where ($1::text is null or a.status = $1)
-               and (not $2 or (a.status in ('submitted', 'information_requested')
-                               and a.decision_due < current_date))
+               and (not $2 or (a.status = 'submitted' and a.decision_due < current_date))
                and ($3::timestamptz is null or (a.submitted_at, a.application_id) > ($3::timestamptz, $4::uuid))
              order by a.submitted_at, a.application_id
              limit $5""",
