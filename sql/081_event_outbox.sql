@@ -180,8 +180,12 @@ begin
                else app.type_wanted(c.event_types, e.type) end)
      and (c.role = 'admin' or e.audience && app.reach_of(c.role, c.tenant_code, c.prefecture_code))
    order by e.event_id;
-  -- One wake-up per transaction: PostgreSQL folds identical notifications of a transaction into one.
-  perform pg_notify('kyodo_events', '');
+  -- One wake-up per transaction: PostgreSQL folds identical notifications of a transaction into one. Not for
+  -- asset events: a parallel load PREPAREs its transactions (loaders/parallel.py), and PostgreSQL refuses to
+  -- prepare a transaction that sent NOTIFY; the worker's sweep (every 2 s) finds those deliveries instead.
+  if exists (select 1 from new_events where type not like 'asset.%') then
+    perform pg_notify('kyodo_events', '');
+  end if;
   return null;
 end $$;
 create trigger event_outbox_fan_out after insert on event_outbox

@@ -134,3 +134,14 @@ async def test_a_worker_killed_mid_delivery_loses_nothing(settings: Settings, ma
         headers, body = receiver.accepted()[0]
         assert Webhook(secret).verify(body, headers)["data"]["application_id"] == app["application_id"]
         assert headers["webhook-id"] == receiver.requests[0][0]["webhook-id"]  # the same message, sent again
+
+
+async def test_asset_events_leave_a_transaction_preparable(owner: asyncpg.Connection) -> None:
+    """A parallel load prepares its transactions (two-phase commit), which PostgreSQL refuses after a NOTIFY."""
+    await owner.execute("begin")
+    await owner.execute("""insert into assets (municipality_code, source_id, category, name, geom)
+                           select $1, 'T-' || i, 'streetlight', 'light', ST_SetSRID(ST_MakePoint(139.75, 35.69), 4326)
+                             from generate_series(1, 3) i""", CHIYODA)
+    await owner.execute("prepare transaction 'kyodo-events-test'")
+    await owner.execute("commit prepared 'kyodo-events-test'")
+    assert await owner.fetchval("select (data->>'count')::int from event_outbox where type = 'asset.published'") == 3
