@@ -5,6 +5,13 @@
 -- files of its own (procrastinate/sql/migrations), to be added here as new numbered files before the bump.
 -- The worker connects as kyodo_api (with an admin principal for our tables), so that role gets the queue's
 -- tables at the end; no API route reads them.
+-- Its own schema: every table in public is a tenant or reference table under forced row security
+-- (tests/test_foundation_db.py), and the queue's tables are neither. The worker's connection puts the schema on
+-- its search_path (registry/events/worker.py); procrastinate's SQL names its objects without a schema.
+
+create schema procrastinate;
+grant usage on schema procrastinate to kyodo_api;
+set local search_path = procrastinate, public;
 
 -- Procrastinate Schema
 
@@ -610,3 +617,4 @@ grant select, insert, update, delete on procrastinate_jobs, procrastinate_worker
   procrastinate_events to kyodo_api;
 grant usage, select on sequence procrastinate_jobs_id_seq, procrastinate_periodic_defers_id_seq,
   procrastinate_events_id_seq to kyodo_api;
+reset search_path;

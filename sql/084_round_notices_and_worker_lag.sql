@@ -22,9 +22,9 @@ language sql stable security definer set search_path = public, pg_temp as $$
            (select min(d.next_attempt_at) from webhook_deliveries d
               join webhook_subscriptions s using (subscription_id)
              where d.status = 'pending' and s.status <> 'paused' and d.next_attempt_at <= now()),
-           (select min(j.scheduled_at) from procrastinate_jobs j
+           (select min(j.scheduled_at) from procrastinate.procrastinate_jobs j
              where j.status = 'todo' and j.scheduled_at <= now()))), 0)::double precision,
-         (select extract(epoch from now() - max(w.last_heartbeat)) from procrastinate_workers w)::double precision,
+         (select extract(epoch from now() - max(w.last_heartbeat)) from procrastinate.procrastinate_workers w)::double precision,
          (select count(*) from webhook_deliveries where status = 'pending')
 $$;
 revoke all on function app.worker_lag() from public;

@@ -26,7 +26,10 @@ log = logging.getLogger("registry.worker")
 
 
 def make_app(settings: Settings) -> procrastinate.App:
-    app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=settings.api_database_url))
+    # The queue's tables live in their own schema (sql/083); procrastinate names them without one.
+    connector = procrastinate.PsycopgConnector(conninfo=settings.api_database_url,
+                                               kwargs={"options": "-c search_path=procrastinate,public"})
+    app = procrastinate.App(connector=connector)
     app.add_tasks_from(jobs.blueprint(), namespace="kyodo")
     return app
 
