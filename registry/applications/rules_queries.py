@@ -22,7 +22,7 @@ async def save_rules(db: asyncpg.Connection, code: str, expected: int,
     """Insert (expected 0) or update (expected the stored version); None when `expected` is stale."""
     row = await db.fetchrow(
         """insert into application_deadline_rules as r (municipality_code, day_basis, remind_days, deemed_approval)
-           select $1, coalesce($3, 'calendar'), coalesce($4, 3), coalesce($5, false) where $2 = 0
+           select $1, coalesce($3, 'calendar'), coalesce($4, 3), coalesce($5, false) where $2::bigint = 0
            on conflict (municipality_code) do update
               set day_basis = coalesce($3, r.day_basis), remind_days = coalesce($4, r.remind_days),
                   deemed_approval = coalesce($5, r.deemed_approval), version = r.version + 1, updated_at = now()
@@ -34,7 +34,7 @@ async def save_rules(db: asyncpg.Connection, code: str, expected: int,
             """update application_deadline_rules as r
                   set day_basis = coalesce($3, r.day_basis), remind_days = coalesce($4, r.remind_days),
                       deemed_approval = coalesce($5, r.deemed_approval), version = r.version + 1, updated_at = now()
-                where municipality_code = $1 and version = $2
+                where municipality_code = $1 and version = $2::bigint
                returning r.municipality_code::text, r.day_basis, r.remind_days, r.deemed_approval, r.version""",
             code, expected, data.day_basis, data.remind_days, data.deemed_approval)
     return DeadlineRules(**dict(row)) if row else None

@@ -5,8 +5,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
-Types = Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]], msgspec.Meta(max_length=50)]
+from registry.webhooks.catalogue import EventTypeName
+
+# Shape only (an @ with something either side); whether the address takes mail, the mail server says.
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=254, extra_json_schema={"format": "email"})]
+Types = Annotated[list[EventTypeName], msgspec.Meta(max_length=50)]
 
 
 class ContactCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

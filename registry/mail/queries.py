@@ -52,7 +52,7 @@ async def update(db: asyncpg.Connection, contact_id: str, version: int, email: s
                               language = coalesce($5, language), digest = coalesce($6, digest),
                               event_types = coalesce($7, event_types), unsubscribed = coalesce($8, unsubscribed),
                               version = version + 1, updated_at = now()
-                        where contact_id = $1::uuid and version = $2 returning *)
+                        where contact_id = $1::uuid and version = $2::bigint returning *)
             select {_COLUMNS} from c""",
         contact_id, version, email, name, language, digest, types, unsubscribed)
     return _contact(row) if row else None

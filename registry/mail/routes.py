@@ -10,7 +10,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry import etags
-from registry.mail import queries
+from registry.mail import queries, service
 from registry.mail.models import Contact, ContactCreate, ContactPage, ContactUpdate
 from registry.pagination import not_a_cursor, page_of, page_request
 from registry.params import parse_uuid
@@ -23,6 +23,7 @@ def _missing(contact_id: str) -> NotFound:
 
 @post("/v1/contacts", tags=["mail"], summary="Add an address for notification mail")
 async def create_contact(request: Request, db: asyncpg.Connection, data: ContactCreate) -> Response[Contact]:
+    service.checked_email(data.email)
     key_id = request.user.key_id if data.this_key else None
     created = await queries.insert(db, request.user, key_id, data.email, data.name, data.language, data.digest,
                                    data.event_types, data.unsubscribed)
@@ -58,6 +59,7 @@ async def update_contact(db: asyncpg.Connection, contact_id: str, data: ContactU
                          if_match: Annotated[str | None, Parameter(header="If-Match")] = None) -> Response[Contact]:
     cid = parse_uuid(contact_id, "contact_id")
     version = etags.required_version(if_match)
+    service.checked_email(data.email)
     saved = await queries.update(db, cid, version, data.email, data.name, data.language, data.digest,
                                  data.event_types, data.unsubscribed)
     if saved is None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 EVENT_TYPES: dict[str, str] = {
     "application.submitted": "a carrier applied (owner municipality, its prefecture, the carrier)",
     "application.information_requested": "the owner asked the carrier for information; the decision clock stops",
@@ -25,7 +27,10 @@ EVENT_TYPES: dict[str, str] = {
     "asset.withdrawn": "published assets were withdrawn",
     "load.finished": "a file load finished, with its summary",
 }
-FAMILIES = {t.split(".")[0] + ".*" for t in EVENT_TYPES}
+FAMILIES = sorted({t.split(".")[0] + ".*" for t in EVENT_TYPES})
+# What a list of wanted types may hold: a type or a family. An enum in the API description, so clients (and
+# schemathesis) know the names.
+EventTypeName = Literal[tuple([*EVENT_TYPES, *FAMILIES])]  # type: ignore[valid-type]
 
 
 def unknown_types(types: list[str]) -> list[str]:

@@ -5,8 +5,12 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2000, description="https://... receiving POSTs")]
-Types = Annotated[list[Annotated[str, msgspec.Meta(max_length=64)]],
+from registry.webhooks.catalogue import EventTypeName
+
+# `webhook-url`: an http(s) URL whose host resolves to public addresses only (registry/webhooks/guard.py).
+Url = Annotated[str, msgspec.Meta(min_length=8, max_length=2000, description="https://... receiving POSTs",
+                                  extra_json_schema={"format": "webhook-url"})]
+Types = Annotated[list[EventTypeName],
                   msgspec.Meta(max_length=50, description="event types or families ('application.*'); "
                                                           "empty: every type your key may hear of")]
 Prefectures = Annotated[list[Annotated[str, msgspec.Meta(pattern="^[0-9]{2}$")]],
@@ -74,7 +78,7 @@ class DeliveryPage(msgspec.Struct):
 
 
 class Redelivery(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
-    delivery_ids: Annotated[list[int], msgspec.Meta(max_length=1000,
+    delivery_ids: Annotated[list[Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]], msgspec.Meta(max_length=1000,
                                                     description="empty: every failed delivery")] = []
 
 

@@ -67,7 +67,7 @@ async def update(db: asyncpg.Connection, subscription_id: str, version: int, url
                      status = case when $8 then 'paused' when not $8 then 'active' else status end,
                      failing_since = case when $8 is not null then null else failing_since end,
                      version = version + 1, updated_at = now()
-               where subscription_id = $1::uuid and version = $2
+               where subscription_id = $1::uuid and version = $2::bigint
               returning *)
             select {_COLUMNS} from s""",
         subscription_id, version, url, types, prefectures, bbox, description, paused)
