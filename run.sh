@@ -81,8 +81,11 @@ say "applying migrations and reference data"
 if [ "$mode" = demo ]; then
   say "loading the national demo"
   .venv/bin/registry demo
+  say "starting the event worker (webhooks, mail, deadlines) beside the server"
+  .venv/bin/registry worker & worker_pid=$!
+  trap 'kill "$worker_pid" 2>/dev/null || true' EXIT
   say "serving the API on http://${KYODO_HOST:-127.0.0.1}:${KYODO_PORT:-8000} (docs at /schema/docs); Ctrl-C stops"
-  exec .venv/bin/registry serve --host "${KYODO_HOST:-127.0.0.1}" --port "${KYODO_PORT:-8000}"
+  .venv/bin/registry serve --host "${KYODO_HOST:-127.0.0.1}" --port "${KYODO_PORT:-8000}"
 fi
 
 say "ruff"

@@ -20,6 +20,7 @@ from swagger_ui_bundle import swagger_ui_path
 
 from registry import health, openapi_answers, web
 from registry.applications import routes as application_routes
+from registry.applications import rules_routes as deadline_rule_routes
 from registry.areas import routes as area_routes
 from registry.assets import routes as asset_routes
 from registry.auth import routes as auth_routes
@@ -29,6 +30,7 @@ from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.boundaries import routes as boundary_routes
 from registry.db.pool import create_pool, provide_db
 from registry.headers import EntityTagMiddleware, answer_head, complete_allow, security_headers
+from registry.mail import routes as mail_routes
 from registry.ogc import routes as ogc_routes
 from registry.ogc import tiles as ogc_tiles
 from registry.problems import exception_to_problem
@@ -38,6 +40,7 @@ from registry.request_id import add_request_id
 from registry.settings import Settings
 from registry.tenants import routes as tenant_routes
 from registry.uploads import routes as upload_routes
+from registry.webhooks import routes as webhook_routes
 
 VERSION = "0.1.0"
 _OPEN_PATHS = ["^/healthz", "^/readyz", "^/schema", "^/$", "^/map$", "^/assets/"]
@@ -53,12 +56,15 @@ def route_handlers() -> list:
         *asset_routes.route_handlers,
         *area_routes.route_handlers,
         *application_routes.route_handlers,
+        *deadline_rule_routes.route_handlers,
         *procurement_routes.route_handlers,
         *upload_routes.route_handlers,
         *ogc_routes.route_handlers,
         *ogc_tiles.route_handlers,
         *boundary_routes.route_handlers,
         *web.route_handlers,
+        *webhook_routes.route_handlers,
+        *mail_routes.route_handlers,
     ]
 
 

@@ -266,6 +266,26 @@ def cmd_load(args: argparse.Namespace) -> int:
     return _load_priority_areas(args, settings)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from registry.events.worker import run
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    settings = ensure_database()
+    print(f"registry: worker started ({args.concurrency} jobs at once); Ctrl-C stops", file=sys.stderr)
+    asyncio.run(run(settings, concurrency=args.concurrency, sweep_s=args.sweep))
+    return 0
+
+
+def add_worker_parser(sub: Any) -> None:
+    worker = sub.add_parser("worker", help="deliver events (webhooks, mail) and run reminders and deadline checks")
+    worker.add_argument("--concurrency", type=int, default=8, help="jobs at once (default 8)")
+    worker.add_argument("--sweep", type=float, default=2.0, metavar="SECONDS",
+                        help="look for due retries this often without a notification (default 2)")
+    worker.set_defaults(func=cmd_worker)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="registry", description="Kyodo Registry: shared assets and joint "
                                      "procurement for Japanese municipalities")
@@ -346,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="load the national demo data and print sample keys")
     demo.add_argument("--scale", type=float, default=1.0, help="fraction of the national asset counts")
     demo.set_defaults(func=cmd_demo)
+    add_worker_parser(sub)
     return parser
 
 

@@ -7,7 +7,9 @@ import msgspec
 from litestar import get
 from litestar.datastructures import State
 
-from registry.db.pool import check_ready
+from registry.auth.guards import requires
+from registry.db.pool import check_ready, pooled
+from registry.events.queries import worker_lag
 from registry.problems import Problem
 
 
@@ -33,4 +35,22 @@ async def readyz(state: State) -> Health:
     return Health("ok")
 
 
-route_handlers = [healthz, readyz]
+class WorkerHealth(msgspec.Struct):
+    """How far the event worker lags (registry/events): the age in seconds of the oldest webhook delivery or job
+    that is due and not done; of the worker's last heartbeat (null: no worker has run); deliveries pending."""
+
+    worker_lag_s: float
+    worker_heartbeat_age_s: float | None
+    pending_deliveries: int
+
+
+@get("/v1/health/worker", tags=["health"], summary="The event worker's lag (admins: it is operational detail)",
+     guards=[requires("admin")])
+async def worker_health(state: State) -> WorkerHealth:
+    async with pooled(state.pool) as conn:
+        lag = await worker_lag(conn)
+    heartbeat = None if lag.heartbeat_age_seconds is None else round(lag.heartbeat_age_seconds, 1)
+    return WorkerHealth(round(lag.lag_seconds, 3), heartbeat, lag.pending_deliveries)
+
+
+route_handlers = [healthz, readyz, worker_health]

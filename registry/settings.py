@@ -46,6 +46,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     online_basemap: str | None = None
     """`gsi` or `gsi-pale` draws GSI's 地理院タイル under the web map (credited on it); unset, the map uses
     only its offline basemap, as on LGWAN, which reaches no outside server."""
+    smtp_host: str | None = None
+    """Mail server for notifications (registry/mail); none: mail is queued but not sent."""
+    smtp_port: int = 25
+    smtp_tls: str = "starttls"
+    """'starttls' when the server offers it, 'tls' (implicit, port 465) or 'none'."""
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "kyodo-registry@localhost"
+    webhook_allow_networks: tuple[str, ...] = ()
+    """Private, loopback or link-local networks (CIDR) webhooks may still target; none by default (SSRF)."""
+    webhook_retry_base_s: float = 5.0
+    """First retry delay of a failed webhook; it doubles per attempt (capped at an hour) for 24 hours."""
+    worker_lease_s: float = 30.0
+    """How long a worker holds a subscription it delivers to; a killed worker's work resumes after this."""
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Settings:
@@ -67,6 +81,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             online_basemap=env.get("KYODO_BASEMAP") or None,
             access_log=env.get("KYODO_ACCESS_LOG", "0").strip().lower() in ("1", "true", "yes", "on"),
             cors_origins=tuple(o.strip() for o in env.get("KYODO_CORS_ORIGINS", "").split(",") if o.strip()),
+            smtp_host=env.get("KYODO_SMTP_HOST") or None, smtp_port=int(env.get("KYODO_SMTP_PORT", "25")),
+            smtp_tls=env.get("KYODO_SMTP_TLS", "starttls"), smtp_user=env.get("KYODO_SMTP_USER") or None,
+            smtp_password=env.get("KYODO_SMTP_PASSWORD") or None,
+            mail_from=env.get("KYODO_MAIL_FROM", "kyodo-registry@localhost"),
+            webhook_allow_networks=tuple(n.strip() for n in env.get("KYODO_WEBHOOK_ALLOW_NETWORKS", "").split(",")
+                                         if n.strip()),
+            webhook_retry_base_s=float(env.get("KYODO_WEBHOOK_RETRY_BASE_S", "5")),
+            worker_lease_s=float(env.get("KYODO_WORKER_LEASE_S", "30")),
         )
 
 

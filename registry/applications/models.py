@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -51,6 +51,12 @@ class Application(msgspec.Struct, kw_only=True):
     decision_due: dt.date
     overdue: bool
     decided_at: dt.datetime | None
+    information_due: dt.date | None = None
+    """While information is requested: when the carrier's answer is due. The decision clock is stopped."""
+    clock_days_left: int | None = None
+    """While information is requested: decision days left, counted again from the carrier's answer."""
+    deemed: bool = False
+    """Approved by silence past the decision date, as the municipality's deadline rules allow."""
     version: int
     history: list[ApplicationEvent] = []
 
@@ -66,6 +72,19 @@ class Locked(msgspec.Struct, frozen=True):
     municipality_code: str
     status: Status
     carrier_code: str
+    decision_due: dt.date
+    clock_days_left: int | None
+
+
+class Terms(msgspec.Struct, frozen=True):
+    """How a municipality counts its deadlines (sql/080), with today's date as the database sees it."""
+
+    today: dt.date
+    day_basis: Literal["calendar", "working"]
+    decision_days: int
+    information_days: int
+    remind_days: int
+    deemed_approval: bool
 
 
 class SlotState(msgspec.Struct, frozen=True):
@@ -75,3 +94,19 @@ class SlotState(msgspec.Struct, frozen=True):
     current_tenants: int
     max_tenants: int
     status: str
+
+
+class DeadlineRules(msgspec.Struct, kw_only=True):
+    municipality_code: str
+    day_basis: Literal["calendar", "working"]
+    """'working': Japanese working days (no weekends, national holidays, or 29 December to 3 January)."""
+    remind_days: int
+    deemed_approval: bool
+    """true: an application still undecided after its decision date is approved as deemed (if slots are free)."""
+    version: int
+
+
+class DeadlineRulesUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    day_basis: Literal["calendar", "working"] | None = None
+    remind_days: Annotated[int, msgspec.Meta(ge=0, le=60)] | None = None
+    deemed_approval: bool | None = None

@@ -6,11 +6,11 @@ import datetime as dt
 
 import asyncpg
 
-from registry.applications.models import Application, ApplicationEvent, Locked, SlotState
+from registry.applications.models import Application, ApplicationEvent, Locked, SlotState, Terms
 
 _COLUMNS = """a.application_id::text, a.municipality_code::text, a.carrier_code, a.purpose, a.starts_on, a.ends_on,
   a.status, a.refusal_reason, a.decision_note, a.submitted_at, a.decision_due, a.decided_at, a.version,
-  (a.status in ('submitted', 'information_requested') and a.decision_due < current_date) as overdue,
+  (a.status = 'submitted' and a.decision_due < current_date) as overdue, a.information_due, a.clock_days_left, a.deemed,
   array(select x.asset_id::text from application_assets x
          where x.municipality_code = a.municipality_code and x.application_id = a.application_id
          order by x.asset_id) as asset_ids"""
@@ -23,6 +23,7 @@ def _application(row: asyncpg.Record, history: list[ApplicationEvent] | None = N
         starts_on=row["starts_on"], ends_on=row["ends_on"], status=row["status"],
         refusal_reason=row["refusal_reason"], decision_note=row["decision_note"], submitted_at=row["submitted_at"],
         decision_due=row["decision_due"], overdue=row["overdue"], decided_at=row["decided_at"],
+        information_due=row["information_due"], clock_days_left=row["clock_days_left"], deemed=row["deemed"],
         version=row["version"], history=history or [])
 
 
@@ -33,14 +34,21 @@ async def asset_owners(db: asyncpg.Connection, asset_ids: list[str]) -> dict[str
     return {r["asset_id"]: r["municipality_code"] for r in rows}
 
 
+async def deadline_terms(db: asyncpg.Connection, municipality: str) -> Terms:
+    """How `municipality` counts its deadlines, and today's date as the database counts dates."""
+    row = await db.fetchrow("select current_date as today, t.* from app.deadline_terms($1) t", municipality)
+    return Terms(row["today"], row["day_basis"], row["decision_days"], row["information_days"], row["remind_days"],
+                 row["deemed_approval"])
+
+
 async def insert(db: asyncpg.Connection, owner: str, carrier: str, purpose: str, starts_on: dt.date,
-                 ends_on: dt.date | None, asset_ids: list[str]) -> str:
-    """A submitted application on `asset_ids`, its decision due after the owner's decision days; its id."""
+                 ends_on: dt.date | None, asset_ids: list[str], decision_due: dt.date) -> str:
+    """A submitted application on `asset_ids`, its decision due on `decision_due`; its id."""
     application_id: str = await db.fetchval(
         """insert into applications (municipality_code, carrier_code, purpose, starts_on, ends_on, decision_due)
-           values ($1::text, $2, $3, $4, $5, current_date + app.decision_days($1::text))
+           values ($1::text, $2, $3, $4, $5, $6)
            returning application_id::text""",
-        owner, carrier, purpose, starts_on, ends_on)
+        owner, carrier, purpose, starts_on, ends_on, decision_due)
     await db.execute("""insert into application_assets (municipality_code, application_id, asset_id)
                         select $1, $2::uuid, unnest($3::uuid[])""", owner, application_id, asset_ids)
     return application_id
@@ -57,10 +65,10 @@ async def add_event(db: asyncpg.Connection, municipality: str, application_id: s
 
 
 async def lock(db: asyncpg.Connection, application_id: str) -> Locked | None:
-    """The application's owner, status and carrier, locked until the transaction ends."""
-    row = await db.fetchrow("""select municipality_code::text, status, carrier_code from applications
-                                where application_id = $1::uuid for update""", application_id)
-    return Locked(row["municipality_code"], row["status"], row["carrier_code"]) if row else None
+    """The application's owner, status, carrier and clock, locked until the transaction ends."""
+    row = await db.fetchrow("""select municipality_code::text, status, carrier_code, decision_due, clock_days_left
+                                 from applications where application_id = $1::uuid for update""", application_id)
+    return Locked(*row) if row else None
 
 
 async def asset_ids(db: asyncpg.Connection, application_id: str) -> list[str]:
@@ -69,16 +77,17 @@ async def asset_ids(db: asyncpg.Connection, application_id: str) -> list[str]:
 
 
 async def move(db: asyncpg.Connection, application_id: str, target: str, reason: str | None, note: str | None,
-               restart_clock: bool) -> None:
-    """Set the new status; `restart_clock` gives the owner its full decision days again (after `respond`)."""
+               clock: tuple[dt.date, dt.date | None, int | None]) -> None:
+    """Set the new status and the clock: (decision due, information due, decision days left while stopped)."""
     await db.execute(
         """update applications set status = $2, refusal_reason = $3, decision_note = coalesce($4, decision_note),
                   decided_at = case when $2 in ('approved', 'refused') then now() else decided_at end,
-                  decision_due = case when $5 then current_date + app.decision_days(municipality_code::text)
-                                      else decision_due end,
+                  decision_due = $5, information_due = $6, clock_days_left = $7,
+                  reminded_at = case when $5 <> decision_due then null else reminded_at end,
+                  escalated_at = case when $5 <> decision_due then null else escalated_at end,
                   version = version + 1, updated_at = now()
             where application_id = $1::uuid""",
-        application_id, target, reason, note, restart_clock)
+        application_id, target, reason, note, *clock)
 
 
 async def take_slots(db: asyncpg.Connection, municipality: str, asset_ids: list[str]) -> set[str]:
@@ -121,8 +130,7 @@ async def list_applications(db: asyncpg.Connection, status: str | None, overdue:
     rows = await db.fetch(
         f"""select {_COLUMNS} from applications a
              where ($1::text is null or a.status = $1)
-               and (not $2 or (a.status in ('submitted', 'information_requested')
-                               and a.decision_due < current_date))
+               and (not $2 or (a.status = 'submitted' and a.decision_due < current_date))
                and ($3::timestamptz is null or (a.submitted_at, a.application_id) > ($3::timestamptz, $4::uuid))
              order by a.submitted_at, a.application_id
              limit $5""",

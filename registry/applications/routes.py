@@ -32,7 +32,8 @@ async def file_application(
 
 @get("/v1/applications", tags=["applications"], summary="Applications your key may see",
      description="Carriers see their own; municipalities those on their assets; prefectures those in their "
-                 "prefecture. `overdue=true` lists open applications past their decision date.")
+                 "prefecture. `overdue=true` lists submitted applications past their decision date (the clock "
+                 "stops while information is requested).")
 async def list_applications(
     request: Request, db: asyncpg.Connection,
     status: states.Status | None = None,

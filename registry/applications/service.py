@@ -7,8 +7,8 @@ import datetime as dt
 
 import asyncpg
 
-from registry.applications import queries, states
-from registry.applications.models import Application, ApplicationAction, ApplicationCreate
+from registry.applications import deadlines, queries, states
+from registry.applications.models import Application, ApplicationAction, ApplicationCreate, Locked
 from registry.pagination import not_a_cursor
 from registry.params import parse_uuid
 from registry.principal import Principal
@@ -49,7 +49,10 @@ async def file(db: asyncpg.Connection, carrier: str, data: ApplicationCreate, as
         raise invalid_field("asset_ids", f"the assets belong to {', '.join(owners)}; each municipality "
                                          "decides on its own assets, so file one application per municipality")
     owner = owners[0]
-    application_id = await queries.insert(db, owner, carrier, data.purpose, data.starts_on, data.ends_on, asset_ids)
+    terms = await queries.deadline_terms(db, owner)
+    due = deadlines.add_days(terms.today, terms.decision_days, terms.day_basis)
+    application_id = await queries.insert(db, owner, carrier, data.purpose, data.starts_on, data.ends_on, asset_ids,
+                                          due)
     await queries.add_event(db, owner, application_id, "submit", None, "submitted", None, None)
     return await _reload(db, application_id)
 
@@ -74,7 +77,8 @@ async def act(db: asyncpg.Connection, principal: Principal, application_id: str,
     # The status moves first: the database counts an asset's current_tenants from the applications that
     # hold a slot (sql/056), so the count must already include (or exclude) this one when the slot moves.
     # A refused slot raises, and the request's transaction takes the status change back with it.
-    await queries.move(db, application_id, target, data.reason, data.note, restart_clock=data.action == "respond")
+    clock = await _clock(db, found, data.action)
+    await queries.move(db, application_id, target, data.reason, data.note, clock)
     asset_ids = await queries.asset_ids(db, application_id)
     change = states.slot_change(found.status, target)
     if change > 0:
@@ -92,6 +96,19 @@ async def act(db: asyncpg.Connection, principal: Principal, application_id: str,
     await queries.add_event(db, found.municipality_code, application_id, data.action, found.status, target,
                             data.reason, data.note)
     return await _reload(db, application_id)
+
+
+async def _clock(db: asyncpg.Connection, found: Locked, action: str) -> tuple[dt.date, dt.date | None, int | None]:
+    """(decision due, information due, days left) after `action`: a request for information stops the decision
+    clock, keeping the days left, and gives the carrier the municipality's information days; the answer starts
+    the clock again from where it stopped."""
+    if action not in ("request_information", "respond"):
+        return found.decision_due, None, None
+    terms = await queries.deadline_terms(db, found.municipality_code)
+    if action == "request_information":
+        left = deadlines.days_left(terms.today, found.decision_due, terms.day_basis)
+        return found.decision_due, deadlines.add_days(terms.today, terms.information_days, terms.day_basis), left
+    return deadlines.add_days(terms.today, found.clock_days_left or 0, terms.day_basis), None, None
 
 
 async def visible(db: asyncpg.Connection, application_id: str) -> Application:
