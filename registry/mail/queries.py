@@ -92,8 +92,18 @@ async def mark(db: asyncpg.Connection, delivery_id: int, error: str | None) -> N
 
 
 async def digest_contacts(db: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await db.fetch("""select contact_id::text, tenant_code, role, prefecture_code, email, name, language
-                               from mail_contacts where digest order by contact_id""")
+    """Digest contacts not yet sent today's digest (the day in JST, when the clerks read it): a job run twice,
+    after a worker restart or by a second worker, sends one mail, not two."""
+    return await db.fetch("""select c.contact_id::text, c.tenant_code, c.role, c.prefecture_code, c.email, c.name,
+                                    c.language
+                               from mail_contacts c
+                              where c.digest
+                                and not exists (select 1 from mail_deliveries d
+                                                 where d.contact_id = c.contact_id and d.kind = 'digest'
+                                                   and d.status = 'sent'
+                                                   and d.sent_at >= (date_trunc('day', now() at time zone 'Asia/Tokyo')
+                                                                     at time zone 'Asia/Tokyo'))
+                              order by c.contact_id""")
 
 
 async def record_digest(db: asyncpg.Connection, contact_id: str, tenant: str, error: str | None) -> None:
