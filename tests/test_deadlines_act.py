@@ -3,6 +3,8 @@ application escalates to the prefecture, and is deemed approved only where the m
 
 from __future__ import annotations
 
+import json
+
 import asyncpg
 
 from registry.applications.deadlines import add_days
@@ -84,3 +86,39 @@ async def test_overdue_escalates_and_is_deemed_approved_only_where_chosen(
     assert mine == ["application.overdue", "application.approved"]
     assert all("pref:13" in e["audience"] for e in events)  # escalated to Tokyo
     assert [e["deemed"] for e in events if e["type"] == "application.approved"] == ["true"]
+
+
+async def test_the_carrier_is_reminded_once_before_its_information_date(
+        settings: Settings, client, make_key, owner: asyncpg.Connection) -> None:
+    chiyoda = await make_key("municipality", CHIYODA)
+    docomo = await make_key("carrier", "docomo")
+    near, far = [(await apply(client, docomo, await make_asset(client, chiyoda, f"I-{i}")))["application_id"]
+                 for i in range(2)]
+    for aid in (near, far):
+        assert (await act(client, chiyoda, aid, "request_information", note="図面を")).status_code == 200
+    # Calendar basis (the default), remind_days 3: 2 days left is near, 20 is not.
+    await owner.execute("update applications set information_due = current_date + 2 where application_id = $1::uuid",
+                        near)
+    await owner.execute("update applications set information_due = current_date + 20 where application_id = $1::uuid",
+                        far)
+    rt = await open_runtime(settings)
+    try:
+        first, again = await deadline_checks(rt), await deadline_checks(rt)
+    finally:
+        await close_runtime(rt)
+    assert first[0] == 1 and again[0] == 0
+    events = await owner.fetch("select audience, data from event_outbox "
+                               "where type = 'application.information_due_soon'")
+    assert len(events) == 1
+    due = await owner.fetchval("select information_due from applications where application_id = $1::uuid", near)
+    data = json.loads(events[0]["data"])
+    assert data["application_id"] == near and data["information_due"] == due.isoformat()
+    assert "docomo" in events[0]["audience"]
+    # A new request sets a new date, which is announced again.
+    await owner.execute("update applications set information_due = current_date + 1 where application_id = $1::uuid",
+                        near)
+    rt = await open_runtime(settings)
+    try:
+        assert (await deadline_checks(rt))[0] == 1
+    finally:
+        await close_runtime(rt)

@@ -1,6 +1,7 @@
-"""Deadlines that act (issue 15): reminders before the decision date, escalation after it, and a deemed approval
-where the municipality chose one. Run by the worker (registry/events/jobs.py) as an admin principal; each step is
-recorded in the application's history and announced on the event outbox in the same transaction."""
+"""Deadlines that act (issue 15): reminders before the decision date and before the carrier's information date,
+escalation after it, and a deemed approval where the municipality chose one. Run by the worker
+(registry/events/jobs.py) as an admin principal; each step is recorded in the application's history and
+announced on the event outbox in the same transaction."""
 
 from __future__ import annotations
 
@@ -25,6 +26,20 @@ async def remind(db: asyncpg.Connection) -> int:
             continue  # overdue already: escalation, not a reminder
         if deadlines.days_left(terms.today, a.decision_due, terms.day_basis) <= terms.remind_days:
             await q.mark_reminded(db, a, "application.decision_due_soon")
+            sent += 1
+    return sent
+
+
+async def remind_carriers(db: asyncpg.Connection) -> int:
+    """application.information_due_soon, once per information date, to the carrier (and the owner) within the
+    municipality's remind_days of the date by which the carrier must answer."""
+    sent = 0
+    terms_of: dict[str, Terms] = {}
+    for a in await q.awaiting_answer(db):
+        terms = terms_of.get(a.municipality_code) or await q.terms(db, a.municipality_code)
+        terms_of[a.municipality_code] = terms
+        if deadlines.days_left(terms.today, a.information_due, terms.day_basis) <= terms.remind_days:
+            await q.remind_carrier(db, a)
             sent += 1
     return sent
 

@@ -35,6 +35,38 @@ async def unreminded(db: asyncpg.Connection) -> list[Open]:
     return [Open(*r) for r in rows]
 
 
+class Asked(msgspec.Struct, frozen=True):
+    application_id: str
+    municipality_code: str
+    carrier_code: str
+    information_due: dt.date
+
+
+async def awaiting_answer(db: asyncpg.Connection) -> list[Asked]:
+    """Applications waiting for the carrier's information whose date has not been announced as near yet; an
+    information date is announced once (a second request sets a new date, which is announced again)."""
+    rows = await db.fetch(
+        """select a.application_id::text, a.municipality_code::text, a.carrier_code, a.information_due
+             from applications a
+            where a.status = 'information_requested' and a.information_due >= current_date
+              and a.information_due < current_date + 100
+              and not exists (select 1 from event_outbox e
+                               where e.subject = 'application/' || a.application_id
+                                 and e.type = 'application.information_due_soon'
+                                 and e.data->>'information_due' = a.information_due::text)
+            order by a.information_due""")
+    return [Asked(*r) for r in rows]
+
+
+async def remind_carrier(db: asyncpg.Connection, a: Asked) -> None:
+    await db.execute(
+        """insert into event_outbox (type, subject, audience, prefecture, data)
+           values ('application.information_due_soon', 'application/' || $1, array[$2, 'pref:' || left($2, 2), $3],
+                   left($2, 2), jsonb_build_object('application_id', $1, 'municipality_code', $2, 'carrier_code', $3,
+                                                   'status', 'information_requested', 'information_due', $4::date))""",
+        a.application_id, a.municipality_code, a.carrier_code, a.information_due)
+
+
 async def overdue_unescalated(db: asyncpg.Connection) -> list[Open]:
     rows = await db.fetch(f"""select {_OPEN} from applications
                                where status = 'submitted' and escalated_at is null and decision_due < current_date

@@ -33,6 +33,7 @@ async def deadline_checks(rt: Runtime) -> tuple[int, int, int, int]:
     """Reminders, escalations (and deemed approvals), round notices: each in its own transaction."""
     async with rt.pool.acquire() as conn:
         reminded = await as_admin(conn, lambda: escalation.remind(conn))
+        reminded += await as_admin(conn, lambda: escalation.remind_carriers(conn))
         escalated, deemed = await as_admin(conn, lambda: escalation.escalate(conn))
         rounds = await as_admin(conn, lambda: eq.announce_rounds(conn))
     log.info("deadlines: %d reminded, %d escalated, %d deemed approved; %d round notices",

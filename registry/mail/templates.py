@@ -20,6 +20,8 @@ TITLES: dict[str, tuple[str, str]] = {
     "application.installed": ("設置完了が報告されました", "Installation was reported"),
     "application.terminated": ("利用が終了しました", "A tenancy ended"),
     "application.decision_due_soon": ("利用申請の処理期限が近づいています", "A decision is due soon"),
+    "application.information_due_soon": ("追加情報の提出期限が近づいています",
+                                         "The date to answer an information request is near"),
     "application.overdue": ("利用申請が処理期限を過ぎました", "A decision is overdue"),
     "round.opened": ("共同調達の需要調査が始まりました", "A demand round opened"),
     "round.closing_soon": ("共同調達の需要調査の締切が近づいています", "A demand round closes soon"),
@@ -46,6 +48,7 @@ REFUSAL_REASONS: dict[str, tuple[str, str]] = {
 FIELDS: dict[str, tuple[str, str]] = {
     "application_id": ("申請番号", "Application"), "municipality_code": ("団体コード", "Municipality"),
     "carrier_code": ("事業者", "Carrier"), "status": ("状態", "Status"), "decision_due": ("処理期限", "Decision due"),
+    "information_due": ("追加情報の提出期限", "Information due"),
     "decision_note": ("備考", "Note"), "round_id": ("需要調査", "Round"), "tender_id": ("入札", "Tender"),
     "title": ("件名", "Title"), "closes_at": ("締切", "Closes"), "amount_yen": ("契約金額（円）", "Amount (yen)"),
     "supplier_name": ("落札者", "Supplier"), "count": ("件数", "Count"), "deemed": ("みなし承認", "Deemed"),

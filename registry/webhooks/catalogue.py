@@ -14,6 +14,7 @@ EVENT_TYPES: dict[str, str] = {
     "application.installed": "the carrier reported the installation",
     "application.terminated": "the owner ended the tenancy",
     "application.decision_due_soon": "the decision date is near (the municipality's remind_days)",
+    "application.information_due_soon": "the carrier's date to answer an information request is near",
     "application.overdue": "the decision date passed without a decision; escalated to the prefecture",
     "round.opened": "a demand round opened",
     "round.closing_soon": "a demand round closes within three days",
