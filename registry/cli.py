@@ -96,10 +96,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from registry.settings import serve_address
+
+    try:
+        host, port = serve_address()
+    except ValueError as exc:
+        return _fail(str(exc))
+    host, port = args.host or host, args.port or port
     settings = ensure_database()
     # uvloop and httptools instead of asyncio's loop and h11, and no access log unless KYODO_ACCESS_LOG=1:
     # 198 -> 255 req/s on the bbox search in the issue 13 benchmark (bench/PEERS.md compares Granian too).
-    uvicorn.run("registry.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=args.workers,
                 loop="uvloop", http="httptools", access_log=settings.access_log,
                 log_level="info", proxy_headers=True, server_header=False)
     return 0
@@ -299,8 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=cmd_migrate)
 
     serve = sub.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="address to listen on (default: KYODO_HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: KYODO_PORT, else 8000)")
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=cmd_serve)
 
