@@ -49,6 +49,16 @@ class Mapping:
     columns: dict[str, list[str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
     layout: str | None = None
+    publish: bool = False
+    """New assets are drafts unless the load says publish (CLI --publish, upload publish=true); with it, every
+    row without a status of its own is published, new or existing (held rows excepted: loaders.validate)."""
+    joiners: dict[str, list[str]] = field(default_factory=dict)
+    """What goes between an attribute's consecutive columns, where not a space."""
+
+    @property
+    def infers_category(self) -> bool:
+        """No category column and no constant: each row's category is inferred from its name (loaders.words)."""
+        return "category" not in self.columns and "category" not in self.defaults
 
     @property
     def attributes(self) -> list[str]:
@@ -65,30 +75,38 @@ def detect_layout(columns: list[str]) -> str | None:
     return None
 
 
-def _layout_columns(layout: str, present: list[str]) -> dict[str, list[str]]:
+# 自治体標準 公共施設一覧: the address in one column, else in parts that read as one when joined without a
+# space (東京都 + 新宿区 + 歌舞伎町一丁目 + 4番1号), then the building (方書) after a space.
+_JOINED_ADDRESS = ("所在地_連結表記", "所在地_全体", "住所")
+_ADDRESS_PARTS = ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下")
+_BUILDING = ("建物名等(方書)", "建物名等（方書）", "方書")
+
+
+def _layout_columns(layout: str, present: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
     has = set(present)
     if layout == RECOMMENDED:
         cols = {"source_id": ["NO"], "municipality_code": ["都道府県コード又は市区町村コード"], "name": ["名称"],
                 "address": [c for c in ("住所", "方書") if c in has], "latitude": ["緯度"], "longitude": ["経度"],
                 "contact": ["電話番号"] if "電話番号" in has else []}
-    else:
-        if "所在地_全体" in has:
-            address = ["所在地_全体"]
-        else:
-            address = [c for c in ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下") if c in has]
-        address += [c for c in ("建物名等(方書)", "建物名等（方書）", "方書") if c in has]
-        cols = {"source_id": ["ID"], "municipality_code": ["全国地方公共団体コード"], "name": ["名称"],
-                "address": address, "latitude": ["緯度"], "longitude": ["経度"],
-                "contact": ["電話番号"] if "電話番号" in has else []}
-    return {k: v for k, v in cols.items() if v}
+        return {k: v for k, v in cols.items() if v}, {}
+    joined = next((c for c in _JOINED_ADDRESS if c in has), None)
+    address = [joined] if joined else [c for c in _ADDRESS_PARTS if c in has]
+    building = [c for c in _BUILDING if c in has][:1]
+    cols = {"source_id": ["ID"], "municipality_code": ["全国地方公共団体コード"], "name": ["名称"],
+            "address": address + building, "latitude": ["緯度"], "longitude": ["経度"],
+            "contact": ["電話番号"] if "電話番号" in has else [],
+            "height_m": ["高さ"] if "高さ" in has else []}
+    joiners = {"address": [""] * (len(address) - 1) + [" "] * len(building)} if len(address) > 1 else {}
+    return {k: v for k, v in cols.items() if v}, joiners
 
 
 def default_mapping(present: list[str], has_geometry: bool) -> Mapping:
-    """Columns matched by header name: the two standard layouts, else our own names and common synonyms."""
+    """Columns matched by header name: the two standard layouts, else our own names and common synonyms.
+    Neither layout has a category column: each row's category is inferred from its name (loaders.words)."""
     layout = detect_layout(present)
     if layout is not None:
-        # Public-facility lists describe buildings; their rooftops are what carriers ask for.
-        return Mapping(_layout_columns(layout, present), {"category": "rooftop", "source": layout}, layout)
+        columns, joiners = _layout_columns(layout, present)
+        return Mapping(columns, {"source": layout}, layout, joiners=joiners)
     lower = {c.lower(): c for c in present}
     columns: dict[str, list[str]] = {}
     for attr in (*ATTRIBUTES, *COORDINATES):
@@ -132,9 +150,10 @@ def read_mapping_file(path: Path) -> tuple[dict[str, list[str]], dict[str, str]]
 
 
 def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, list[str]] | None = None,
-                  defaults: dict[str, str] | None = None) -> Mapping:
+                  defaults: dict[str, str] | None = None, *, publish: bool = False) -> Mapping:
     """Defaults by header name, then the caller's columns and constants on top; checks every name."""
     mapping = default_mapping(present, has_geometry)
+    mapping.publish = publish
     for attr, names in (columns or {}).items():
         if attr not in ATTRIBUTES and attr not in COORDINATES:
             raise LoadError(f"unknown attribute {attr!r} in the mapping; attributes are {', '.join(ATTRIBUTES)}, "
@@ -145,6 +164,7 @@ def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, lis
                             f"its columns are {', '.join(present)}")
         mapping.columns[attr] = list(names)
         mapping.defaults.pop(attr, None)
+        mapping.joiners.pop(attr, None)
     for attr, value in (defaults or {}).items():
         if attr not in ATTRIBUTES:
             raise LoadError(f"unknown attribute {attr!r} for a default; attributes are {', '.join(ATTRIBUTES)}")
@@ -155,9 +175,8 @@ def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, lis
     if "name" not in mapping.columns and "name" not in mapping.defaults:
         raise LoadError("no column holds the asset name; name one with --map name=COLUMN "
                         f"(columns: {', '.join(present)})")
-    if "category" not in mapping.columns and "category" not in mapping.defaults:
-        raise LoadError("no column holds the category; name one with --map category=COLUMN or give one for every row "
-                        "with --default category=streetlight")
+    if publish and "status" not in mapping.columns and "status" not in mapping.defaults:
+        mapping.defaults["status"] = "published"
     if not has_geometry and not all(c in mapping.columns for c in COORDINATES):
         raise LoadError("the file has no geometry and no latitude/longitude columns; name them with "
                         f"--map latitude=COLUMN --map longitude=COLUMN (columns: {', '.join(present)})")

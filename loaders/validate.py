@@ -21,7 +21,7 @@ from loaders.columns import RowIssues, as_number, as_text, nullable
 from loaders.formats import LoadError, Source
 from loaders.geometries import WGS84, geometries, undeclared_crs
 from loaders.mapping import Mapping
-from loaders.words import CATEGORY_WORDS, WORDS
+from loaders.words import CATEGORY_WORDS, WORDS, category_from_name
 from registry.assets import rules
 from registry.codes import CodeError, is_prefecture, is_valid, normalise, with_check_digit
 
@@ -62,6 +62,8 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     tenant: str | None = None
     """The one municipality every row belongs to, when the load is for one."""
+    publish: bool = False
+    """Whether rows without a status of their own are published (else new ones are drafts)."""
 
     @property
     def accepted(self) -> int:
@@ -87,6 +89,7 @@ class _Rows:
         self.issues = RowIssues(self.n)
         self.out: dict[str, list[Any]] = {}
         self._texts: dict[str, pd.Series | None] = {}
+        self._normalised: set[str] = set()
 
     def raw(self, attr: str) -> pd.Series | None:
         names = self.mapping.columns.get(attr)
@@ -94,9 +97,10 @@ class _Rows:
             if len(names) == 1:
                 return self.table[names[0]]
             parts = [as_text(self.table[c]) for c in names]
+            seps = self.mapping.joiners.get(attr, [" "] * (len(parts) - 1))
             joined = parts[0]
-            for p in parts[1:]:
-                joined = joined.str.cat(p, sep=" ")
+            for sep, p in zip(seps, parts[1:], strict=True):
+                joined = joined.str.cat(p, sep=sep)
             return joined.str.strip()
         if attr in self.mapping.defaults:
             return pd.Series([self.mapping.defaults[attr]] * self.n, dtype=object)
@@ -107,6 +111,22 @@ class _Rows:
             r = self.raw(attr)
             self._texts[attr] = None if r is None else as_text(r)
         return self._texts[attr]
+
+    def normalised(self, attr: str) -> pd.Series | None:
+        """The text in Unicode NFKC: half-width katakana (ｺｽﾞﾐｯｸ) full width, full-width digits and letters
+        (１番２号) ASCII, ㈱ (株). Each row whose text changed is warned of with its original."""
+        t = self.text(attr)
+        if t is None or attr in self._normalised:
+            return t
+        n = t.str.normalize("NFKC")
+        changed = (n != t).to_numpy()
+        if changed.any():
+            originals = t.tolist()
+            self.issues.warn(changed, lambda i: f"{attr} normalised to NFKC (full-width katakana, ASCII digits "
+                                                f"and letters); the file had {originals[i]!r}")
+        self._texts[attr] = n
+        self._normalised.add(attr)
+        return n
 
 
 def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, known: dict[str, str | None],
@@ -153,7 +173,7 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
     _geometry_fits_category(rows, geoms, category)
     keep = rows.issues.ok()
     return Prepared(rows.n, mapping.attributes, _staging(rows, sid, geoms, keep, first_row),
-                    _found(rows.issues, sid, first_row), notes, tenant)
+                    _found(rows.issues, sid, first_row), notes, tenant, mapping.publish)
 
 
 def _source_ids(rows: _Rows, first_row: int, seen: dict[str, int]) -> list[str]:
@@ -190,6 +210,8 @@ def _municipality_codes(rows: _Rows, tenant: str | None, known: dict[str, str | 
 
 
 def _categories(rows: _Rows) -> pd.Series:
+    if rows.mapping.infers_category:
+        return _categories_from_names(rows)
     cat_text = rows.text("category")
     assert cat_text is not None
     lowered = cat_text.str.lower().str.replace(" ", "_", regex=False)
@@ -203,15 +225,35 @@ def _categories(rows: _Rows) -> pd.Series:
     return category
 
 
+def _categories_from_names(rows: _Rows) -> pd.Series:
+    """Without a category column, each row's from its name, said per row. A row whose name says nothing is
+    held: a new asset is stored as a draft of category `other` (loaders.merge), never published by surprise."""
+    names = rows.normalised("name")
+    assert names is not None
+    found = [category_from_name(n) for n in names.tolist()]
+    for i, hit in enumerate(found):
+        if hit is not None:
+            rows.issues.warn_at(i, f"category {hit[0]} inferred from {hit[1]!r} in the name (the file has no "
+                                   "category column)")
+        elif names.iat[i]:
+            rows.issues.warn_at(i, f"category cannot be inferred from the name {names.iat[i]!r} and the file has no "
+                                   "category column: a new asset is held as a draft of category other until its "
+                                   "category is set (add a category column, or --default category=...); an "
+                                   "existing one keeps its category and status")
+    category = pd.Series([None if hit is None else hit[0] for hit in found], dtype=object)
+    rows.out["category"] = category.tolist()
+    return category
+
+
 def _free_text(rows: _Rows) -> None:
-    names = rows.text("name")
+    names = rows.normalised("name")
     assert names is not None
     rows.issues.reject(names == "", "no name")
     rows.issues.reject(names.str.len() > rules.TEXTS["name"][1],
                        f"name is longer than {rules.TEXTS['name'][1]} characters")
     rows.out["name"] = names.tolist()
     for attr in _FREE_TEXT:
-        t = rows.text(attr)
+        t = rows.normalised(attr)
         if t is None:
             rows.out[attr] = [None] * rows.n
             continue
@@ -308,6 +350,9 @@ def _geometry_fits_category(rows: _Rows, geoms: np.ndarray, category: pd.Series)
     not_for_polygon = polygon & ~category.isin(rules.POLYGON_CATEGORIES).to_numpy()
     rows.issues.reject(not_for_polygon & category.notna().to_numpy(),
                        lambda i: f"a polygon is only for {_POLYGON_WORDS}; a {cat_values[i]} is a point")
+    rows.issues.reject(polygon & category.isna().to_numpy() & rows.mapping.infers_category,
+                       f"an outline needs a category ({_POLYGON_WORDS}) and none could be inferred from the name: "
+                       "add a category column")
 
 
 def _staging(rows: _Rows, sid: list[str], geoms: np.ndarray, keep: np.ndarray, first_row: int) -> dict[str, list]:

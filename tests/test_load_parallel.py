@@ -29,6 +29,7 @@ async def small_batches(monkeypatch: pytest.MonkeyPatch, owner: asyncpg.Connecti
 
 
 async def load(settings: Settings, path: Path, workers: int = 2, **kw: Any) -> LoadReport:
+    kw.setdefault("publish", True)  # as a clerk says with --publish; drafts are tests/test_load_drafts.py's
     return await admin_session(settings, lambda db: load_assets(
         db, path, tenant=CHIYODA, parallel=admin_connections(settings, workers), **kw))
 
