@@ -54,6 +54,8 @@ class Mapping:
     row without a status of its own is published, new or existing (held rows excepted: loaders.validate)."""
     joiners: dict[str, list[str]] = field(default_factory=dict)
     """What goes between an attribute's consecutive columns, where not a space."""
+    fallbacks: dict[str, list[str]] = field(default_factory=dict)
+    """Columns joined without a space that stand in for an attribute's first column where its cell is blank."""
 
     @property
     def infers_category(self) -> bool:
@@ -82,22 +84,26 @@ _ADDRESS_PARTS = ("所在地_都道府県", "所在地_市区町村", "所在地
 _BUILDING = ("建物名等(方書)", "建物名等（方書）", "方書")
 
 
-def _layout_columns(layout: str, present: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]]]:
+def _layout_columns(layout: str, present: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]],
+                                                              dict[str, list[str]]]:
     has = set(present)
     if layout == RECOMMENDED:
         cols = {"source_id": ["NO"], "municipality_code": ["都道府県コード又は市区町村コード"], "name": ["名称"],
                 "address": [c for c in ("住所", "方書") if c in has], "latitude": ["緯度"], "longitude": ["経度"],
                 "contact": ["電話番号"] if "電話番号" in has else []}
-        return {k: v for k, v in cols.items() if v}, {}
+        return {k: v for k, v in cols.items() if v}, {}, {}
     joined = next((c for c in _JOINED_ADDRESS if c in has), None)
-    address = [joined] if joined else [c for c in _ADDRESS_PARTS if c in has]
+    parts = [c for c in _ADDRESS_PARTS if c in has]
+    address = [joined] if joined else parts
     building = [c for c in _BUILDING if c in has][:1]
     cols = {"source_id": ["ID"], "municipality_code": ["全国地方公共団体コード"], "name": ["名称"],
             "address": address + building, "latitude": ["緯度"], "longitude": ["経度"],
             "contact": ["電話番号"] if "電話番号" in has else [],
             "height_m": ["高さ"] if "高さ" in has else []}
     joiners = {"address": [""] * (len(address) - 1) + [" "] * len(building)} if len(address) > 1 else {}
-    return {k: v for k, v in cols.items() if v}, joiners
+    # A file may fill the joined column for some rows and only the parts for others.
+    fallbacks = {"address": parts} if joined and parts else {}
+    return {k: v for k, v in cols.items() if v}, joiners, fallbacks
 
 
 def default_mapping(present: list[str], has_geometry: bool) -> Mapping:
@@ -105,8 +111,8 @@ def default_mapping(present: list[str], has_geometry: bool) -> Mapping:
     Neither layout has a category column: each row's category is inferred from its name (loaders.words)."""
     layout = detect_layout(present)
     if layout is not None:
-        columns, joiners = _layout_columns(layout, present)
-        return Mapping(columns, {"source": layout}, layout, joiners=joiners)
+        columns, joiners, fallbacks = _layout_columns(layout, present)
+        return Mapping(columns, {"source": layout}, layout, joiners=joiners, fallbacks=fallbacks)
     lower = {c.lower(): c for c in present}
     columns: dict[str, list[str]] = {}
     for attr in (*ATTRIBUTES, *COORDINATES):
@@ -165,6 +171,7 @@ def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, lis
         mapping.columns[attr] = list(names)
         mapping.defaults.pop(attr, None)
         mapping.joiners.pop(attr, None)
+        mapping.fallbacks.pop(attr, None)
     for attr, value in (defaults or {}).items():
         if attr not in ATTRIBUTES:
             raise LoadError(f"unknown attribute {attr!r} for a default; attributes are {', '.join(ATTRIBUTES)}")

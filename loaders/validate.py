@@ -94,9 +94,14 @@ class _Rows:
     def raw(self, attr: str) -> pd.Series | None:
         names = self.mapping.columns.get(attr)
         if names:
-            if len(names) == 1:
+            if len(names) == 1 and attr not in self.mapping.fallbacks:
                 return self.table[names[0]]
             parts = [as_text(self.table[c]) for c in names]
+            if attr in self.mapping.fallbacks:
+                stand_in = pd.Series([""] * self.n, dtype=object)
+                for c in self.mapping.fallbacks[attr]:
+                    stand_in = stand_in.str.cat(as_text(self.table[c]))
+                parts[0] = parts[0].where(parts[0] != "", stand_in)
             seps = self.mapping.joiners.get(attr, [" "] * (len(parts) - 1))
             joined = parts[0]
             for sep, p in zip(seps, parts[1:], strict=True):
