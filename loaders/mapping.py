@@ -28,6 +28,19 @@ STANDARD = "自治体標準オープンデータセット 公共施設一覧"
 _RECOMMENDED_COLUMNS = {"都道府県コード又は市区町村コード", "NO", "名称", "緯度", "経度"}
 _STANDARD_COLUMNS = {"全国地方公共団体コード", "ID", "名称", "緯度", "経度"}
 
+# One Japanese header per attribute: what a clerk's sheet, and the registry's own XLSX and CSV exports, call
+# each column, so that an exported sheet loads back as it is (issue 14's round trip).
+HEADERS_JA: dict[str, str] = {
+    "source_id": "管理番号", "municipality_code": "全国地方公共団体コード", "category": "種別", "name": "名称",
+    "address": "所在地", "position_accuracy_m": "位置精度(m)", "height_m": "高さ(m)",
+    "mountable_height_m": "設置可能高さ(m)", "spare_load_kg": "積載余裕(kg)", "power": "電源",
+    "fibre_distance_m": "光ファイバまでの距離(m)", "area_m2": "面積(m2)", "availability": "提供状況",
+    "current_tenants": "利用事業者数", "max_tenants": "最大事業者数", "constraints": "制約", "fee_rule": "使用料",
+    "permit_type": "許可種別", "contact": "連絡先", "source": "出典", "last_verified": "最終確認日",
+    "visibility": "公開範囲", "status": "状態", "latitude": "緯度", "longitude": "経度",
+}
+assert set(HEADERS_JA) == {*ATTRIBUTES, *COORDINATES}
+
 # Header names that mean an attribute, tried in order (matched without regard to case).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "source_id": ("source_id", "id", "asset_id_source", "no", "番号", "管理番号", "整理番号"),
@@ -35,13 +48,14 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
                           "市区町村コード", "団体コード"),
     "category": ("category", "種別", "資産種別", "分類"),
     "name": ("name", "名称", "施設名"),
-    "address": ("address", "住所", "所在地", "所在地_全体"),
+    "address": ("address", "住所", "所在地", "所在地_全体", "所在地_連結表記"),
     "height_m": ("height_m", "height", "高さ", "高さ(m)"),
     "area_m2": ("area_m2", "area", "面積", "面積(m2)", "面積(㎡)"),
     "contact": ("contact", "連絡先", "電話番号"),
     "latitude": ("latitude", "lat", "緯度", "y座標(緯度)"),
     "longitude": ("longitude", "lon", "lng", "long", "経度", "x座標(経度)"),
 }
+_SYNONYMS = {a: (*_SYNONYMS.get(a, (a,)), HEADERS_JA[a]) for a in HEADERS_JA}
 
 
 @dataclass

@@ -75,8 +75,17 @@ def _condition(c: str) -> str:
 _SET = ",\n    ".join(f"{c} = case when {_condition(c)} then excluded.{c} else a.{c} end" for c in _OPTIONAL)
 
 
+# A position that moved less than 1e-9 degrees (0.1 mm) has not moved: a sheet keeps 15 significant digits of
+# a coordinate (139.77431612243836 comes back as 139.7743161224384), so an exported sheet loaded again would
+# otherwise "move" every asset by 1e-14 degrees and write a new version of each.
+_GEOM_MOVED = """(excluded.geom is distinct from a.geom
+       and not (GeometryType(excluded.geom) = GeometryType(a.geom) and ST_NPoints(excluded.geom) = ST_NPoints(a.geom)
+                and ST_HausdorffDistance(excluded.geom, a.geom) < 1e-9))"""
+
+
 def _changed(new: str, old: str) -> str:
-    required = [f"{new}.{c} is distinct from {old}.{c}" for c in ("name", "geom")]
+    assert (new, old) == ("excluded", "a"), "_GEOM_MOVED names them"
+    required = [f"{new}.name is distinct from {old}.name", _GEOM_MOVED]
     optional = [f"({_condition(c)} and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
     return "\n      or ".join(required + optional)
 
@@ -155,7 +164,7 @@ changed as (
   select {_EXISTING_VALUES} from v where v.existed
   on conflict (municipality_code, source_id) do update set
     name = excluded.name,
-    geom = excluded.geom,
+    geom = case when {_GEOM_MOVED} then excluded.geom else a.geom end,
     {_SET},
     version = a.version + 1,
     updated_at = now()
