@@ -59,7 +59,7 @@ _OPTIONAL = ("category", "address", "position_accuracy_m", "height_m", "mountabl
              "permit_type", "contact", "source", "last_verified", "visibility", "status")
 # current_tenants is counted from approved and installed applications (sql/056): a load never writes it.
 # availability and max_tenants belong to the application workflow while an asset holds a slot (an approval
-# sets "occupied" when the last slot goes): a load keeps them then, and reports it (_HELD_BY_WORKFLOW).
+# sets "occupied" when the last slot goes): a load keeps them then, and reports it (_KEPT_FOR_WORKFLOW).
 _WORKFLOW = {
     "availability": "a.current_tenants = 0",
     "max_tenants": "excluded.max_tenants >= a.current_tenants",
@@ -91,7 +91,7 @@ def _changed(new: str, old: str) -> str:
 
 
 # Rows of this load that would change what the workflow holds: reported as warnings, the stored values kept.
-_HELD_BY_WORKFLOW = """
+_KEPT_FOR_WORKFLOW = """
 select s.row_no, s.source_id, a.availability, a.current_tenants, a.max_tenants,
        'availability' = any($1::text[]) and coalesce(s.availability, 'offered') <> a.availability as availability_kept,
        'max_tenants' = any($1::text[]) and coalesce(s.max_tenants, 1) < a.current_tenants as max_kept
@@ -107,6 +107,10 @@ select s.row_no, s.source_id, a.availability, a.current_tenants, a.max_tenants,
 _COLUMNS = """municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
     mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
     max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status"""
+
+# Whether any asset of the load's municipalities holds a slot: only then can a row touch what the workflow owns.
+_ANY_SLOT_HELD = "select exists (select from assets where ($1::text is null or municipality_code = $1) " \
+                 "and current_tenants > 0)"
 
 # The keys of the assets that existed before the load, taken once: rows this load adds can never match
 # (source ids are unique within a file), so each batch is matched against this table and not against
@@ -191,7 +195,7 @@ select (select count(*) from added)::int as inserted, 0 as updated
 """
 
 
-def _held_reason(r: asyncpg.Record) -> str:
+def _kept_reason(r: asyncpg.Record) -> str:
     kept = [f"availability {r['availability']}"] if r["availability_kept"] else []
     kept += [f"max_tenants {r['max_tenants']}"] if r["max_kept"] else []
     return (f"{' and '.join(kept)} kept: approved applications hold {r['current_tenants']} of its "
@@ -234,6 +238,8 @@ class Writer:
     existing: str = "loader_existing"
     existed: bool = True
     """Whether any asset of the load's municipalities existed before it (False: every row is new)."""
+    slots_held: bool = True
+    """Whether any of them holds a slot of an approved application (False: nothing for _KEPT_FOR_WORKFLOW)."""
 
     def sql(self, statement: str) -> str:
         return statement.replace("loader_staging", self.staging).replace("loader_existing", self.existing)
@@ -250,6 +256,7 @@ class Writer:
         await self.conn.execute(self.sql(_FILL_EXISTING), tenant)
         await self.conn.execute(f"analyze {self.existing}")
         self.existed = await self.conn.fetchval(f"select exists (select from {self.existing})")
+        self.slots_held = self.existed and await self.conn.fetchval(_ANY_SLOT_HELD, tenant)
 
     async def write(self, batch: Prepared, tally: Tally) -> None:
         """COPY one batch into the (emptied) staging table, note boundary warnings, merge it."""
@@ -266,10 +273,11 @@ class Writer:
         tally.issues.extend(outside)
         tally.warnings += len(outside)
         if self.existed:
-            held = [Issue(r["row_no"], r["source_id"], "warning", _held_reason(r))
-                    for r in await conn.fetch(self.sql(_HELD_BY_WORKFLOW), batch.attributes, batch.tenant)]
-            tally.issues.extend(held)
-            tally.warnings += len(held)
+            if self.slots_held:
+                kept = [Issue(r["row_no"], r["source_id"], "warning", _kept_reason(r))
+                        for r in await self.conn.fetch(self.sql(_KEPT_FOR_WORKFLOW), batch.attributes, batch.tenant)]
+                tally.issues.extend(kept)
+                tally.warnings += len(kept)
             row = await conn.fetchrow(self.sql(_MERGE), batch.attributes, batch.tenant, batch.publish)
         else:
             row = await conn.fetchrow(self.sql(_INSERT_ALL), batch.tenant, batch.publish)
