@@ -77,10 +77,14 @@ _SET = ",\n    ".join(f"{c} = case when {_condition(c)} then excluded.{c} else a
 
 # A position that moved less than 1e-9 degrees (0.1 mm) has not moved: a sheet keeps 15 significant digits of
 # a coordinate (139.77431612243836 comes back as 139.7743161224384), so an exported sheet loaded again would
-# otherwise "move" every asset by 1e-14 degrees and write a new version of each.
+# otherwise "move" every asset by 1e-14 degrees and write a new version of each. Nor has an outlined asset
+# (rooftop, land, park) whose row gives a point inside its outline: a sheet or CSV has only latitude and
+# longitude, and re-loading an export must not turn every outline into a point.
 _GEOM_MOVED = """(excluded.geom is distinct from a.geom
        and not (GeometryType(excluded.geom) = GeometryType(a.geom) and ST_NPoints(excluded.geom) = ST_NPoints(a.geom)
-                and ST_HausdorffDistance(excluded.geom, a.geom) < 1e-9))"""
+                and ST_HausdorffDistance(excluded.geom, a.geom) < 1e-9)
+       and not (GeometryType(excluded.geom) = 'POINT' and GeometryType(a.geom) in ('POLYGON', 'MULTIPOLYGON')
+                and ST_DWithin(a.geom, excluded.geom, 1e-9)))"""
 
 
 def _changed(new: str, old: str) -> str:

@@ -135,24 +135,28 @@ def _exported(assets: list[asyncpg.Record]) -> bytes:
     return out.getvalue()
 
 
-_ASSETS = f"""select {", ".join(a for a in ATTRIBUTES)}, ST_Y(geom) as latitude, ST_X(geom) as longitude
+# An outline goes out as a point on its surface: a sheet has only latitude and longitude.
+_ASSETS = f"""select {", ".join(a for a in ATTRIBUTES)}, ST_Y(ST_PointOnSurface(geom)) as latitude,
+                     ST_X(ST_PointOnSurface(geom)) as longitude
                 from assets where municipality_code = $1 order by source_id"""
 _STATE = "select source_id, version, updated_at from assets order by source_id"
 
 
 async def test_xlsx_round_trip_changes_only_the_edited_cell(settings: Settings, client: AsyncTestClient,
                                                             make_key: KeyFactory, owner: asyncpg.Connection) -> None:
-    # Point assets of every kind the demo makes, through the loader as a municipality's own file would go.
+    # Assets as the demo makes them (parks and rooftops partly outlined), loaded as a municipality's own file.
     chiyoda = await owner.fetchrow("select name, ST_X(town_hall) as lon, ST_Y(town_hall) as lat from municipalities "
                                    "where code = $1", CHIYODA)
     town = Municipality(CHIYODA, chiyoda["name"], chiyoda["lon"], chiyoda["lat"], 1.0, 1.3, True)
-    frame = generate(town, 40, "東京都", {"streetlight": 0.4, "utility_pole": 0.3, "traffic_signal": 0.2,
-                                         "bus_stop": 0.1})
+    frame = generate(town, 40, "東京都", {"streetlight": 0.3, "utility_pole": 0.2, "traffic_signal": 0.1,
+                                         "bus_stop": 0.1, "park": 0.15, "rooftop": 0.15})
     geometry = gpd.GeoSeries(frame.pop("geometry"), crs=4326)
     loaded = await admin_session(settings, lambda db: load_source(
         db, Source(frame.astype(object), geometry, "demo", "seed"), tenant=CHIYODA))
     assert loaded.committed and loaded.inserted == 40
     assets = await owner.fetch(_ASSETS, CHIYODA)
+    outlines = await owner.fetchval("select count(*) from assets where GeometryType(geom) = 'POLYGON'")
+    assert outlines > 0
     data = _exported(assets)
 
     book = openpyxl.load_workbook(io.BytesIO(data))
@@ -179,6 +183,7 @@ async def test_xlsx_round_trip_changes_only_the_edited_cell(settings: Settings, 
     after = {row[0]: row for row in await owner.fetch(_STATE)}
     moved = sorted(sid for sid, version, _ in before if after[sid]["version"] != version)
     assert moved == [edited_id] and after[edited_id]["version"] == 2
+    assert await owner.fetchval("select count(*) from assets where GeometryType(geom) = 'POLYGON'") == outlines
     # The audit log has one row more, for the edited asset, at its new version.
     assert await owner.fetchval("select count(*) from asset_audit") == audit_before + 1
     last = await owner.fetchrow("select x.op, x.version, a.source_id, a.height_m from asset_audit x join assets a "
