@@ -26,7 +26,7 @@ psql_db() { psql -X -q -v ON_ERROR_STOP=1 "host=$socket port=$port dbname=$1 use
 if [ "${REUSE:-0}" != 1 ] || [ "$(psql_db "$db" -A -t -c 'select count(*) from assets' 2>/dev/null)" != "$n" ]; then
   psql_db postgres -c "drop database if exists $db with (force)" -c "create database $db"
   DATABASE_URL=$url .venv/bin/registry migrate >/dev/null
-  DATABASE_URL=$url .venv/bin/registry load assets "$file" --tenant 131016 --quiet
+  DATABASE_URL=$url .venv/bin/registry load assets "$file" --tenant 131016 --quiet --publish  # carriers search them
   # tipg's collection: the same rows as a plain view (tipg reads as postgres, so no row security either).
   psql_db "$db" -c "create view peer_assets as
     select asset_id::text as id, municipality_code::text as municipality_code, source_id, category, name, address,

@@ -94,11 +94,15 @@ async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], t
 
 
 def _batches(source: Source, *, tenant: str | None, known: dict[str, str | None], source_crs: int | None,
-             columns: dict[str, list[str]] | None, defaults: dict[str, str] | None) -> Iterator[Prepared]:
+             columns: dict[str, list[str]] | None, defaults: dict[str, str] | None,
+             publish: bool) -> Iterator[Prepared]:
     present = [str(c) for c in source.table.columns]
-    mapping: Mapping = build_mapping(present, source.geometry is not None, columns, defaults)
+    mapping: Mapping = build_mapping(present, source.geometry is not None, columns, defaults, publish=publish)
     leading = ([f"read as {source.encoding}"] if source.encoding else []) + (
-        [f"columns matched as {mapping.layout}"] if mapping.layout else [])
+        [f"columns matched as {mapping.layout}"] if mapping.layout else []) + (
+        [] if publish or "status" in mapping.columns else
+        ["new assets are stored as drafts (not visible to carriers); publish them with --publish (CLI) or "
+         "publish=true (upload), or give a status column"])
     for number, batch in enumerate(prepare_in_batches(source, mapping, tenant=tenant, known=known,
                                                       source_crs=source_crs)):
         if number == 0:
@@ -110,7 +114,8 @@ async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | Non
                       fmt: str | None = None, layer: str | None = None, source_crs: int | None = None,
                       columns: dict[str, list[str]] | None = None, defaults: dict[str, str] | None = None,
                       progress: Progress | None = None, display_name: str | None = None,
-                      parallel: Parallel | None = None) -> LoadReport:
+                      parallel: Parallel | None = None, sheet: str | None = None,
+                      publish: bool = False) -> LoadReport:
     """Load one file for one municipality (tenant) on a connection whose principal may write it. With
     `parallel`, a file of more than one batch is merged over several connections (loaders.parallel)."""
     progress = progress or Silent()
@@ -122,32 +127,33 @@ async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | Non
         raise LoadError(f"{tenant} is a ward; load its assets for the city {known[tenant]}")
     progress.stage("read")
     try:
-        source = await asyncio.to_thread(read_source, path, fmt, layer)
+        source = await asyncio.to_thread(read_source, path, fmt, layer, sheet)
     finally:
         progress.close()
     if display_name:
         source.name = display_name
     return await _store(conn, source, tenant=tenant, known=known, dry_run=dry_run, source_crs=source_crs,
-                        columns=columns, defaults=defaults, progress=progress, started=started, parallel=parallel)
+                        columns=columns, defaults=defaults, progress=progress, started=started, parallel=parallel,
+                        publish=publish)
 
 
 async def load_source(conn: asyncpg.Connection, source: Source, *, tenant: str | None, dry_run: bool = False,
                       columns: dict[str, list[str]] | None = None, defaults: dict[str, str] | None = None,
-                      progress: Progress | None = None) -> LoadReport:
+                      progress: Progress | None = None, publish: bool = False) -> LoadReport:
     """Load an in-memory source (the demo generator) through the same validation and bulk path."""
     started = time.monotonic()
     known = await known_municipalities(conn)
     return await _store(conn, source, tenant=tenant, known=known, dry_run=dry_run, source_crs=None, columns=columns,
-                        defaults=defaults, progress=progress or Silent(), started=started)
+                        defaults=defaults, progress=progress or Silent(), started=started, publish=publish)
 
 
 async def _store(conn: asyncpg.Connection, source: Source, *, tenant: str | None, known: dict[str, str | None],
                  dry_run: bool, source_crs: int | None, columns: dict[str, list[str]] | None,
                  defaults: dict[str, str] | None, progress: Progress, started: float,
-                 parallel: Parallel | None = None) -> LoadReport:
+                 parallel: Parallel | None = None, publish: bool = False) -> LoadReport:
     # Mapping errors and an empty file surface here, before any batch is written.
     batches = _batches(source, tenant=tenant, known=known, source_crs=source_crs, columns=columns,
-                       defaults=defaults)
+                       defaults=defaults, publish=publish)
     total = len(source.table)
     try:
         if parallel is not None and total > validate.BATCH_ROWS and await can_run(conn, parallel.workers):

@@ -2,9 +2,11 @@
 areas, carriers, joint procurement for Tokyo's 62 municipalities, and sample keys.
 
 Every asset goes through the same validation and bulk path as a municipality's own file. Source ids
-are derived from the municipality, category and a counter, so a re-run updates nothing and
-duplicates nothing; demo assets a previous run made at another scale are withdrawn, so the
-published counts always equal the chart at the scale asked for.
+are derived from the municipality, category and a counter; a re-run creates only the assets that do not
+exist yet and leaves every existing one, application, need and tender as it is (issue 14: reloading them
+had put an asset whose 4 of 4 slots approved applications held back to 0 of 4 "offered"). Demo assets a
+previous run made at another scale are withdrawn unless an application names them, so the published
+counts equal the chart at the scale asked for.
 """
 
 from __future__ import annotations
@@ -20,15 +22,20 @@ import asyncpg
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from shapely.geometry import LineString, MultiPolygon, Point, Polygon
+from shapely.geometry import Point
 
 from loaders.assets import LoadReport, load_source
+from loaders.demo_areas import square, tokyo_priority_areas
 from loaders.formats import LoadError, Source
-from loaders.priority_areas import AreaReport, AreaRow, store_areas
-from registry.codes import with_check_digit
+from loaders.priority_areas import AreaReport, store_areas
 from registry.db.admin import admin_session
-from registry.settings import Settings
+from registry.paths import PROJECT_ROOT
+from registry.procurement import queries as proc_queries
+from registry.procurement.demand import RoundPools
+from registry.procurement.demo import seed_demo
+from registry.procurement.savings import METHOD_VERSION, PROCESS_METHOD, REALISED_METHOD
+from registry.procurement.savings import report as savings_report
+from registry.settings import Settings, local_base_url, serve_address
 
 # Assets opened per prefecture (national chart, section 2 of the domain reference), by prefecture number.
 # Niigata and Osaka appear on the chart without a legible count; the demo gives them none rather than
@@ -50,6 +57,8 @@ KEYS = (("admin", "admin", "platform admin"), ("prefecture", TOKYO, "Tokyo Metro
         ("municipality", "131016", "Chiyoda City"), ("municipality", "131041", "Shinjuku City"),
         ("carrier", "docomo", "NTT docomo"))
 KEY_NAME_PREFIX = "demo: "
+# The upload the printed curl line sends: a 自治体標準オープンデータセット 公共施設一覧 file of Shinjuku (131041).
+SAMPLE_UPLOAD = PROJECT_ROOT / "loaders" / "samples" / "131041_public_facilities.csv"
 
 # Category mixes: Tokyo's metropolitan assets (subway entrances, parks, bus stops, land, rooftops) and the
 # street furniture most prefectures opened.
@@ -125,14 +134,6 @@ async def _municipalities(conn: asyncpg.Connection, number: str) -> list[Municip
     return [_municipality(r, has_wards) for r in rows]
 
 
-def _square(lon: float, lat: float, side_m: float, angle: float) -> Polygon:
-    half = side_m / 2
-    dx, dy = half / (111_320 * math.cos(math.radians(lat))), half / 110_540
-    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1)]
-    ca, sa = math.cos(angle), math.sin(angle)
-    return Polygon([(lon + (x * ca - y * sa) * dx, lat + (x * sa + y * ca) * dy) for x, y in corners])
-
-
 def generate(m: Municipality, count: int, pref_name: str, mix: dict[str, float]) -> pd.DataFrame:
     """`count` assets around a town hall; the same inputs always give the same rows."""
     rng = np.random.default_rng(SEED * 1_000_003 + int(m.code))
@@ -156,7 +157,7 @@ def generate(m: Municipality, count: int, pref_name: str, mix: dict[str, float])
         area = None
         if u[0] < polygon_share:
             side = sides[0] + u[1] * (sides[1] - sides[0])
-            geoms.append(_square(lon, lat, side, u[2] * math.pi / 2))
+            geoms.append(square(lon, lat, side, u[2] * math.pi / 2))
             area = round(side * side, 1)
         else:
             geoms.append(Point(lon, lat))
@@ -188,7 +189,7 @@ def generate(m: Municipality, count: int, pref_name: str, mix: dict[str, float])
             "fee_rule": "行政財産使用料条例に基づく年額" if u[10] < 0.7 else "個別協議",
             "permit_type": "use_permit" if u[5] < 0.7 else ("lease" if u[5] < 0.95 else "other"),
             "contact": f"{m.name} 情報政策課",
-            "source": "national demo",
+            "source": DEMO_SOURCE,
             "last_verified": (base_day + timedelta(days=int(u[3] * 540))).isoformat(),
             "visibility": "carriers" if u[6] < 0.85 else ("public" if u[6] < 0.93 else "restricted"),
             "status": "published",
@@ -198,9 +199,40 @@ def generate(m: Municipality, count: int, pref_name: str, mix: dict[str, float])
     return frame
 
 
-async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[LoadReport, int]:
+# The demo's own assets of a prefecture that exist already, whatever happened to them since: a re-run
+# creates only the others, so slots taken by approved applications, availability, edits and withdrawals stay.
+_EXISTING = """select source_id from assets where left(municipality_code, 2) = $1 and source_id like 'demo-%'"""
+# Demo assets a run at another scale no longer generates are withdrawn, so the published counts equal the
+# chart, and marked in `source` as the demo's doing; a later run that generates them again publishes exactly
+# those again. An asset named in any application is live state and is never touched; nor is an asset that
+# someone else withdrew (its source lacks the mark).
+DEMO_SOURCE = "national demo"
+_STALE_SOURCE = "national demo: withdrawn by a run at another scale"
+_WITHDRAW_STALE = f"""
+with w as (update assets a set status = 'withdrawn', source = '{_STALE_SOURCE}', version = version + 1,
+                               updated_at = now()
+            where left(a.municipality_code, 2) = $1 and a.source_id like 'demo-%' and a.status <> 'withdrawn'
+              and a.source_id <> all($2::text[])
+              and not exists (select from application_assets aa
+                               where aa.municipality_code = a.municipality_code and aa.asset_id = a.asset_id)
+           returning 1)
+select count(*)::int from w"""
+_REPUBLISH = f"""
+with p as (update assets a set status = 'published', source = '{DEMO_SOURCE}', version = version + 1,
+                               updated_at = now()
+            where left(a.municipality_code, 2) = $1 and a.source_id = any($2::text[]) and a.status = 'withdrawn'
+              and a.source = '{_STALE_SOURCE}'
+              and not exists (select from application_assets aa
+                               where aa.municipality_code = a.municipality_code and aa.asset_id = a.asset_id)
+           returning 1)
+select count(*)::int from p"""
 
-    async def work(conn: asyncpg.Connection) -> tuple[LoadReport, int]:
+
+async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[LoadReport, int, int, int]:
+    """Create the prefecture's missing demo assets: (report of the new ones, existing ones kept, stale ones
+    withdrawn, ones a run at another scale had withdrawn published again)."""
+
+    async def work(conn: asyncpg.Connection) -> tuple[LoadReport, int, int, int]:
         pref_name = await conn.fetchval("select name from prefectures where number = $1", number)
         munis = await _municipalities(conn, number)
         counts = allocate(count, [m.weight for m in munis])
@@ -210,6 +242,11 @@ async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[
                 mix = (TOKYO_WARD_MIX if m.ward_like else TOKYO_TAMA_MIX) if number == "13" else NATIONAL_MIX
                 frames.append(generate(m, n, pref_name, mix))
         frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        wanted = frame["source_id"].tolist() if not frame.empty else []
+        existing = {r[0] for r in await conn.fetch(_EXISTING, number)}
+        kept = sum(1 for s in wanted if s in existing)
+        if kept:
+            frame = frame[~frame["source_id"].isin(existing)].reset_index(drop=True)
         if frame.empty:
             report = LoadReport(f"demo {number}", None, 0, 0, 0, 0, committed=True)
         else:
@@ -218,72 +255,11 @@ async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[
             report = await load_source(conn, source, tenant=None)
             if report.rejected:
                 raise RuntimeError(f"demo data rejected: {report.issues[:3]}")
-        withdrawn = await conn.fetchval(
-            """with w as (update assets set status = 'withdrawn', version = version + 1, updated_at = now()
-                           where left(municipality_code, 2) = $1 and source_id like 'demo-%' and status <> 'withdrawn'
-                             and source_id <> all($2::text[])
-                          returning 1)
-               select count(*)::int from w""",
-            number, frame["source_id"].tolist() if not frame.empty else [])
-        return report, withdrawn
+        withdrawn = await conn.fetchval(_WITHDRAW_STALE, number, wanted)
+        republished = await conn.fetchval(_REPUBLISH, number, wanted)
+        return report, kept, withdrawn, republished
 
     return await admin_session(settings, work)
-
-
-def _disc(lon: float, lat: float, radius_m: float, n: int = 24) -> Polygon:
-    dx, dy = radius_m / (111_320 * math.cos(math.radians(lat))), radius_m / 110_540
-    return Polygon([(lon + dx * math.cos(2 * math.pi * k / n), lat + dy * math.sin(2 * math.pi * k / n))
-                    for k in range(n)])
-
-
-# Real coordinates of Tokyo's busiest stations (approximate station centres).
-_STATIONS = (("新宿駅", 139.7006, 35.6896), ("渋谷駅", 139.7016, 35.6580), ("池袋駅", 139.7109, 35.7295),
-             ("東京駅", 139.7671, 35.6812), ("品川駅", 139.7388, 35.6285), ("上野駅", 139.7773, 35.7138),
-             ("秋葉原駅", 139.7731, 35.6984), ("北千住駅", 139.8049, 35.7497), ("新橋駅", 139.7583, 35.6663),
-             ("有楽町駅", 139.7630, 35.6751), ("恵比寿駅", 139.7101, 35.6467), ("五反田駅", 139.7236, 35.6262),
-             ("中野駅", 139.6658, 35.7057), ("吉祥寺駅", 139.5797, 35.7031), ("立川駅", 139.4137, 35.6980),
-             ("八王子駅", 139.3389, 35.6556), ("町田駅", 139.4455, 35.5420), ("錦糸町駅", 139.8147, 35.6969))
-_DISTRICTS = (("銀座", 139.7650, 35.6717), ("新宿東口", 139.7035, 35.6920), ("渋谷センター街", 139.6990, 35.6595),
-              ("池袋東口", 139.7150, 35.7300), ("上野・御徒町", 139.7745, 35.7080), ("秋葉原電気街", 139.7710, 35.7000),
-              ("吉祥寺", 139.5800, 35.7040), ("立川北口", 139.4140, 35.7000), ("町田", 139.4450, 35.5435),
-              ("錦糸町", 139.8140, 35.6965))
-# Walk-home corridors as chains of ward/city offices (JIS codes), roughly along the main radial roads.
-_CORRIDORS = (("甲州街道", ("13101", "13104", "13114", "13115", "13203")),
-              ("中山道", ("13101", "13105", "13116", "13119")),
-              ("第一京浜", ("13102", "13103", "13109", "13111")),
-              ("日光街道", ("13101", "13106", "13118", "13121")),
-              ("京葉道路", ("13102", "13107", "13123")))
-
-
-def tokyo_priority_areas(halls: dict[str, tuple[str, float, float]]) -> list[AreaRow]:
-    rows: list[AreaRow] = []
-
-    def add(kind: str, key: str, name: str, geom: Polygon | MultiPolygon) -> None:
-        rows.append(AreaRow(kind, name, f"demo-{kind}-{key}",
-                            geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])))
-
-    for code, (name, lon, lat) in sorted(halls.items()):
-        add("municipal_office", code, f"{name}役所・役場", _disc(lon, lat, 150))
-    for i, (name, lon, lat) in enumerate(_STATIONS, start=1):
-        add("major_station", f"{i:02d}", name, _disc(lon, lat, 300))
-    for i, (name, lon, lat) in enumerate(_DISTRICTS, start=1):
-        add("commercial_district", f"{i:02d}", name, _square(lon, lat, 700, 0.3 * i))
-    # Hospitals, temporary-stay facilities and evacuation parks anchored at the offices of the first
-    # two dozen wards and cities, offset so they do not sit on the office itself.
-    anchors = sorted(halls.items())[:24]
-    for i, (code, (name, lon, lat)) in enumerate(anchors):
-        off = 0.006 + 0.002 * (i % 3)
-        add("disaster_hospital", code, f"{name} 災害拠点病院", _disc(lon + off, lat + off / 2, 120))
-        add("temporary_stay", code, f"{name} 一時滞在施設", _disc(lon - off, lat + off / 3, 90))
-        add("evacuation_park", code, f"{name} 避難場所（公園）", _square(lon + off / 2, lat - off, 400, 0.2 * i))
-    for name, chain in _CORRIDORS:
-        codes = [with_check_digit(c) for c in chain]
-        points = [(halls[c][1], halls[c][2]) for c in codes if c in halls]
-        if len(points) >= 2:
-            # About 30 m wide: buffered in degrees scaled for Tokyo's latitude.
-            corridor = shapely.buffer(LineString(points), 0.00015, cap_style="flat")
-            add("walk_home_road", name, f"帰宅支援道路 {name}", corridor)
-    return rows
 
 
 async def _seed_tokyo(settings: Settings) -> AreaReport:
@@ -318,11 +294,26 @@ async def _carriers_and_keys(settings: Settings) -> list[tuple[str, str, str]]:
     return await admin_session(settings, work)
 
 
+def savings_headline(realised_yen: int, process_yen: int) -> str:
+    """The round's savings with the method of each figure (domain reference, section 5): the realised and the
+    process savings are different measures, so they are named apart before they are added."""
+    return (f"savings ¥{realised_yen + process_yen:,} = realised ¥{realised_yen:,} ({REALISED_METHOD}, B_m each "
+            f"municipality's baseline) + process ¥{process_yen:,} ({PROCESS_METHOD}); method {METHOD_VERSION}")
+
+
+async def _round_savings(conn: asyncpg.Connection, round_id: str) -> tuple[int, int]:
+    """(realised, process) savings of a round, computed as its savings report does."""
+    r = await proc_queries.get_round(conn, round_id)
+    if r is None:
+        return 0, 0
+    rp = await RoundPools.load(conn, r)
+    rows = savings_report(rp.inputs(), await proc_queries.visible_baselines(conn, r.organiser_code, r.round_id))
+    total = next(row for row in rows if row.level == "total")
+    return ((total.realised_savings.amount_yen if total.realised_savings else 0),
+            (total.process_savings.amount_yen if total.process_savings else 0))
+
+
 async def _procurement(settings: Settings) -> str:
-    try:
-        from registry.procurement.demo import seed_demo
-    except ImportError:
-        return "joint procurement: registry.procurement.demo is not available; skipped"
 
     async def work(conn: asyncpg.Connection) -> str:
         codes = [r[0] for r in await conn.fetch(
@@ -332,11 +323,14 @@ async def _procurement(settings: Settings) -> str:
         existing = await conn.fetchval(
             "select round_id::text from procurement_rounds where organiser_code = $1 and title = $2", TOKYO, title)
         if existing:
-            return f"joint procurement: round {existing} exists already (kept)"
+            # Its needs and tenders may have moved on since (withdrawn pledges, new tenders): kept as they are.
+            realised, process = await _round_savings(conn, existing)
+            return (f"joint procurement: round {existing} exists already (kept as it is); "
+                    f"{savings_headline(realised, process)}")
         result = await seed_demo(conn, TOKYO, codes, SEED)
         return (f"joint procurement: round {result['round_id']} for {len(codes)} Tokyo municipalities, "
-                f"{result['needs']} needs, {len(result['tender_ids'])} tenders awarded; savings "
-                f"¥{result['total_savings_yen']:,}")
+                f"{result['needs']} needs, {len(result['tender_ids'])} tenders awarded; "
+                f"{savings_headline(result['realised_savings_yen'], result['process_savings_yen'])}")
 
     return await admin_session(settings, work)
 
@@ -347,17 +341,23 @@ async def run_demo(settings: Settings, scale: float = 1.0, out: Any = None) -> i
     if not 0 < scale <= 10:
         print("registry: --scale is a fraction of the national counts, between 0 and 10 (e.g. 0.01)", file=sys.stderr)
         return 2
+    try:
+        base = local_base_url(*serve_address())
+    except ValueError as exc:
+        print(f"registry: {exc}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     try:
         targets = chart_counts(scale)
         total = 0
         for number, count in targets.items():
             t0 = time.monotonic()
-            report, withdrawn = await load_prefecture(settings, number, count)
+            report, kept, withdrawn, republished = await load_prefecture(settings, number, count)
             total += count
-            extra = f", {withdrawn} stale demo assets withdrawn" if withdrawn else ""
-            print(f"{CHART[number][0]:<10} {count:>7,} assets: {report.inserted:,} new, {report.updated:,} updated, "
-                  f"{report.unchanged:,} unchanged{extra} ({time.monotonic() - t0:.1f}s)", file=out)
+            extra = (f", {withdrawn} stale demo assets withdrawn" if withdrawn else "") + (
+                f", {republished} withdrawn at another scale published again" if republished else "")
+            print(f"{CHART[number][0]:<10} {count:>7,} assets: {report.inserted:,} new, {kept:,} existing kept as "
+                  f"they are{extra} ({time.monotonic() - t0:.1f}s)", file=out)
         areas = await _seed_tokyo(settings)
         print(f"Tokyo priority areas: {areas.features} ({areas.inserted} new, {areas.updated} updated, "
               f"{areas.unchanged} unchanged)", file=out)
@@ -372,8 +372,8 @@ async def run_demo(settings: Settings, scale: float = 1.0, out: Any = None) -> i
     for role, tenant, key in keys:
         print(f"  {role:<12} {tenant:<8} {key}", file=out)
     by = {(role, tenant): key for role, tenant, key in keys}
-    base = "http://127.0.0.1:8000"
-    print("\nTry it (after `registry serve`):", file=out)
+    print(f"\nTry it (after `registry serve`, which serves on {base}: KYODO_HOST and KYODO_PORT change it):",
+          file=out)
     lines = [
         (by[("prefecture", TOKYO)], "/v1/municipalities?prefecture=13"),
         (by[("admin", "admin")], "/v1/stats/assets?group_by=prefecture"),
@@ -385,6 +385,7 @@ async def run_demo(settings: Settings, scale: float = 1.0, out: Any = None) -> i
     ]
     for key, path in lines:
         print(f"  curl -s -H 'Authorization: Bearer {key}' '{base}{path}'", file=out)
-    print(f"  curl -s -H 'Authorization: Bearer {by[('municipality', '131041')]}' -F file=@assets.csv "
+    # A file that ships with the code, so the line works as printed: a dry run of Shinjuku's facility list.
+    print(f"  curl -s -H 'Authorization: Bearer {by[('municipality', '131041')]}' -F 'file=@{SAMPLE_UPLOAD}' "
           f"'{base}/v1/assets/uploads?dry_run=true'", file=out)
     return 0

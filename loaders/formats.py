@@ -1,26 +1,31 @@
 """Read any supported file into one frame of source columns plus an optional geometry column.
 
 GeoJSON, GeoPackage, (zipped) Shapefile through pyogrio; CSV through pandas with the encoding
-detected, because Japanese open-data CSVs come in UTF-8 (with or without BOM) and CP932 alike.
+detected, because Japanese open-data CSVs come in UTF-8 (with or without BOM) and CP932 alike;
+Excel workbooks (.xlsx) through python-calamine, every cell as text like a CSV's.
 Nothing here interprets columns; loaders.mapping decides which column feeds which attribute.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import pandas as pd
 import pyogrio
 from pyproj import CRS
+from python_calamine import CalamineWorkbook
 
-FORMATS = ("geojson", "gpkg", "shapefile", "csv")
+FORMATS = ("geojson", "gpkg", "shapefile", "csv", "xlsx")
 _SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".shp": "shapefile",
-             ".csv": "csv", ".txt": "csv"}
+             ".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class LoadError(Exception):
@@ -68,7 +73,8 @@ def detect_format(name: str, head: bytes, hint: str | None = None) -> str:
         key = hint.lower().strip().lstrip(".")
         aliases = {"json": "geojson", "geo+json": "geojson", "geopackage": "gpkg", "shp": "shapefile",
                    "zip": "shapefile", "text/csv": "csv", "application/geo+json": "geojson",
-                   "application/geopackage+sqlite3": "gpkg", "application/zip": "shapefile"}
+                   "application/geopackage+sqlite3": "gpkg", "application/zip": "shapefile", "excel": "xlsx",
+                   XLSX_TYPE: "xlsx"}
         key = aliases.get(key, key)
         if key not in FORMATS:
             raise LoadError(f"unknown format {hint!r}; use one of {', '.join(FORMATS)}")
@@ -199,13 +205,90 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
     return Source(table, geometry, fmt, path.name, None, notes)
 
 
-def read_source(path: Path, fmt: str | None = None, layer: str | None = None) -> Source:
-    """Read a file of any supported format; LoadError says what is wrong with a file that cannot be read."""
+def _cell_text(value: Any) -> str:
+    """A cell as the text a clerk sees: numbers without a trailing .0, dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 2**53 else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# Attributes whose leading zeros a number cell has lost for good (0001 -> 1): said once per file.
+_ID_HEADERS = ("source_id", "id", "no", "番号", "管理番号", "整理番号")
+
+
+def read_workbook(path: Path, sheet: str | None = None) -> Source:
+    """The first sheet of an .xlsx, or the one named: its first non-empty row is the header, every cell text.
+    A formula cell gives the value Excel cached when it last saved the file (calamine reads no formulas)."""
+    if path.stat().st_size == 0:
+        raise LoadError(f"{path.name} is empty")
+    try:
+        book = CalamineWorkbook.from_path(str(path))
+    except Exception as exc:  # calamine's errors for broken workbooks share no base class worth naming
+        _log.info("calamine cannot read %s: %s", path.name, exc)
+        raise LoadError(f"{path.name} cannot be read as an Excel workbook (.xlsx); save it again from Excel, or "
+                        "save the sheet as CSV (UTF-8)") from exc
+    names = list(book.sheet_names)
+    if sheet is not None and sheet not in names:
+        raise LoadError(f"{path.name} has no sheet {sheet!r}; its sheets are {', '.join(names)}")
+    name = sheet if sheet is not None else names[0]
+    cells = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
+    rows = [r for r in cells if any(v not in (None, "") for v in r)]
+    if not rows:
+        raise LoadError(f"sheet {name!r} of {path.name} is empty")
+    header = [_cell_text(v).strip("\ufeff").replace("\u3000", " ").strip() for v in rows[0]]
+    width = max(i + 1 for i, h in enumerate(header) if h) if any(header) else 0
+    header = header[:width]
+    if not width or len(set(header)) != width or "" in header:
+        raise LoadError(f"the first row of sheet {name!r} must name every column once (it has "
+                        f"{', '.join(repr(h) for h in header) or 'nothing'}); put the header in the first row")
+    body = rows[1:]
+    if not body:
+        raise LoadError(f"sheet {name!r} of {path.name} has a header but no data rows")
+    table = pd.DataFrame([[_cell_text(v) for v in (list(r) + [None] * width)[:width]] for r in body],
+                         columns=header, dtype=object)
+    notes = [f"read sheet {name!r}" + (f" (the first of {len(names)}; another with sheet=NAME)" if len(names) > 1
+                                       and sheet is None else "")]
+    for column in [h for h in header if h.lower() in _ID_HEADERS]:
+        numbers = sum(1 for r in body if column in header and isinstance(r[header.index(column)], int | float)
+                      and not isinstance(r[header.index(column)], bool))
+        if numbers:
+            notes.append(f"{numbers:,} cells of {column} are numbers, not text: an id with leading zeros (0001) "
+                         "has lost them in Excel and would not match on a re-load; format the column as text "
+                         "(文字列) and type those ids again")
+    return Source(table, None, "xlsx", path.name, None, notes)
+
+
+def _is_workbook(path: Path) -> bool:
+    """An .xlsx is a zip too: one that holds xl/workbook.xml is a workbook, not a zipped shapefile."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "xl/workbook.xml" in zf.namelist()
+    except (zipfile.BadZipFile, OSError):
+        return False
+
+
+def read_source(path: Path, fmt: str | None = None, layer: str | None = None, sheet: str | None = None) -> Source:
+    """Read a file of any supported format; LoadError says what is wrong with a file that cannot be read.
+    `layer` is a GeoPackage's layer, `sheet` a workbook's sheet (the first when not given)."""
     if not path.exists():
         raise LoadError(f"{path} does not exist")
     with path.open("rb") as fh:
         head = fh.read(64)
     kind = detect_format(path.name, head, fmt)
+    if kind == "shapefile" and head.startswith(b"PK") and _is_workbook(path):
+        kind = "xlsx"
     if kind == "csv":
         return read_csv_bytes(path.read_bytes(), path.name)
+    if kind == "xlsx":
+        return read_workbook(path, sheet)
     return read_vector(path, kind, layer)

@@ -54,7 +54,13 @@ def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series 
         moved = gpd.GeoSeries(geoms[present], crs=crs).to_crs(WGS84)
         geoms[present] = np.asarray(moved.values, dtype=object)
         notes.append(f"transformed from {crs.to_string()} ({crs.name}) to EPSG:4326")
-    if shapely.has_z(geoms).any():
+    has_z = shapely.has_z(geoms)
+    if has_z.any():
+        # Assets are stored in 2D; a Z is usually a height above sea level or ground, not the asset's height.
+        first_z = {int(i): float(shapely.get_coordinates(geoms[i], include_z=True)[0, 2])
+                   for i in np.flatnonzero(has_z)}
+        issues.warn(has_z, lambda i: f"the geometry's Z value ({first_z[i]:g}) was dropped: positions are stored "
+                                     "in 2D; give the asset's height in height_m")
         geoms = shapely.force_2d(geoms)
 
     types = shapely.get_type_id(geoms)

@@ -28,6 +28,19 @@ STANDARD = "自治体標準オープンデータセット 公共施設一覧"
 _RECOMMENDED_COLUMNS = {"都道府県コード又は市区町村コード", "NO", "名称", "緯度", "経度"}
 _STANDARD_COLUMNS = {"全国地方公共団体コード", "ID", "名称", "緯度", "経度"}
 
+# One Japanese header per attribute: what a clerk's sheet, and the registry's own XLSX and CSV exports, call
+# each column, so that an exported sheet loads back as it is (issue 14's round trip).
+HEADERS_JA: dict[str, str] = {
+    "source_id": "管理番号", "municipality_code": "全国地方公共団体コード", "category": "種別", "name": "名称",
+    "address": "所在地", "position_accuracy_m": "位置精度(m)", "height_m": "高さ(m)",
+    "mountable_height_m": "設置可能高さ(m)", "spare_load_kg": "積載余裕(kg)", "power": "電源",
+    "fibre_distance_m": "光ファイバまでの距離(m)", "area_m2": "面積(m2)", "availability": "提供状況",
+    "current_tenants": "利用事業者数", "max_tenants": "最大事業者数", "constraints": "制約", "fee_rule": "使用料",
+    "permit_type": "許可種別", "contact": "連絡先", "source": "出典", "last_verified": "最終確認日",
+    "visibility": "公開範囲", "status": "状態", "latitude": "緯度", "longitude": "経度",
+}
+assert set(HEADERS_JA) == {*ATTRIBUTES, *COORDINATES}
+
 # Header names that mean an attribute, tried in order (matched without regard to case).
 _SYNONYMS: dict[str, tuple[str, ...]] = {
     "source_id": ("source_id", "id", "asset_id_source", "no", "番号", "管理番号", "整理番号"),
@@ -35,13 +48,14 @@ _SYNONYMS: dict[str, tuple[str, ...]] = {
                           "市区町村コード", "団体コード"),
     "category": ("category", "種別", "資産種別", "分類"),
     "name": ("name", "名称", "施設名"),
-    "address": ("address", "住所", "所在地", "所在地_全体"),
+    "address": ("address", "住所", "所在地", "所在地_全体", "所在地_連結表記"),
     "height_m": ("height_m", "height", "高さ", "高さ(m)"),
     "area_m2": ("area_m2", "area", "面積", "面積(m2)", "面積(㎡)"),
     "contact": ("contact", "連絡先", "電話番号"),
     "latitude": ("latitude", "lat", "緯度", "y座標(緯度)"),
     "longitude": ("longitude", "lon", "lng", "long", "経度", "x座標(経度)"),
 }
+_SYNONYMS = {a: (*_SYNONYMS.get(a, (a,)), HEADERS_JA[a]) for a in HEADERS_JA}
 
 
 @dataclass
@@ -49,6 +63,18 @@ class Mapping:
     columns: dict[str, list[str]] = field(default_factory=dict)
     defaults: dict[str, str] = field(default_factory=dict)
     layout: str | None = None
+    publish: bool = False
+    """New assets are drafts unless the load says publish (CLI --publish, upload publish=true); with it, every
+    row without a status of its own is published, new or existing (held rows excepted: loaders.validate)."""
+    joiners: dict[str, list[str]] = field(default_factory=dict)
+    """What goes between an attribute's consecutive columns, where not a space."""
+    fallbacks: dict[str, list[str]] = field(default_factory=dict)
+    """Columns joined without a space that stand in for an attribute's first column where its cell is blank."""
+
+    @property
+    def infers_category(self) -> bool:
+        """No category column and no constant: each row's category is inferred from its name (loaders.words)."""
+        return "category" not in self.columns and "category" not in self.defaults
 
     @property
     def attributes(self) -> list[str]:
@@ -65,30 +91,42 @@ def detect_layout(columns: list[str]) -> str | None:
     return None
 
 
-def _layout_columns(layout: str, present: list[str]) -> dict[str, list[str]]:
+# 自治体標準 公共施設一覧: the address in one column, else in parts that read as one when joined without a
+# space (東京都 + 新宿区 + 歌舞伎町一丁目 + 4番1号), then the building (方書) after a space.
+_JOINED_ADDRESS = ("所在地_連結表記", "所在地_全体", "住所")
+_ADDRESS_PARTS = ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下")
+_BUILDING = ("建物名等(方書)", "建物名等（方書）", "方書")
+
+
+def _layout_columns(layout: str, present: list[str]) -> tuple[dict[str, list[str]], dict[str, list[str]],
+                                                              dict[str, list[str]]]:
     has = set(present)
     if layout == RECOMMENDED:
         cols = {"source_id": ["NO"], "municipality_code": ["都道府県コード又は市区町村コード"], "name": ["名称"],
                 "address": [c for c in ("住所", "方書") if c in has], "latitude": ["緯度"], "longitude": ["経度"],
                 "contact": ["電話番号"] if "電話番号" in has else []}
-    else:
-        if "所在地_全体" in has:
-            address = ["所在地_全体"]
-        else:
-            address = [c for c in ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下") if c in has]
-        address += [c for c in ("建物名等(方書)", "建物名等（方書）", "方書") if c in has]
-        cols = {"source_id": ["ID"], "municipality_code": ["全国地方公共団体コード"], "name": ["名称"],
-                "address": address, "latitude": ["緯度"], "longitude": ["経度"],
-                "contact": ["電話番号"] if "電話番号" in has else []}
-    return {k: v for k, v in cols.items() if v}
+        return {k: v for k, v in cols.items() if v}, {}, {}
+    joined = next((c for c in _JOINED_ADDRESS if c in has), None)
+    parts = [c for c in _ADDRESS_PARTS if c in has]
+    address = [joined] if joined else parts
+    building = [c for c in _BUILDING if c in has][:1]
+    cols = {"source_id": ["ID"], "municipality_code": ["全国地方公共団体コード"], "name": ["名称"],
+            "address": address + building, "latitude": ["緯度"], "longitude": ["経度"],
+            "contact": ["電話番号"] if "電話番号" in has else [],
+            "height_m": ["高さ"] if "高さ" in has else []}
+    joiners = {"address": [""] * (len(address) - 1) + [" "] * len(building)} if len(address) > 1 else {}
+    # A file may fill the joined column for some rows and only the parts for others.
+    fallbacks = {"address": parts} if joined and parts else {}
+    return {k: v for k, v in cols.items() if v}, joiners, fallbacks
 
 
 def default_mapping(present: list[str], has_geometry: bool) -> Mapping:
-    """Columns matched by header name: the two standard layouts, else our own names and common synonyms."""
+    """Columns matched by header name: the two standard layouts, else our own names and common synonyms.
+    Neither layout has a category column: each row's category is inferred from its name (loaders.words)."""
     layout = detect_layout(present)
     if layout is not None:
-        # Public-facility lists describe buildings; their rooftops are what carriers ask for.
-        return Mapping(_layout_columns(layout, present), {"category": "rooftop", "source": layout}, layout)
+        columns, joiners, fallbacks = _layout_columns(layout, present)
+        return Mapping(columns, {"source": layout}, layout, joiners=joiners, fallbacks=fallbacks)
     lower = {c.lower(): c for c in present}
     columns: dict[str, list[str]] = {}
     for attr in (*ATTRIBUTES, *COORDINATES):
@@ -132,9 +170,10 @@ def read_mapping_file(path: Path) -> tuple[dict[str, list[str]], dict[str, str]]
 
 
 def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, list[str]] | None = None,
-                  defaults: dict[str, str] | None = None) -> Mapping:
+                  defaults: dict[str, str] | None = None, *, publish: bool = False) -> Mapping:
     """Defaults by header name, then the caller's columns and constants on top; checks every name."""
     mapping = default_mapping(present, has_geometry)
+    mapping.publish = publish
     for attr, names in (columns or {}).items():
         if attr not in ATTRIBUTES and attr not in COORDINATES:
             raise LoadError(f"unknown attribute {attr!r} in the mapping; attributes are {', '.join(ATTRIBUTES)}, "
@@ -145,6 +184,8 @@ def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, lis
                             f"its columns are {', '.join(present)}")
         mapping.columns[attr] = list(names)
         mapping.defaults.pop(attr, None)
+        mapping.joiners.pop(attr, None)
+        mapping.fallbacks.pop(attr, None)
     for attr, value in (defaults or {}).items():
         if attr not in ATTRIBUTES:
             raise LoadError(f"unknown attribute {attr!r} for a default; attributes are {', '.join(ATTRIBUTES)}")
@@ -155,9 +196,8 @@ def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, lis
     if "name" not in mapping.columns and "name" not in mapping.defaults:
         raise LoadError("no column holds the asset name; name one with --map name=COLUMN "
                         f"(columns: {', '.join(present)})")
-    if "category" not in mapping.columns and "category" not in mapping.defaults:
-        raise LoadError("no column holds the category; name one with --map category=COLUMN or give one for every row "
-                        "with --default category=streetlight")
+    if publish and "status" not in mapping.columns and "status" not in mapping.defaults:
+        mapping.defaults["status"] = "published"
     if not has_geometry and not all(c in mapping.columns for c in COORDINATES):
         raise LoadError("the file has no geometry and no latitude/longitude columns; name them with "
                         f"--map latitude=COLUMN --map longitude=COLUMN (columns: {', '.join(present)})")

@@ -21,7 +21,7 @@ _STAGING_COLUMNS_DDL = """
   row_no integer not null,
   municipality_code text not null,
   source_id text not null,
-  category text not null,
+  category text,
   name text not null,
   address text,
   position_accuracy_m float8,
@@ -54,31 +54,75 @@ select s.row_no, s.source_id, s.municipality_code
 
 # Attributes a file may leave out: an update keeps the stored value unless the load's mapping ($1)
 # names the attribute. The SET and WHERE lists are spelled out from this constant once, at import.
-_OPTIONAL = ("address", "position_accuracy_m", "height_m", "mountable_height_m", "spare_load_kg", "power",
-             "fibre_distance_m", "area_m2", "availability", "current_tenants", "max_tenants", "constraints",
-             "fee_rule", "permit_type", "contact", "source", "last_verified", "visibility", "status")
-assert set(_OPTIONAL) | {"source_id", "municipality_code", "category", "name"} == set(ATTRIBUTES)
+_OPTIONAL = ("category", "address", "position_accuracy_m", "height_m", "mountable_height_m", "spare_load_kg",
+             "power", "fibre_distance_m", "area_m2", "availability", "max_tenants", "constraints", "fee_rule",
+             "permit_type", "contact", "source", "last_verified", "visibility", "status")
+# current_tenants is counted from approved and installed applications (sql/056): a load never writes it.
+# availability and max_tenants belong to the application workflow while an asset holds a slot (an approval
+# sets "occupied" when the last slot goes): a load keeps them then, and reports it (_KEPT_FOR_WORKFLOW).
+_WORKFLOW = {
+    "availability": "a.current_tenants = 0",
+    "max_tenants": "excluded.max_tenants >= a.current_tenants",
+}
+assert set(_OPTIONAL) | {"source_id", "municipality_code", "name", "current_tenants"} == set(ATTRIBUTES)
 
-_SET = ",\n    ".join(f"{c} = case when '{c}' = any($1::text[]) then excluded.{c} else a.{c} end" for c in _OPTIONAL)
+
+def _condition(c: str) -> str:
+    extra = f" and {_WORKFLOW[c]}" if c in _WORKFLOW else ""
+    return f"'{c}' = any($1::text[]){extra}"
+
+
+_SET = ",\n    ".join(f"{c} = case when {_condition(c)} then excluded.{c} else a.{c} end" for c in _OPTIONAL)
+
+
+# A position that moved less than 1e-9 degrees (0.1 mm) has not moved: a sheet keeps 15 significant digits of
+# a coordinate (139.77431612243836 comes back as 139.7743161224384), so an exported sheet loaded again would
+# otherwise "move" every asset by 1e-14 degrees and write a new version of each. Nor has an outlined asset
+# (rooftop, land, park) whose row gives a point inside its outline: a sheet or CSV has only latitude and
+# longitude, and re-loading an export must not turn every outline into a point.
+_GEOM_MOVED = """(excluded.geom is distinct from a.geom
+       and not (GeometryType(excluded.geom) = GeometryType(a.geom) and ST_NPoints(excluded.geom) = ST_NPoints(a.geom)
+                and ST_HausdorffDistance(excluded.geom, a.geom) < 1e-9)
+       and not (GeometryType(excluded.geom) = 'POINT' and GeometryType(a.geom) in ('POLYGON', 'MULTIPOLYGON')
+                and ST_DWithin(a.geom, excluded.geom, 1e-9)))"""
 
 
 def _changed(new: str, old: str) -> str:
-    required = [f"{new}.{c} is distinct from {old}.{c}" for c in ("category", "name", "geom")]
-    optional = [f"('{c}' = any($1::text[]) and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
+    assert (new, old) == ("excluded", "a"), "_GEOM_MOVED names them"
+    required = [f"{new}.name is distinct from {old}.name", _GEOM_MOVED]
+    optional = [f"({_condition(c)} and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
     return "\n      or ".join(required + optional)
+
+
+# Rows of this load that would change what the workflow holds: reported as warnings, the stored values kept.
+_KEPT_FOR_WORKFLOW = """
+select s.row_no, s.source_id, a.availability, a.current_tenants, a.max_tenants,
+       'availability' = any($1::text[]) and coalesce(s.availability, 'offered') <> a.availability as availability_kept,
+       'max_tenants' = any($1::text[]) and coalesce(s.max_tenants, 1) < a.current_tenants as max_kept
+  from loader_staging s
+  join assets a on a.municipality_code = coalesce($2::text, s.municipality_code) and a.source_id = s.source_id
+ where a.current_tenants > 0
+   and (('availability' = any($1::text[]) and coalesce(s.availability, 'offered') <> a.availability)
+        or ('max_tenants' = any($1::text[]) and coalesce(s.max_tenants, 1) < a.current_tenants))
+ order by s.row_no
+"""
 
 
 _COLUMNS = """municipality_code, source_id, category, name, address, geom, position_accuracy_m, height_m,
     mountable_height_m, spare_load_kg, power, fibre_distance_m, area_m2, availability, current_tenants,
     max_tenants, constraints, fee_rule, permit_type, contact, source, last_verified, visibility, status"""
 
+# Whether any asset of the load's municipalities holds a slot: only then can a row touch what the workflow owns.
+_ANY_SLOT_HELD = "select exists (select from assets where ($1::text is null or municipality_code = $1) " \
+                 "and current_tenants > 0)"
+
 # The keys of the assets that existed before the load, taken once: rows this load adds can never match
 # (source ids are unique within a file), so each batch is matched against this table and not against
 # assets, whose growth within the transaction the planner cannot see.
-_EXISTING_COLUMNS_DDL = "municipality_code text not null, source_id text not null"
+_EXISTING_COLUMNS_DDL = "municipality_code text not null, source_id text not null, status text not null"
 _FILL_EXISTING = """
 insert into loader_existing
-select municipality_code, source_id from assets where $1::text is null or municipality_code = $1
+select municipality_code, source_id, status from assets where $1::text is null or municipality_code = $1
 """
 
 # A new asset's id is a UUIDv7 (RFC 9562): the batch's time in milliseconds, then the row's number in
@@ -100,29 +144,35 @@ _ORDERED_ID = """encode(
 # The staged rows as asset values. A one-tenant load checks its code once (`t`, the load's tenant or
 # null) instead of casting every staged row to lgcode.
 _STAGED = """
-  select s.row_no, coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id, s.category, s.name,
+  select s.row_no, coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id,
+         coalesce(s.category, 'other') as category, s.category is null as held, s.name,
          s.address, ST_GeomFromWKB(s.wkb, 4326) as geom, s.position_accuracy_m::numeric(8, 2) as position_accuracy_m,
          s.height_m::numeric(7, 2) as height_m, s.mountable_height_m::numeric(7, 2) as mountable_height_m,
          s.spare_load_kg::numeric(10, 1) as spare_load_kg, coalesce(s.power, 'unknown') as power,
          s.fibre_distance_m::numeric(10, 1) as fibre_distance_m, s.area_m2::numeric(12, 2) as area_m2,
-         coalesce(s.availability, 'offered') as availability, coalesce(s.current_tenants, 0) as current_tenants,
+         coalesce(s.availability, 'offered') as availability, 0 as current_tenants,
          coalesce(s.max_tenants, 1) as max_tenants, coalesce(s.constraints, '{}') as constraints, s.fee_rule,
          s.permit_type, s.contact, s.source, s.last_verified, coalesce(s.visibility, 'carriers') as visibility,
-         coalesce(s.status, 'published') as status"""
+         case when s.category is null then 'draft'
+              else coalesce(s.status, case when t.publish then 'published' else 'draft' end) end as status"""
+
+# A held row (no category column, and none could be inferred from its name) that matches an existing
+# asset keeps that asset's status: it may have been categorised and published since.
+_EXISTING_VALUES = _COLUMNS.replace("status", "case when v.held then v.existing_status else v.status end")
+assert _EXISTING_VALUES != _COLUMNS
 
 _MERGE = f"""
 with v as ({_STAGED},
-         e.source_id is not null as existed
-    from loader_staging s cross join (select $2::lgcode as code) t
+         e.source_id is not null as existed, e.status as existing_status
+    from loader_staging s cross join (select $2::lgcode as code, $3::boolean as publish) t
     left join loader_existing e
       on e.municipality_code = coalesce(t.code::text, s.municipality_code) and e.source_id = s.source_id),
 changed as (
   insert into assets as a ({_COLUMNS})
-  select {_COLUMNS} from v where v.existed
+  select {_EXISTING_VALUES} from v where v.existed
   on conflict (municipality_code, source_id) do update set
-    category = excluded.category,
     name = excluded.name,
-    geom = excluded.geom,
+    geom = case when {_GEOM_MOVED} then excluded.geom else a.geom end,
     {_SET},
     version = a.version + 1,
     updated_at = now()
@@ -143,10 +193,17 @@ with added as (
   insert into assets (asset_id, {_COLUMNS})
   select {_ORDERED_ID}, {_COLUMNS}
     from ({_STAGED}
-            from loader_staging s cross join (select $1::lgcode as code) t) v
+            from loader_staging s cross join (select $1::lgcode as code, $2::boolean as publish) t) v
   returning 1)
 select (select count(*) from added)::int as inserted, 0 as updated
 """
+
+
+def _kept_reason(r: asyncpg.Record) -> str:
+    kept = [f"availability {r['availability']}"] if r["availability_kept"] else []
+    kept += [f"max_tenants {r['max_tenants']}"] if r["max_kept"] else []
+    return (f"{' and '.join(kept)} kept: approved applications hold {r['current_tenants']} of its "
+            f"{r['max_tenants']} slots, and only the application workflow changes them while they do")
 
 
 @dataclass
@@ -185,6 +242,8 @@ class Writer:
     existing: str = "loader_existing"
     existed: bool = True
     """Whether any asset of the load's municipalities existed before it (False: every row is new)."""
+    slots_held: bool = True
+    """Whether any of them holds a slot of an approved application (False: nothing for _KEPT_FOR_WORKFLOW)."""
 
     def sql(self, statement: str) -> str:
         return statement.replace("loader_staging", self.staging).replace("loader_existing", self.existing)
@@ -201,6 +260,7 @@ class Writer:
         await self.conn.execute(self.sql(_FILL_EXISTING), tenant)
         await self.conn.execute(f"analyze {self.existing}")
         self.existed = await self.conn.fetchval(f"select exists (select from {self.existing})")
+        self.slots_held = self.existed and await self.conn.fetchval(_ANY_SLOT_HELD, tenant)
 
     async def write(self, batch: Prepared, tally: Tally) -> None:
         """COPY one batch into the (emptied) staging table, note boundary warnings, merge it."""
@@ -217,9 +277,14 @@ class Writer:
         tally.issues.extend(outside)
         tally.warnings += len(outside)
         if self.existed:
-            row = await conn.fetchrow(self.sql(_MERGE), batch.attributes, batch.tenant)
+            if self.slots_held:
+                kept = [Issue(r["row_no"], r["source_id"], "warning", _kept_reason(r))
+                        for r in await self.conn.fetch(self.sql(_KEPT_FOR_WORKFLOW), batch.attributes, batch.tenant)]
+                tally.issues.extend(kept)
+                tally.warnings += len(kept)
+            row = await conn.fetchrow(self.sql(_MERGE), batch.attributes, batch.tenant, batch.publish)
         else:
-            row = await conn.fetchrow(self.sql(_INSERT_ALL), batch.tenant)
+            row = await conn.fetchrow(self.sql(_INSERT_ALL), batch.tenant, batch.publish)
         tally.inserted += row["inserted"]
         tally.updated += row["updated"]
 

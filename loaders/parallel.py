@@ -82,7 +82,7 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
         for number in range(parallel.workers):
             conn = await parallel.connect()
             writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing,
-                                  existed=snapshot.existed))
+                                  existed=snapshot.existed, slots_held=snapshot.slots_held))
             await conn.execute("begin")
             await parallel.enter(conn)
             await conn.execute("set local jit = off")

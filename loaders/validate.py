@@ -21,9 +21,9 @@ from loaders.columns import RowIssues, as_number, as_text, nullable
 from loaders.formats import LoadError, Source
 from loaders.geometries import WGS84, geometries, undeclared_crs
 from loaders.mapping import Mapping
-from loaders.words import CATEGORY_WORDS, WORDS
+from loaders.municipal_codes import code_outcome
+from loaders.words import CATEGORY_WORDS, WORDS, category_from_name
 from registry.assets import rules
-from registry.codes import CodeError, is_prefecture, is_valid, normalise, with_check_digit
 
 __all__ = ["BATCH_ROWS", "STAGING_COLUMNS", "WGS84", "Issue", "Prepared", "prepare", "prepare_in_batches"]
 
@@ -62,6 +62,8 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     tenant: str | None = None
     """The one municipality every row belongs to, when the load is for one."""
+    publish: bool = False
+    """Whether rows without a status of their own are published (else new ones are drafts)."""
 
     @property
     def accepted(self) -> int:
@@ -87,16 +89,23 @@ class _Rows:
         self.issues = RowIssues(self.n)
         self.out: dict[str, list[Any]] = {}
         self._texts: dict[str, pd.Series | None] = {}
+        self._normalised: set[str] = set()
 
     def raw(self, attr: str) -> pd.Series | None:
         names = self.mapping.columns.get(attr)
         if names:
-            if len(names) == 1:
+            if len(names) == 1 and attr not in self.mapping.fallbacks:
                 return self.table[names[0]]
             parts = [as_text(self.table[c]) for c in names]
+            if attr in self.mapping.fallbacks:
+                stand_in = pd.Series([""] * self.n, dtype=object)
+                for c in self.mapping.fallbacks[attr]:
+                    stand_in = stand_in.str.cat(as_text(self.table[c]))
+                parts[0] = parts[0].where(parts[0] != "", stand_in)
+            seps = self.mapping.joiners.get(attr, [" "] * (len(parts) - 1))
             joined = parts[0]
-            for p in parts[1:]:
-                joined = joined.str.cat(p, sep=" ")
+            for sep, p in zip(seps, parts[1:], strict=True):
+                joined = joined.str.cat(p, sep=sep)
             return joined.str.strip()
         if attr in self.mapping.defaults:
             return pd.Series([self.mapping.defaults[attr]] * self.n, dtype=object)
@@ -107,6 +116,22 @@ class _Rows:
             r = self.raw(attr)
             self._texts[attr] = None if r is None else as_text(r)
         return self._texts[attr]
+
+    def normalised(self, attr: str) -> pd.Series | None:
+        """The text in Unicode NFKC: half-width katakana (ｺｽﾞﾐｯｸ) full width, full-width digits and letters
+        (１番２号) ASCII, ㈱ (株). Each row whose text changed is warned of with its original."""
+        t = self.text(attr)
+        if t is None or attr in self._normalised:
+            return t
+        n = t.str.normalize("NFKC")
+        changed = (n != t).to_numpy()
+        if changed.any():
+            originals = t.tolist()
+            self.issues.warn(changed, lambda i: f"{attr} normalised to NFKC (full-width katakana, ASCII digits "
+                                                f"and letters); the file had {originals[i]!r}")
+        self._texts[attr] = n
+        self._normalised.add(attr)
+        return n
 
 
 def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, known: dict[str, str | None],
@@ -153,7 +178,7 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
     _geometry_fits_category(rows, geoms, category)
     keep = rows.issues.ok()
     return Prepared(rows.n, mapping.attributes, _staging(rows, sid, geoms, keep, first_row),
-                    _found(rows.issues, sid, first_row), notes, tenant)
+                    _found(rows.issues, sid, first_row), notes, tenant, mapping.publish)
 
 
 def _source_ids(rows: _Rows, first_row: int, seen: dict[str, int]) -> list[str]:
@@ -178,7 +203,7 @@ def _municipality_codes(rows: _Rows, tenant: str | None, known: dict[str, str | 
             raise LoadError("no municipality code column and no --tenant: name one or the other")
         rows.out["municipality_code"] = [tenant] * rows.n
         return
-    outcomes = {v: _code_outcome(v, tenant, known) for v in codes.unique()}
+    outcomes = {v: code_outcome(v, tenant, known) for v in codes.unique()}
     code_list = codes.tolist()
     rows.out["municipality_code"] = [outcomes[v][0] for v in code_list]
     for i, v in enumerate(code_list):
@@ -190,6 +215,8 @@ def _municipality_codes(rows: _Rows, tenant: str | None, known: dict[str, str | 
 
 
 def _categories(rows: _Rows) -> pd.Series:
+    if rows.mapping.infers_category:
+        return _categories_from_names(rows)
     cat_text = rows.text("category")
     assert cat_text is not None
     lowered = cat_text.str.lower().str.replace(" ", "_", regex=False)
@@ -203,15 +230,35 @@ def _categories(rows: _Rows) -> pd.Series:
     return category
 
 
+def _categories_from_names(rows: _Rows) -> pd.Series:
+    """Without a category column, each row's from its name, said per row. A row whose name says nothing is
+    held: a new asset is stored as a draft of category `other` (loaders.merge), never published by surprise."""
+    names = rows.normalised("name")
+    assert names is not None
+    found = [category_from_name(n) for n in names.tolist()]
+    for i, hit in enumerate(found):
+        if hit is not None:
+            rows.issues.warn_at(i, f"category {hit[0]} inferred from {hit[1]!r} in the name (the file has no "
+                                   "category column)")
+        elif names.iat[i]:
+            rows.issues.warn_at(i, f"category cannot be inferred from the name {names.iat[i]!r} and the file has no "
+                                   "category column: a new asset is held as a draft of category other until its "
+                                   "category is set (add a category column, or --default category=...); an "
+                                   "existing one keeps its category and status")
+    category = pd.Series([None if hit is None else hit[0] for hit in found], dtype=object)
+    rows.out["category"] = category.tolist()
+    return category
+
+
 def _free_text(rows: _Rows) -> None:
-    names = rows.text("name")
+    names = rows.normalised("name")
     assert names is not None
     rows.issues.reject(names == "", "no name")
     rows.issues.reject(names.str.len() > rules.TEXTS["name"][1],
                        f"name is longer than {rules.TEXTS['name'][1]} characters")
     rows.out["name"] = names.tolist()
     for attr in _FREE_TEXT:
-        t = rows.text(attr)
+        t = rows.normalised(attr)
         if t is None:
             rows.out[attr] = [None] * rows.n
             continue
@@ -308,6 +355,9 @@ def _geometry_fits_category(rows: _Rows, geoms: np.ndarray, category: pd.Series)
     not_for_polygon = polygon & ~category.isin(rules.POLYGON_CATEGORIES).to_numpy()
     rows.issues.reject(not_for_polygon & category.notna().to_numpy(),
                        lambda i: f"a polygon is only for {_POLYGON_WORDS}; a {cat_values[i]} is a point")
+    rows.issues.reject(polygon & category.isna().to_numpy() & rows.mapping.infers_category,
+                       f"an outline needs a category ({_POLYGON_WORDS}) and none could be inferred from the name: "
+                       "add a category column")
 
 
 def _staging(rows: _Rows, sid: list[str], geoms: np.ndarray, keep: np.ndarray, first_row: int) -> dict[str, list]:
@@ -333,40 +383,3 @@ def _found(issues: RowIssues, sid: list[str], first_row: int) -> list[Issue]:
         for reason in issues.warned.get(i, []):
             found.append(Issue(first_row + i + 1, sid[i] or None, "warning", reason))
     return found
-
-
-def _code_outcome(value: str, tenant: str | None, known: dict[str, str | None]) -> tuple[str | None, str | None,
-                                                                                         str | None]:
-    """(code, warning, rejection) for one distinct value of the municipality-code column."""
-    if value == "":
-        return (tenant, None, None) if tenant else (None, None, "no municipality code in this row")
-    warning = None
-    if len(value) == 5 and value.isdigit():
-        # Five digits: a six-digit code that lost its leading zero, or a code without its check digit.
-        padded, completed = value.zfill(6), with_check_digit(value)
-        readings = [c for c in (padded, completed) if is_valid(c) and c in known]
-        if len(readings) == 2:
-            return None, None, (f"municipality code {value} is ambiguous ({padded} or {completed}); "
-                                "write all six digits")
-        if not readings:
-            return None, None, f"municipality code {value} is neither {padded} nor {completed} in the reference list"
-        code = readings[0]
-        warning = (f"municipality code {value} lost its leading zero; read as {code}" if code == padded
-                   else f"municipality code {value} has no check digit; read as {code}")
-    else:
-        try:
-            code = normalise(value)
-        except CodeError as exc:
-            return None, None, f"municipality code: {exc}"
-    if is_prefecture(code):
-        return None, warning, f"{code} is a prefecture code; assets belong to a municipality"
-    if code not in known:
-        return None, warning, f"{code} is not a municipality in the reference list"
-    parent = known[code]
-    if tenant is not None and code != tenant:
-        if parent == tenant:
-            return tenant, f"ward {code} recorded under its city {tenant}", None
-        return None, warning, f"the row belongs to municipality {code}; this load is for {tenant}"
-    if parent:
-        return None, warning, f"{code} is a ward; record its assets under the city {parent}"
-    return code, warning, None

@@ -29,3 +29,37 @@ WORDS: dict[str, dict[str, str]] = {
     "status": _STATUS,
 }
 """Per attribute: the other spellings of its values (each value also stands for itself)."""
+
+# The last word of a Japanese facility name says what it is (公園管理事務所 is an office, 新宿中央公園 a park):
+# a name's category is that of the keyword that ends latest in it, the longer keyword on a tie. Buildings
+# are offered by their rooftops, what carriers ask for. A name none of these ends is not guessed at.
+NAME_CATEGORY_WORDS: dict[str, str] = {
+    **dict.fromkeys(("公園", "緑地", "庭園", "緑道", "児童遊園"), "park"),
+    **dict.fromkeys(("用地", "跡地", "空地", "空き地", "駐車場", "駐輪場", "広場", "運動場", "グラウンド", "グランド",
+                     "墓地", "霊園"), "land"),
+    **dict.fromkeys(("庁舎", "役所", "役場", "支所", "出張所", "センター", "会館", "館", "学校", "小学校", "中学校",
+                     "高等学校", "病院", "診療所", "保育園", "保育所", "幼稚園", "こども園", "ホール", "住宅", "団地",
+                     "倉庫", "事務所", "消防署", "警察署", "署", "分署", "プラザ", "ハウス", "ビル", "棟",
+                     "寮", "斎場", "工場", "浄水場", "処理場", "清掃工場", "体育館", "プール", "集会所", "交番",
+                     "クラブ", "荘", "園舎", "校舎"), "rooftop"),
+    **dict.fromkeys(("鉄塔", "給水塔", "塔", "歩道橋", "防災行政無線", "アンテナ"), "structure"),
+    **dict.fromkeys(("街路灯", "街灯", "防犯灯", "道路照明"), "streetlight"),
+    **dict.fromkeys(("信号機", "信号"), "traffic_signal"),
+    **dict.fromkeys(("電柱", "電柱・電線"), "utility_pole"),
+    **dict.fromkeys(("バス停", "バス停留所", "停留所", "バスのりば", "バス乗り場", "上屋"), "bus_stop"),
+    **dict.fromkeys(("地下鉄出入口", "駅出入口", "出入口", "地下道"), "subway_entrance"),
+    **dict.fromkeys(("標識", "案内板", "看板", "掲示板"), "signage"),
+}
+_BY_LENGTH = sorted(NAME_CATEGORY_WORDS, key=len, reverse=True)
+
+
+def category_from_name(name: str) -> tuple[str, str] | None:
+    """(category, the keyword that decided it) for a facility name (NFKC-normalised), or None."""
+    best: tuple[int, int, str] | None = None
+    for word in _BY_LENGTH:
+        at = name.rfind(word)
+        if at >= 0:
+            key = (at + len(word), len(word), word)
+            if best is None or key[:2] > best[:2]:
+                best = key
+    return None if best is None else (NAME_CATEGORY_WORDS[best[2]], best[2])

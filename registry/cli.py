@@ -96,10 +96,17 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from registry.settings import serve_address
+
+    try:
+        host, port = serve_address()
+    except ValueError as exc:
+        return _fail(str(exc))
+    host, port = args.host or host, args.port or port
     settings = ensure_database()
     # uvloop and httptools instead of asyncio's loop and h11, and no access log unless KYODO_ACCESS_LOG=1:
     # 198 -> 255 req/s on the bbox search in the issue 13 benchmark (bench/PEERS.md compares Granian too).
-    uvicorn.run("registry.app:create_app", factory=True, host=args.host, port=args.port, workers=args.workers,
+    uvicorn.run("registry.app:create_app", factory=True, host=host, port=port, workers=args.workers,
                 loop="uvloop", http="httptools", access_log=settings.access_log,
                 log_level="info", proxy_headers=True, server_header=False)
     return 0
@@ -202,7 +209,7 @@ def _load_assets(args: argparse.Namespace, settings: Settings) -> int:
         report = asyncio.run(admin_session(settings, lambda db: load_assets(
             db, Path(args.file), tenant=tenant, dry_run=args.dry_run, fmt=args.format, layer=args.layer,
             source_crs=args.source_crs, columns=columns, defaults=defaults, progress=progress,
-            parallel=admin_connections(settings, args.workers))))
+            parallel=admin_connections(settings, args.workers), sheet=args.sheet, publish=args.publish)))
     except (LoadError, CodeError) as exc:
         return _fail(str(exc))
     for note in report.notes:
@@ -299,8 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
     mig.set_defaults(func=cmd_migrate)
 
     serve = sub.add_parser("serve", help="run the HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", help="address to listen on (default: KYODO_HOST, else 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: KYODO_PORT, else 8000)")
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(func=cmd_serve)
 
@@ -333,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     load = sub.add_parser("load", help="load assets, municipal boundaries or priority areas from files")
     load_sub = load.add_subparsers(dest="what", required=True)
     la = load_sub.add_parser("assets", help="load a municipality's assets (GeoJSON, GeoPackage, zipped "
-                             "Shapefile, CSV with latitude/longitude)")
+                             "Shapefile, CSV or Excel .xlsx with latitude/longitude); new ones as drafts")
     la.add_argument("file")
     la.add_argument("--tenant", required=True, help="the owning municipality's code, e.g. 131016")
     la.add_argument("--mapping", help="JSON file: {attribute: column} or {columns: {...}, defaults: {...}}")
@@ -344,9 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--dry-run", action="store_true", help="validate and report; write nothing")
     la.add_argument("--report", metavar="FILE.csv", help="write every rejected row and warning here")
     la.add_argument("--layer", help="the layer of a GeoPackage with several")
+    la.add_argument("--sheet", help="the sheet of an Excel workbook (default: the first)")
+    la.add_argument("--publish", action="store_true", help="publish the file's assets (new and existing) for "
+                    "carriers to see; without it new assets are drafts and existing ones keep their status")
     la.add_argument("--source-crs", type=int, metavar="EPSG", help="coordinate system of a file that declares "
                     "none (or declares a wrong one), e.g. 6677; CSV coordinates default to 4326")
-    la.add_argument("--format", choices=["geojson", "gpkg", "shapefile", "csv"], help="instead of the file name")
+    la.add_argument("--format", choices=["geojson", "gpkg", "shapefile", "csv", "xlsx"],
+                    help="instead of the file name")
     la.add_argument("--quiet", action="store_true", help="no progress bar")
     la.add_argument("--workers", type=int, default=2, metavar="N",
                     help="connections that merge a file of more than 100,000 rows at once, committed together "

@@ -114,3 +114,27 @@ def api_url_for(database_url: str, password: str | None = None) -> str:
 def with_database(url: str, dbname: str) -> str:
     parts = urlsplit(url)
     return urlunsplit((parts.scheme, parts.netloc, "/" + dbname, parts.query, parts.fragment))
+
+
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8000
+
+
+def serve_address(env: dict[str, str] | None = None) -> tuple[str, int]:
+    """Where `registry serve` listens: KYODO_HOST and KYODO_PORT, else 127.0.0.1:8000 (`bash run.sh demo` passes
+    the same two on), so the demo's printed curl lines name the address the server actually serves on."""
+    env = dict(os.environ if env is None else env)
+    host = env.get("KYODO_HOST", "").strip() or DEFAULT_HOST
+    port_text = env.get("KYODO_PORT", "").strip()
+    if port_text and not (port_text.isdigit() and 1 <= int(port_text) <= 65535):
+        raise ValueError(f"KYODO_PORT={port_text!r} is not a TCP port (1 to 65535)")
+    return host, int(port_text) if port_text else DEFAULT_PORT
+
+
+def local_base_url(host: str, port: int) -> str:
+    """The URL a client on this machine uses for a server listening on host:port (a wildcard address such as
+    0.0.0.0 answers on the loopback too)."""
+    if host in ("0.0.0.0", "::", "*"):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{port}"

@@ -71,3 +71,6 @@ async def test_demo_at_another_scale_withdraws_what_the_chart_no_longer_has(sett
     assert await published_by_prefecture(owner) == {p: round(n * 0.02) for p, n in CHART.items()}
     assert await run_demo(settings, scale=SCALE, out=io.StringIO()) == 0
     assert await published_by_prefecture(owner) == {p: round(n * SCALE) for p, n in CHART.items()}
+    # Back at 2%: what the 1% run withdrew is published again, nothing else moves.
+    assert await run_demo(settings, scale=0.02, out=io.StringIO()) == 0
+    assert await published_by_prefecture(owner) == {p: round(n * 0.02) for p, n in CHART.items()}

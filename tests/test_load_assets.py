@@ -28,6 +28,9 @@ GEOD = Geod(ellps="GRS80")
 
 
 async def load(settings: Settings, path: Path, tenant: str = CHIYODA, **kw: Any) -> LoadReport:
+    # These tests are about reading and merging files: they publish, as a clerk says with --publish (drafts by
+    # default are tests/test_load_drafts.py's).
+    kw.setdefault("publish", True)
     return await admin_session(settings, lambda db: load_assets(db, path, tenant=tenant, **kw))
 
 

@@ -29,6 +29,7 @@ async def small_batches(monkeypatch: pytest.MonkeyPatch, owner: asyncpg.Connecti
 
 
 async def load(settings: Settings, path: Path, workers: int = 2, **kw: Any) -> LoadReport:
+    kw.setdefault("publish", True)  # as a clerk says with --publish; drafts are tests/test_load_drafts.py's
     return await admin_session(settings, lambda db: load_assets(
         db, path, tenant=CHIYODA, parallel=admin_connections(settings, workers), **kw))
 
@@ -164,7 +165,8 @@ async def test_a_load_cut_short_after_its_decision_is_finished_by_recovery(
 
     parallel.connect = connect
     with pytest.raises(ConnectionError):
-        await admin_session(settings, lambda db: load_assets(db, path, tenant=CHIYODA, parallel=parallel))
+        await admin_session(settings, lambda db: load_assets(db, path, tenant=CHIYODA, parallel=parallel,
+                                                             publish=True))
     # One worker committed, one is still prepared (holding the snapshot table), and the decision
     # says the load goes in.
     assert await leftovers(owner) == (1, 1, 1)

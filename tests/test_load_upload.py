@@ -100,8 +100,11 @@ async def test_bad_files_are_4xx_problems(client: AsyncTestClient, make_key: Key
     r = await client.post("/v1/assets/uploads", files={"other": ("x.csv", io.BytesIO(CSV.encode()), "text/csv")},
                           headers=key)
     assert_problem(r, 422)
-    r = await client.post("/v1/assets/uploads?format=xlsx", content=CSV.encode(), headers=key)
+    r = await client.post("/v1/assets/uploads?format=dbf", content=CSV.encode(), headers=key)
     assert_problem(r, 422)
+    # A CSV sent as a workbook: not an .xlsx, said so with what to do.
+    r = await client.post("/v1/assets/uploads?format=xlsx", content=CSV.encode(), headers=key)
+    assert "save it again from Excel" in assert_problem(r, 400)["detail"]
 
 
 async def test_unknown_source_crs_answers_422_naming_it(client: AsyncTestClient, make_key: KeyFactory,

@@ -23,11 +23,15 @@ class UnreadableFile(Problem):
 class UploadOptions(msgspec.Struct, frozen=True, kw_only=True):
     dry_run: bool
     format: str
-    """geojson, gpkg, shapefile or csv: from the `format` parameter or field, the Content-Type, the name or the
-    first bytes."""
+    """geojson, gpkg, shapefile, csv or xlsx: from the `format` parameter or field, the Content-Type, the name or
+    the first bytes."""
     columns: dict[str, list[str]]
     defaults: dict[str, str]
     layer: str | None
+    sheet: str | None
+    """The sheet of an .xlsx workbook; the first when not given."""
+    publish: bool
+    """Publish the file's assets; else new ones are drafts and existing ones keep their status."""
     source_crs: int | None
     """The EPSG code of a file that declares no coordinate system."""
 
@@ -75,7 +79,7 @@ def parse_mapping(text: str | None) -> tuple[dict[str, list[str]], dict[str, str
 
 def parse_options(data: bytes, filename: str, fields: dict[str, Any], content_type: str, *, dry_run: bool,
                   format: str | None, mapping: str | None, default: str | None, layer: str | None,
-                  source_crs: str | None) -> UploadOptions:
+                  source_crs: str | None, sheet: str | None = None, publish: bool = False) -> UploadOptions:
     """Query parameters and multipart fields (`format`, `mapping`) of an upload of `data`, checked."""
     epsg = parse_source_crs(source_crs)
     if not data.strip():
@@ -98,4 +102,4 @@ def parse_options(data: bytes, filename: str, fields: dict[str, Any], content_ty
         except LoadError as exc:
             raise invalid_field("default", str(exc)) from exc
     return UploadOptions(dry_run=dry_run, format=kind, columns=columns, defaults=defaults, layer=layer,
-                         source_crs=epsg)
+                         sheet=sheet or fields.get("sheet") or None, publish=publish, source_crs=epsg)

@@ -46,20 +46,27 @@ async def upload_assets(
     default: Annotated[str | None, Parameter(description="attr=value constants separated by commas, e.g. "
                                              "category=streetlight")] = None,
     layer: Annotated[str | None, Parameter(description="GeoPackage layer")] = None,
+    sheet: Annotated[str | None, Parameter(description="the sheet of an Excel workbook (.xlsx); the first when not "
+                                           "given")] = None,
+    publish: Annotated[bool, Parameter(description="publish the file's assets (new and existing) for carriers to "
+                                       "see; without it new assets are drafts and existing ones keep their "
+                                       "status")] = False,
     source_crs: Annotated[str | None, Parameter(description="the coordinate reference system of a file that "
                                                 "declares none, as an EPSG code: EPSG:6677 or 6668")] = None,
     tenant: Annotated[str | None, Parameter(description="must be your own municipality if given")] = None,
     idempotency_key: Annotated[str | None, Parameter(header="Idempotency-Key")] = None,
 ) -> Response:
-    """Multipart (`file`, optional `mapping`) or a raw body (with `format` or a Content-Type). The answer
-    lists the counts and every rejected row with its reason; any rejected row stores nothing (422)."""
+    """Multipart (`file`, optional `mapping`) or a raw body (with `format` or a Content-Type). New assets are
+    drafts unless `publish=true`. The answer lists the counts and every rejected row and warning with its reason;
+    any rejected row stores nothing (422)."""
     municipality = acting_for(request.user, tenant, "tenant", parse=parse_code, what="municipality")
     data, filename, fields = await _file(request)
     options = parse_options(data, filename, fields, request.headers.get("content-type", ""), dry_run=dry_run,
-                            format=format, mapping=mapping, default=default, layer=layer, source_crs=source_crs)
+                            format=format, mapping=mapping, default=default, layer=layer, source_crs=source_crs,
+                            sheet=sheet, publish=publish)
     payload = {"sha256": hashlib.sha256(data).hexdigest(), "dry_run": dry_run, "format": options.format,
                "columns": options.columns, "defaults": options.defaults, "layer": layer,
-               "source_crs": options.source_crs}
+               "source_crs": options.source_crs, "sheet": options.sheet, "publish": publish}
     return await respond_once(db, request, idempotency_key, payload,
                               lambda: service.load(db, municipality, data, filename, options), status=200)
 

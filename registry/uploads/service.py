@@ -18,7 +18,7 @@ from registry.uploads import queries
 from registry.uploads.models import UploadIssue, UploadReport
 from registry.uploads.options import UnreadableFile, UploadOptions
 
-_SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shapefile": ".zip", "csv": ".csv"}
+_SUFFIX = {"geojson": ".geojson", "gpkg": ".gpkg", "shapefile": ".zip", "csv": ".csv", "xlsx": ".xlsx"}
 # Reported in a problem's `errors`; the full list is always in a dry run's answer.
 _MAX_LISTED = 1000
 # A large file takes longer than the API's default statement timeout (5 s); this request only.
@@ -43,7 +43,8 @@ async def load(db: asyncpg.Connection, tenant: str, data: bytes, filename: str,
         try:
             report = await load_assets(db, path, tenant=tenant, dry_run=options.dry_run, fmt=options.format,
                                        layer=options.layer, source_crs=options.source_crs, columns=options.columns,
-                                       defaults=options.defaults, display_name=filename)
+                                       defaults=options.defaults, display_name=filename, sheet=options.sheet,
+                                       publish=options.publish)
         except LoadError as exc:
             raise UnreadableFile(str(exc)) from exc
     if report.rejected and not options.dry_run:
