@@ -126,7 +126,74 @@ async def writes(owner: asyncpg.Connection, api: asyncpg.Connection, rounds: int
     for what, by in results.items():
         off, on_ = statistics.median(by[False]), statistics.median(by[True])
         print(f"{'single-row ' + what:44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
+    # Rows written with the triggers off were never counted: they leave with the delete trigger off too.
+    await owner.execute("alter table assets disable trigger assets_summaries_delete")
+    await owner.execute("delete from assets where source_id like 'bench-%-0-%'")
+    await owner.execute("alter table assets enable trigger assets_summaries_delete")
     await owner.execute("delete from assets where source_id like 'bench-%'")
+
+
+_FUNCTIONS = """select funcname, calls, total_time from pg_stat_user_functions
+                 where schemaname = 'app' and funcname like any(array['summaries_after_%', 'assets_after_%',
+                                                                      'assets_emit_%'])"""
+
+
+async def trigger_times(owner: asyncpg.Connection, url: str, n: int = 300) -> None:
+    """The triggers' own time per single-row statement, from the server's function statistics (less noisy than
+    the wall clock on a shared machine): the summaries beside the audit and event triggers that were there."""
+    db = await owner.fetchval("select current_database()")
+    await owner.execute(f'alter database "{db}" set track_functions = \'all\'')
+    api = await asyncpg.connect(api_url_for(url))
+    before = {r["funcname"]: (r["calls"], r["total_time"]) for r in await owner.fetch(_FUNCTIONS)}
+    try:
+        async def insert(i: int) -> None:
+            await api.execute(
+                "insert into assets (municipality_code, source_id, category, name, geom, availability) "
+                "values ('131016', $1, 'streetlight', 'bench', ST_SetSRID(ST_MakePoint($2, $3), 4326), 'offered')",
+                f"bench-f-{i}", 139.74 + (i % 50) * 0.0007, 35.68 + (i // 50) * 0.0009)
+
+        async def update(i: int) -> None:
+            await api.execute("update assets set availability = 'occupied', geom = ST_Translate(geom, 0.003, 0), "
+                              "version = version + 1 where municipality_code = '131016' and source_id = $1",
+                              f"bench-f-{i}")
+
+        await _each(api, n, insert)
+        await _each(api, n, update)
+    finally:
+        await api.close()
+        await owner.execute(f'alter database "{db}" reset track_functions')
+    await asyncio.sleep(2)  # backends flush their statistics on exit
+    print(f"\n{'trigger function, single-row statements':44} {'calls':>8} {'ms/call':>8}")
+    for r in sorted(await owner.fetch(_FUNCTIONS), key=lambda r: r["funcname"]):
+        calls, total = before.get(r["funcname"], (0, 0.0))
+        if r["calls"] > calls:
+            per_call = (r["total_time"] - total) / (r["calls"] - calls)
+            print(f"{r['funcname']:44} {r['calls'] - calls:8} {per_call:8.3f}")
+    await owner.execute("delete from assets where source_id like 'bench-%'")
+
+
+async def bulk(owner: asyncpg.Connection, n: int = 100_000, rounds: int = 2) -> None:
+    """One statement inserting n points around Tokyo (as the loader's merge does), rolled back each time."""
+    print(f"\n{f'one statement of {n:,} rows (s, rolled back)':44} {'triggers off':>12} {'on':>8} {'added':>8}")
+    sql = """insert into assets (municipality_code, source_id, category, name, geom, availability, visibility)
+             select '131016', 'bulk-' || i, (array['rooftop', 'streetlight', 'utility_pole', 'bus_stop'])[1 + i % 4],
+                    'bulk', ST_SetSRID(ST_MakePoint(139.55 + (i % 400) * 0.001, 35.55 + (i / 400) * 0.0012), 4326),
+                    (array['offered', 'on_request', 'partly_available', 'occupied'])[1 + i % 7 % 4],
+                    case when i % 10 = 0 then 'restricted' else 'carriers' end
+               from generate_series(1, $1::int) i"""
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for on in (False, True):
+            tr = owner.transaction()
+            await tr.start()
+            if not on:
+                await owner.execute("alter table assets disable trigger assets_summaries_insert")
+            t = time.perf_counter()
+            await owner.execute(sql, n)
+            times[on].append(time.perf_counter() - t)
+            await tr.rollback()
+    off, on_ = min(times[False]), min(times[True])
+    print(f"{'insert':44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
 
 
 async def main() -> None:
@@ -141,6 +208,8 @@ async def main() -> None:
               f"{await owner.fetchval('select count(*) from area_coverage_log'):,} coverage\n")
         await reads(pool)
         await writes(owner, api)
+        await trigger_times(owner, url)
+        await bulk(owner)
     finally:
         for trigger in _TRIGGERS:
             await owner.execute(f"alter table assets enable trigger {trigger}")

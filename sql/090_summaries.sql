@@ -220,10 +220,19 @@ create trigger priority_areas_summaries_delete after delete on priority_areas
 create trigger priority_areas_summaries_truncate after truncate on priority_areas
   for each statement execute function app.summaries_truncate();
 
--- What is there already, counted once (JIT compiled this for longer than it ran).
-set local jit = off;
-insert into asset_count_log (municipality_code, category, availability, n)
-select municipality_code, category, availability, count(*) from assets where status = 'published' group by 1, 2, 3;
+-- Both summaries counted again from scratch: what the migration does once, and the way back after anything
+-- that wrote assets with these triggers disabled (ALTER TABLE ... DISABLE TRIGGER, session_replication_role).
+create function app.summaries_rebuild() returns void
+language plpgsql security definer set search_path = public, pg_temp set jit = off as $$
+begin
+  lock table asset_count_log, area_coverage_log in exclusive mode;
+  truncate asset_count_log, area_coverage_log;
+  insert into asset_count_log (municipality_code, category, availability, n)
+  select municipality_code, category, availability, count(*) from assets where status = 'published' group by 1, 2, 3;
+  perform app.area_coverage_counted(coalesce(array_agg(prefecture_code), '{}'), coalesce(array_agg(area_id), '{}'))
+     from priority_areas;
+end $$;
+revoke all on function app.summaries_rebuild() from public;
 
-select app.area_coverage_counted(coalesce(array_agg(prefecture_code), '{}'), coalesce(array_agg(area_id), '{}'))
-  from priority_areas;
+-- What is there already, counted once.
+select app.summaries_rebuild();
