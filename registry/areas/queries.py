@@ -26,6 +26,24 @@ select a.area_id::text, a.prefecture_code::text, a.kind, a.name,
  limit 5000
 """
 
+# Distance 0 (the default) reads area_coverage_log (sql/090: assets per area x municipality x availability
+# x place, kept current by triggers) instead of counting the catalogue under each area (Tokyo: 1,612 ms at
+# 8 concurrent on the demo). A restricted asset counts at its place for readers who may see its owner's
+# data, at its mesh centre for everyone else, as the catalogue shows it (the log's row security and the
+# `place` condition). Other distances are any number of metres and are still counted from the catalogue.
+_COVERAGE_SUMMARY = """
+select a.area_id::text, a.prefecture_code::text, a.kind, a.name,
+       coalesce((select sum(l.n) from area_coverage_log l
+                  where l.area_prefecture = a.prefecture_code and l.area_id = a.area_id
+                    and l.availability = any($3)
+                    and (l.place = 'p' or (l.place = 'e') = app.can_see_lg(l.municipality_code))), 0)::bigint as assets
+  from priority_areas a
+ where ($1::text is null or left(a.prefecture_code, 2) = $1)
+   and ($2::text is null or a.kind = $2)
+ order by a.prefecture_code, a.kind, a.name
+ limit 5000
+"""
+
 
 def _feature(row: asyncpg.Record) -> AreaFeature:
     return AreaFeature(id=row["area_id"], geometry=msgspec.Raw(row["geometry"].encode()),
@@ -36,7 +54,10 @@ def _feature(row: asyncpg.Record) -> AreaFeature:
 
 async def coverage(db: asyncpg.Connection, prefecture: str | None, kind: str | None, availability: list[str],
                    distance: float) -> list[AreaCoverage]:
-    rows = await db.fetch(_COVERAGE, prefecture, kind, availability, distance)
+    if distance == 0:
+        rows = await db.fetch(_COVERAGE_SUMMARY, prefecture, kind, availability)
+    else:
+        rows = await db.fetch(_COVERAGE, prefecture, kind, availability, distance)
     return [AreaCoverage(r["area_id"], r["prefecture_code"], r["kind"], r["name"], r["assets"]) for r in rows]
 
 

@@ -322,18 +322,27 @@ async def changes(db: asyncpg.Connection, after: tuple[str, int], municipality: 
 
 # --- statistics ---------------------------------------------------------------------------------------
 
+# Counts of published assets come from asset_count_log (sql/090: per municipality x category x
+# availability, kept current by triggers), not from the catalogue: statistics by prefecture took 879 ms
+# at 8 concurrent on the demo's 91,683 assets. Every signed-in role counts the same published assets
+# (restricted ones count once, wherever the catalogue shows them), so the log needs no masking.
 STATS = {
-    "prefecture": """select left(c.municipality_code, 2) as key, p.name as label, count(*) as n
-                       from asset_catalogue c join prefectures p on p.number = left(c.municipality_code, 2)
-                      group by 1, 2 order by 1""",
-    "municipality": """select c.municipality_code::text as key, m.name as label, count(*) as n
-                         from asset_catalogue c join municipalities m on m.code = c.municipality_code
-                        where ($1::text is null or left(c.municipality_code, 2) = $1)
-                        group by 1, 2 order by 1""",
-    "category": "select c.category as key, null as label, count(*) as n from asset_catalogue c "
-                "where ($1::text is null or left(c.municipality_code, 2) = $1) group by 1 order by 1",
-    "availability": "select c.availability as key, null as label, count(*) as n from asset_catalogue c "
-                    "where ($1::text is null or left(c.municipality_code, 2) = $1) group by 1 order by 1",
+    # Added up first, named after: joining the names to each of ~12,600 log rows took 29 ms, this 9 ms.
+    "prefecture": """select s.key, p.name as label, s.n
+                       from (select left(c.municipality_code, 2) as key, sum(c.n)::bigint as n from asset_count_log c
+                              group by 1 having sum(c.n) > 0) s
+                       join prefectures p on p.number = s.key order by 1""",
+    "municipality": """select s.code::text as key, m.name as label, s.n
+                         from (select c.municipality_code as code, sum(c.n)::bigint as n from asset_count_log c
+                                where ($1::text is null or left(c.municipality_code, 2) = $1)
+                                group by 1 having sum(c.n) > 0) s
+                         join municipalities m on m.code = s.code order by 1""",
+    "category": "select c.category as key, null as label, sum(c.n)::bigint as n from asset_count_log c "
+                "where ($1::text is null or left(c.municipality_code, 2) = $1) group by 1 having sum(c.n) > 0 "
+                "order by 1",
+    "availability": "select c.availability as key, null as label, sum(c.n)::bigint as n from asset_count_log c "
+                    "where ($1::text is null or left(c.municipality_code, 2) = $1) group by 1 having sum(c.n) > 0 "
+                    "order by 1",
 }
 
 

@@ -1,0 +1,222 @@
+"""Summaries (sql/090) against the catalogue scans they replace, on the demo data, in one run.
+
+Run by hand, never as a test (see bench/SUMMARIES.md):
+
+    .venv/bin/registry demo && .venv/bin/python bench/summaries.py
+
+1. Reads: p50 and p95 of statistics by prefecture and Tokyo's coverage, the old catalogue scan and the
+   summary query side by side, 8 connections at once as a carrier (the API role, row security on), checking
+   that both give the same answer; and the tiles at zooms 4-16 over central Tokyo as they are.
+2. Writes: a single-row insert and a single-row update (availability and a move), each its own transaction
+   as the API makes it, with the summary triggers disabled and enabled, interleaved.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+
+from registry.areas import queries as area_queries
+from registry.assets import queries as asset_queries
+from registry.assets import tile_queries
+from registry.cluster import Cluster
+from registry.settings import api_url_for
+
+_SET = ("select set_config('app.role', $1, true), set_config('app.tenant_code', $2, true), "
+        "set_config('app.prefecture_code', $3, true)")
+_OLD_STATS = """select left(c.municipality_code, 2) as key, p.name as label, count(*) as n
+                  from asset_catalogue c join prefectures p on p.number = left(c.municipality_code, 2)
+                 group by 1, 2 order by 1"""
+_TRIGGERS = ("assets_summaries_insert", "assets_summaries_update")
+
+
+def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+async def _timed(pool: asyncpg.Pool, role: tuple[str, str | None, str | None], sql: str, *args: object,
+                 runs: int = 48) -> tuple[list[float], object]:
+    answer: list[object] = []
+
+    async def one() -> float:
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(_SET, *role)
+            t = time.perf_counter()
+            answer.append(await conn.fetch(sql, *args))
+            return (time.perf_counter() - t) * 1000
+
+    times: list[float] = []
+    for _ in range(runs // 8):
+        times += await asyncio.gather(*(one() for _ in range(8)))
+    return times, answer[0]
+
+
+def _p(times: list[float]) -> str:
+    q = statistics.quantiles(times, n=20)
+    return f"{statistics.median(times):8.1f} {q[18]:8.1f}"
+
+
+async def reads(pool: asyncpg.Pool) -> None:
+    carrier = ("carrier", "docomo", "")
+    cases: list[tuple[str, str, str, tuple]] = [
+        ("statistics by prefecture", _OLD_STATS, asset_queries.STATS["prefecture"], ()),
+        ("coverage, Tokyo", area_queries._COVERAGE, area_queries._COVERAGE_SUMMARY,
+         (("13", None, ["offered", "partly_available"], 0.0), ("13", None, ["offered", "partly_available"]))),
+    ]
+    print(f"{'read (8 at once, ms)':34} {'old p50':>8} {'old p95':>8} {'new p50':>8} {'new p95':>8}  same   KB")
+    for name, old, new, args in cases:
+        old_args, new_args = args if args else ((), ())
+        t_old, a_old = await _timed(pool, carrier, old, *old_args)
+        t_new, a_new = await _timed(pool, carrier, new, *new_args)
+        same = [tuple(r) for r in a_old] == [tuple(r) for r in a_new]  # type: ignore[attr-defined]
+        print(f"{name:34} {_p(t_old)} {_p(t_new)}  {same}")
+    # Tiles are not summarised yet (bench/SUMMARIES.md): their time as they are, for the record.
+    for z in range(4, 17):
+        x, y = _tile(139.76, 35.68, z)
+        args = (z, x, y, None, None, None)
+        if z < tile_queries.DETAIL_ZOOM:
+            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, float(tile_queries.CELL),
+                                        runs=16)
+        else:
+            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE, *args, 50_000, runs=16)
+        size = len(a_new[0][0] or b"") / 1000  # type: ignore[index]
+        print(f"{f'tile {z}/{x}/{y} (unchanged)':34} {'':17} {_p(t_new)}  -    {size:6.1f}")
+
+
+async def _each(conn: asyncpg.Connection, n: int, step: Callable[[int], Awaitable[None]]) -> float:
+    times = []
+    for i in range(n):
+        t = time.perf_counter()
+        async with conn.transaction():
+            await conn.execute(_SET, "municipality", "131016", "130001")
+            await step(i)
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times)
+
+
+async def writes(owner: asyncpg.Connection, api: asyncpg.Connection, rounds: int = 3, n: int = 200) -> None:
+    print(f"\n{'write, one row per transaction (median ms)':44} {'triggers off':>12} {'on':>8} {'added':>8}")
+    results: dict[str, dict[bool, list[float]]] = {"insert": {False: [], True: []}, "update": {False: [], True: []}}
+    for r in range(rounds):
+        for on in (False, True):
+            for trigger in _TRIGGERS:
+                await owner.execute(f"alter table assets {'enable' if on else 'disable'} trigger {trigger}")
+            tag = f"bench-{r}-{int(on)}-"
+
+            async def insert(i: int, tag: str = tag) -> None:
+                await api.execute(
+                    "insert into assets (municipality_code, source_id, category, name, geom, availability) "
+                    "values ('131016', $1, 'streetlight', 'bench', ST_SetSRID(ST_MakePoint($2, $3), 4326), 'offered')",
+                    tag + str(i), 139.74 + (i % 50) * 0.0007, 35.68 + (i // 50) * 0.0009)
+
+            async def update(i: int, tag: str = tag) -> None:
+                await api.execute(
+                    "update assets set availability = 'occupied', geom = ST_Translate(geom, 0.003, 0), "
+                    "version = version + 1 where municipality_code = '131016' and source_id = $1", tag + str(i))
+
+            results["insert"][on].append(await _each(api, n, insert))
+            results["update"][on].append(await _each(api, n, update))
+    for what, by in results.items():
+        off, on_ = statistics.median(by[False]), statistics.median(by[True])
+        print(f"{'single-row ' + what:44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
+    # Rows written with the triggers off were never counted: they leave with the delete trigger off too.
+    await owner.execute("alter table assets disable trigger assets_summaries_delete")
+    await owner.execute("delete from assets where source_id like 'bench-%-0-%'")
+    await owner.execute("alter table assets enable trigger assets_summaries_delete")
+    await owner.execute("delete from assets where source_id like 'bench-%'")
+
+
+_FUNCTIONS = """select funcname, calls, total_time from pg_stat_user_functions
+                 where schemaname = 'app' and funcname like any(array['summaries_after_%', 'assets_after_%',
+                                                                      'assets_emit_%'])"""
+
+
+async def trigger_times(owner: asyncpg.Connection, url: str, n: int = 300) -> None:
+    """The triggers' own time per single-row statement, from the server's function statistics (less noisy than
+    the wall clock on a shared machine): the summaries beside the audit and event triggers that were there."""
+    db = await owner.fetchval("select current_database()")
+    await owner.execute(f'alter database "{db}" set track_functions = \'all\'')
+    api = await asyncpg.connect(api_url_for(url))
+    before = {r["funcname"]: (r["calls"], r["total_time"]) for r in await owner.fetch(_FUNCTIONS)}
+    try:
+        async def insert(i: int) -> None:
+            await api.execute(
+                "insert into assets (municipality_code, source_id, category, name, geom, availability) "
+                "values ('131016', $1, 'streetlight', 'bench', ST_SetSRID(ST_MakePoint($2, $3), 4326), 'offered')",
+                f"bench-f-{i}", 139.74 + (i % 50) * 0.0007, 35.68 + (i // 50) * 0.0009)
+
+        async def update(i: int) -> None:
+            await api.execute("update assets set availability = 'occupied', geom = ST_Translate(geom, 0.003, 0), "
+                              "version = version + 1 where municipality_code = '131016' and source_id = $1",
+                              f"bench-f-{i}")
+
+        await _each(api, n, insert)
+        await _each(api, n, update)
+    finally:
+        await api.close()
+        await owner.execute(f'alter database "{db}" reset track_functions')
+    await asyncio.sleep(2)  # backends flush their statistics on exit
+    print(f"\n{'trigger function, single-row statements':44} {'calls':>8} {'ms/call':>8}")
+    for r in sorted(await owner.fetch(_FUNCTIONS), key=lambda r: r["funcname"]):
+        calls, total = before.get(r["funcname"], (0, 0.0))
+        if r["calls"] > calls:
+            per_call = (r["total_time"] - total) / (r["calls"] - calls)
+            print(f"{r['funcname']:44} {r['calls'] - calls:8} {per_call:8.3f}")
+    await owner.execute("delete from assets where source_id like 'bench-%'")
+
+
+async def bulk(owner: asyncpg.Connection, n: int = 100_000, rounds: int = 2) -> None:
+    """One statement inserting n points around Tokyo (as the loader's merge does), rolled back each time."""
+    print(f"\n{f'one statement of {n:,} rows (s, rolled back)':44} {'triggers off':>12} {'on':>8} {'added':>8}")
+    sql = """insert into assets (municipality_code, source_id, category, name, geom, availability, visibility)
+             select '131016', 'bulk-' || i, (array['rooftop', 'streetlight', 'utility_pole', 'bus_stop'])[1 + i % 4],
+                    'bulk', ST_SetSRID(ST_MakePoint(139.55 + (i % 400) * 0.001, 35.55 + (i / 400) * 0.0012), 4326),
+                    (array['offered', 'on_request', 'partly_available', 'occupied'])[1 + i % 7 % 4],
+                    case when i % 10 = 0 then 'restricted' else 'carriers' end
+               from generate_series(1, $1::int) i"""
+    times: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(rounds):
+        for on in (False, True):
+            tr = owner.transaction()
+            await tr.start()
+            if not on:
+                await owner.execute("alter table assets disable trigger assets_summaries_insert")
+            t = time.perf_counter()
+            await owner.execute(sql, n)
+            times[on].append(time.perf_counter() - t)
+            await tr.rollback()
+    off, on_ = min(times[False]), min(times[True])
+    print(f"{'insert':44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
+
+
+async def main() -> None:
+    url = os.environ.get("DATABASE_URL") or Cluster.default().url()
+    owner = await asyncpg.connect(url)
+    await owner.execute("set jit = off")
+    api = await asyncpg.connect(api_url_for(url))
+    pool = await asyncpg.create_pool(api_url_for(url), min_size=8, max_size=8)
+    try:
+        print(f"assets: {await owner.fetchval('select count(*) from assets'):,}; "
+              f"{await owner.fetchval('select count(*) from asset_count_log'):,} counts, "
+              f"{await owner.fetchval('select count(*) from area_coverage_log'):,} coverage\n")
+        await reads(pool)
+        await writes(owner, api)
+        await trigger_times(owner, url)
+        await bulk(owner)
+    finally:
+        for trigger in _TRIGGERS:
+            await owner.execute(f"alter table assets enable trigger {trigger}")
+        await pool.close()
+        await api.close()
+        await owner.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
