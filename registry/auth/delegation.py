@@ -29,8 +29,8 @@ def require_may_issue(p: Principal, role: str, tenant: str) -> None:
                         f"a {role} key for {tenant} needs an admin.")
     try:
         code = normalise(tenant)
-    except CodeError:
-        return  # not a code at all: the tenant check answers 422 with the reason
+    except CodeError as exc:
+        raise NotFound(f"No municipality {tenant!r} among those your key may manage: {exc}") from exc
     if code[:2] != p.prefecture_number:
         raise NotFound(f"No municipality {code} among those your key may manage (prefecture {p.tenant_code}).")
 
