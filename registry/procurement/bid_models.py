@@ -14,7 +14,10 @@ Text = Annotated[str, msgspec.Meta(min_length=1, max_length=4000)]
 
 
 class NoticeCreate(msgspec.Struct, forbid_unknown_fields=True):
-    bid_deadline: Annotated[datetime, msgspec.Meta(description="with a time zone; bids are sealed until then")]
+    """`bid_deadline` with a time zone: bids are sealed until then. (A plain `datetime`: an annotated one
+    loses its `date-time` format in the OpenAPI document.)"""
+
+    bid_deadline: datetime
     delivery_date: date | None = None
     description: Text | None = None
 
