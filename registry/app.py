@@ -38,6 +38,7 @@ from registry.procurement import routes as procurement_routes
 from registry.ratelimit import RateLimitMiddleware
 from registry.request_id import add_request_id
 from registry.settings import Settings
+from registry.suppliers import routes as supplier_routes
 from registry.tenants import routes as tenant_routes
 from registry.uploads import routes as upload_routes
 from registry.webhooks import routes as webhook_routes
@@ -58,6 +59,7 @@ def route_handlers() -> list:
         *application_routes.route_handlers,
         *deadline_rule_routes.route_handlers,
         *procurement_routes.route_handlers,
+        *supplier_routes.route_handlers,
         *upload_routes.route_handlers,
         *ogc_routes.route_handlers,
         *ogc_tiles.route_handlers,

@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     keys = sub.add_parser("keys", help="API keys")
     keys_sub = keys.add_subparsers(dest="action", required=True)
     create = keys_sub.add_parser("create", help="create a key and print it once")
-    create.add_argument("--role", required=True, choices=["municipality", "prefecture", "carrier", "admin"])
+    create.add_argument("--role", required=True, choices=["municipality", "prefecture", "carrier", "supplier", "admin"])
     create.add_argument("--tenant", required=True, help="municipality/prefecture code, carrier code, or admin")
     create.add_argument("--name", required=True, help="who uses the key")
     lst = keys_sub.add_parser("list", help="list keys (never the keys themselves)")

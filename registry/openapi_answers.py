@@ -64,7 +64,10 @@ def _list_of(words: tuple[str, ...]) -> dict[str, str]:
 _LGCODE = {"format": "jisx0402"}
 PARAMETER_SCHEMAS: dict[str, dict[str, object]] = {
     **{name: {"format": "uuid"} for name in ("asset_id", "application_id", "round_id", "need_id", "tender_id",
-                                              "key_id", "area_id", "subscription_id", "contact_id")},
+                                              "key_id", "area_id", "subscription_id", "contact_id",
+                                              "question_id")},
+    "corporate_number": {"format": "corporate-number"},
+    "lot_id": {"pattern": "^[A-Za-z0-9-]{1,40}$"},
     "municipality": _LGCODE,
     "prefecture": {"enum": [f"{n:02d}" for n in range(1, 48)]
                    + [with_check_digit(f"{n:02d}000") for n in range(1, 48)]},

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-Role = Literal["municipality", "prefecture", "carrier", "admin"]
+Role = Literal["municipality", "prefecture", "carrier", "supplier", "admin"]
 
 
 class Principal(msgspec.Struct, frozen=True):

@@ -115,6 +115,9 @@ def make_key(settings: Settings) -> KeyFactory:
         if role == "carrier":
             await admin_session(settings, lambda db: db.execute(
                 "insert into carriers (carrier_code, name) values ($1, $1) on conflict do nothing", tenant))
+        if role == "supplier":
+            await admin_session(settings, lambda db: db.execute(
+                "insert into suppliers (corporate_number, name) values ($1, $1) on conflict do nothing", tenant))
         created = await admin_session(settings, lambda db: key_queries.create_key(db, role, tenant, name))
         return {"Authorization": f"Bearer {created.key}"}
 

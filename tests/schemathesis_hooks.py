@@ -16,10 +16,14 @@ import schemathesis
 from hypothesis import strategies as st
 
 from registry.codes import with_check_digit
+from registry.suppliers.corporate_number import check_digit
 
 _prefecture = st.integers(1, 47)
 schemathesis.openapi.format(
     "jisx0402", st.builds(lambda p, m: with_check_digit(f"{p:02d}{m:03d}"), _prefecture, st.integers(100, 999)))
+# 法人番号: 12 digits and the NTA check digit in front (registry/suppliers/corporate_number.py).
+schemathesis.openapi.format("corporate-number", st.integers(0, 10**12 - 1).map(
+    lambda n: f"{check_digit(f'{n:012d}')}{n:012d}"))
 # A keyset cursor is issued by the server alone; generated requests start from the first page.
 schemathesis.openapi.format("keyset-cursor", st.just(""))
 # A public address needs no DNS lookup (the test machine may have none); nothing is sent to it.

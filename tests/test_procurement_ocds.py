@@ -1,4 +1,4 @@
-"""OCDS 1.1 releases validated offline against the shared schemas patched with the three extensions."""
+"""OCDS 1.1 releases validated offline against the shared schemas patched with the four extensions."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from registry.procurement import ocds
 from registry.procurement.models import Contract
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ocds"
-EXTENSION_FILES = ("extension-lots-v1.1.5.json", "extension-techniques.json", "extension-contract-buyer.json")
+EXTENSION_FILES = ("extension-lots-v1.1.5.json", "extension-techniques.json", "extension-contract-buyer.json",
+                   "extension-bids-v1.1.5.json")
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
@@ -105,4 +106,33 @@ def test_the_extensions_are_applied_and_declared() -> None:
     package = sample_package()
     package["releases"][2]["tender"]["lots"] = [{"id": "LOT-13", "status": "sold out"}]
     assert any("tender/lots/0/status" in e for e in errors(package))
-    assert len(sample_package()["extensions"]) == 3
+    assert len(sample_package()["extensions"]) == len(EXTENSION_FILES) == 4
+
+
+def bid_package() -> dict[str, Any]:
+    """A tender awarded from two opened bids: the winner's curve gave ¥150,000, the other bid ¥160,000."""
+    nta, toyota = "7000012050002", "1180301018771"
+    facts = ocds.TenderFacts(
+        "t2", "PCs for Tokyo", "awarded", 5, "PCs", UNIT, [("LOT-1", "all")],
+        [ocds.TenderMember(CHIYODA, "LOT-1", 10), ocds.TenderMember(CHUO, "LOT-1", 10)],
+        "国税庁", nta, 150_000, WHEN,
+        [Contract("t2", "131016", "LOT-1", 10, 150_000, 1_500_000, "pending"),
+         Contract("t2", "131024", "LOT-1", 10, 150_000, 1_500_000, "pending")],
+        [ocds.BidFact("b1", "LOT-1", nta, "国税庁", "submitted", 20 * 150_000, WHEN),
+         ocds.BidFact("b2", "LOT-1", toyota, "トヨタ自動車", "submitted", 20 * 160_000, WHEN)],
+        {"LOT-1": ocds.LotWinner(nta, "国税庁", "b1")})
+    return ocds.package([ocds.contracting_release("r1", TOKYO, facts, WHEN)], "https://example.jp/x", WHEN, "K")
+
+
+def test_bids_extension_validates_and_names_the_winning_bid() -> None:
+    package = bid_package()
+    assert errors(package) == []
+    release = package["releases"][0]
+    assert [b["value"]["amount"] for b in release["bids"]["details"]] == [3_000_000, 3_200_000]
+    assert release["awards"][0]["relatedBid"] == "b1"
+    assert release["awards"][0]["suppliers"] == [{"id": "JP-JCN-7000012050002", "name": "国税庁"}]
+    roles = {p["id"]: p["roles"] for p in release["parties"]}
+    assert roles["JP-JCN-7000012050002"] == ["tenderer", "supplier"] and roles["JP-JCN-1180301018771"] == ["tenderer"]
+    broken = copy.deepcopy(package)
+    broken["releases"][0]["bids"]["details"][0]["status"] = "opened"
+    assert any("bids/details/0/status" in e for e in errors(broken))

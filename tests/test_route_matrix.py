@@ -12,7 +12,9 @@ from litestar.testing import AsyncTestClient
 from registry.app import route_handlers
 from tests.conftest import assert_problem
 
-ROLES = {"municipality": "131016", "prefecture": "270008", "carrier": "docomo", "admin": "admin"}
+# The supplier is the National Tax Agency's own corporate number (法人番号), a real and valid one.
+ROLES = {"municipality": "131016", "prefecture": "270008", "carrier": "docomo", "supplier": "7000012050002",
+         "admin": "admin"}
 # Open to anyone: the probes and the web map's landing page and map page (registry/web.py); /map sends a
 # visitor without a live session to / rather than answering 401 (tests/test_web_sessions.py).
 OPEN = {"/healthz", "/readyz", "/", "/map"}

@@ -1,4 +1,4 @@
-"""schemathesis over the served OpenAPI document, for a municipality, a prefecture and a carrier key.
+"""schemathesis over the served OpenAPI document, for a municipality, a prefecture, a carrier and a supplier key.
 
 Every check, in the examples and fuzzing phases, with a fixed seed, a few examples per operation and
 a time cap, so that the run is bounded and repeatable. tests/schemathesis_hooks.py teaches it the
@@ -23,7 +23,7 @@ from registry.settings import Settings
 from tests.conftest import KeyFactory
 from tests.served import served
 
-ROLES = {"municipality": "131016", "prefecture": "130001", "carrier": "docomo"}
+ROLES = {"municipality": "131016", "prefecture": "130001", "carrier": "docomo", "supplier": "7000012050002"}
 # Paths whose only operation revokes the caller's own key (DELETE is all /v1/keys/{key_id} takes).
 SELF_REVOKING = ["/v1/keys/{key_id}"]
 CONFIG = Path(__file__).with_name("schemathesis.toml")

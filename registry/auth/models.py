@@ -10,7 +10,8 @@ from registry.principal import Principal, Role
 
 class KeyCreate(msgspec.Struct, forbid_unknown_fields=True):
     role: Role
-    tenant: Annotated[str, msgspec.Meta(description="municipality or prefecture code, carrier code, or 'admin'")]
+    tenant: Annotated[str, msgspec.Meta(
+        description="municipality or prefecture code, carrier code, supplier corporate number, or 'admin'")]
     name: Annotated[str, msgspec.Meta(min_length=1, max_length=200, description="who or what uses the key")]
 
 

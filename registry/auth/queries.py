@@ -62,6 +62,10 @@ async def resolve_tenant(db: asyncpg.Connection, role: Role, tenant: str) -> tup
         if not await db.fetchval("select 1 from carriers where carrier_code = $1", tenant):
             raise invalid_field("tenant", f"no carrier organisation {tenant!r}; an admin registers it first")
         return tenant, None
+    if role == "supplier":
+        if not await db.fetchval("select 1 from suppliers where corporate_number = $1", tenant):
+            raise invalid_field("tenant", f"no supplier with corporate number {tenant!r}; an admin registers it first")
+        return tenant, None
     try:
         code = normalise(tenant)
     except CodeError as exc:

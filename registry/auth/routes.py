@@ -8,12 +8,12 @@ import asyncpg
 from litestar import Request, delete, get, post
 from litestar.params import Parameter
 
-from registry.auth import queries
+from registry.auth import delegation, queries
 from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage
 from registry.pagination import page_of, page_request
 from registry.params import parse_uuid
 from registry.principal import Principal
-from registry.problems import Forbidden
+from registry.problems import NotFound
 
 
 @get("/v1/me", tags=["keys"], summary="The principal behind the key you sent")
@@ -21,7 +21,8 @@ async def me(request: Request) -> Principal:
     return request.user
 
 
-@get("/v1/keys", tags=["keys"], summary="Your tenant's API keys (admins: all, or ?tenant=)")
+@get("/v1/keys", tags=["keys"],
+     summary="Your tenant's API keys (prefectures: theirs and their municipalities'; admins: all)")
 async def list_keys(
     request: Request, db: asyncpg.Connection,
     tenant: Annotated[str | None, Parameter(description="admins: only this tenant's keys")] = None,
@@ -37,15 +38,16 @@ async def list_keys(
 
 @post("/v1/keys", tags=["keys"], summary="Create an API key; the key is shown once")
 async def create_key(request: Request, db: asyncpg.Connection, data: KeyCreate) -> CreatedKey:
-    p: Principal = request.user
-    if p.role != "admin" and (data.role != p.role or data.tenant != p.tenant_code):
-        raise Forbidden(f"Your key may create keys only for your own tenant ({p.role} {p.tenant_code}).")
+    delegation.require_may_issue(request.user, data.role, data.tenant)
     return await queries.create_key(db, data.role, data.tenant, data.name)
 
 
 @delete("/v1/keys/{key_id:str}", tags=["keys"], summary="Revoke an API key", status_code=200)
-async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
-    return await queries.revoke_key(db, parse_uuid(key_id, "key_id"))
+async def revoke_key(request: Request, db: asyncpg.Connection, key_id: str) -> KeyInfo:
+    revoked = await queries.revoke_key(db, parse_uuid(key_id, "key_id"))
+    if not delegation.may_manage(request.user, revoked):  # row security agreed; the code checks it again
+        raise NotFound(f"No key {key_id} among those your key may manage.")
+    return revoked
 
 
 route_handlers = [me, list_keys, create_key, revoke_key]

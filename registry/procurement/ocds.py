@@ -21,9 +21,12 @@ EXTENSIONS = [
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_lots_extension/v1.1.5/extension.json",
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_techniques_extension/master/extension.json",
     "https://raw.githubusercontent.com/open-contracting-extensions/ocds_contract_buyer_extension/master/extension.json",
+    "https://raw.githubusercontent.com/open-contracting-extensions/ocds_bid_extension/v1.1.5/extension.json",
 ]
 # Local government codes have no org-id.guide scheme yet; the code is the identifier every ministry uses.
 ORG_SCHEME = "JP-LGCODE"
+# org-id.guide's scheme for the 法人番号 (Japan Corporate Number) of registered suppliers.
+SUPPLIER_SCHEME = "JP-JCN"
 
 _TENDER_STATUS = {"planned": "planned", "active": "active", "awarded": "complete", "contracted": "complete",
                   "cancelled": "cancelled", "unsuccessful": "unsuccessful"}
@@ -72,6 +75,30 @@ class TenderMember:
 
 
 @dataclass(frozen=True)
+class BidFact:
+    """An opened bid: who, for which lot, and its total at the lot's pooled quantity."""
+
+    bid_id: str
+    lot_id: str
+    supplier_code: str
+    supplier_name: str
+    status: str
+    amount_yen: int
+    date: datetime
+
+
+@dataclass(frozen=True)
+class LotWinner:
+    supplier_code: str
+    supplier_name: str
+    bid_id: str
+
+
+def jcn_ref(code: str, name: str) -> dict[str, str]:
+    return {"id": f"{SUPPLIER_SCHEME}-{code}", "name": name}
+
+
+@dataclass(frozen=True)
 class TenderFacts:
     tender_id: str
     title: str
@@ -86,6 +113,8 @@ class TenderFacts:
     awarded_unit_price_yen: int | None = None
     awarded_at: datetime | None = None
     contracts: Sequence[Contract] = field(default_factory=list)
+    bids: Sequence[BidFact] = field(default_factory=list)
+    winners: Mapping[str, LotWinner] = field(default_factory=dict)
 
 
 def _yen(amount: int) -> dict[str, Any]:
@@ -147,9 +176,17 @@ def contracting_release(round_id: str, organiser: Org, facts: TenderFacts, when:
     buyers = {m.municipality.code: m.municipality for m in facts.members}
     supplier = Org(facts.supplier_id or facts.supplier_name or "", facts.supplier_name or "") \
         if facts.supplier_name else None
-    supplier_ref = ({"id": f"JP-SUPPLIER-{supplier.code}", "name": supplier.name} if supplier else None)
+    supplier_ref = ({"id": f"JP-SUPPLIER-{supplier.code}", "name": supplier.name} if supplier and not facts.winners
+                    else None)
     parties = [organiser.party(["procuringEntity"])] + [buyers[c].party(["buyer"]) for c in sorted(buyers)]
-    if supplier_ref:
+    bidders = {b.supplier_code: b.supplier_name for b in facts.bids}
+    winning = {w.supplier_code for w in facts.winners.values()}
+    for code in sorted(bidders.keys() | {w.supplier_code for w in facts.winners.values()}):
+        name = bidders.get(code) or next(w.supplier_name for w in facts.winners.values() if w.supplier_code == code)
+        roles = ["tenderer", "supplier"] if code in winning else ["tenderer"]
+        parties.append({**jcn_ref(code, name), "roles": roles,
+                        "identifier": {"scheme": SUPPLIER_SCHEME, "id": code, "legalName": name}})
+    if supplier_ref and not facts.winners:
         parties.append({**supplier_ref, "roles": ["supplier"]})
     items = []
     quantities: dict[tuple[str, str], int] = {}
@@ -181,7 +218,9 @@ def contracting_release(round_id: str, organiser: Org, facts: TenderFacts, when:
              "scheme": "ocid", "identifier": plan_ocid(round_id, code)}
             for i, code in enumerate(sorted(buyers), start=1)],
     }
-    if facts.status in ("awarded", "contracted") and supplier_ref and facts.awarded_unit_price_yen:
+    if facts.bids:
+        release["bids"] = _bids(facts)
+    if facts.status in ("awarded", "contracted") and (supplier_ref or facts.winners) and facts.awarded_unit_price_yen:
         tag.append("award")
         awards = []
         award_of_lot: dict[str, str] = {}
@@ -191,12 +230,15 @@ def contracting_release(round_id: str, organiser: Org, facts: TenderFacts, when:
                 continue
             award_id = f"{facts.tender_id}-award-{lot_id}"
             award_of_lot[lot_id] = award_id
+            winner = facts.winners.get(lot_id)
             award: dict[str, Any] = {
                 "id": award_id, "status": "active", "relatedLots": [lot_id],
                 "value": _yen(sum(c.amount_yen for c in in_lot)),
-                "suppliers": [supplier_ref],
+                "suppliers": [jcn_ref(winner.supplier_code, winner.supplier_name) if winner else supplier_ref],
                 "buyers": [buyers[code].ref() for code in sorted({c.municipality_code for c in in_lot})],
             }
+            if winner:
+                award["relatedBid"] = winner.bid_id
             if facts.awarded_at:
                 award["date"] = _iso(facts.awarded_at)
             awards.append(award)
@@ -216,6 +258,25 @@ def contracting_release(round_id: str, organiser: Org, facts: TenderFacts, when:
     release["tag"] = tag
     release["id"] = f"{ocid}-{facts.status}-{facts.version}"
     return release
+
+
+def _bids(facts: TenderFacts) -> dict[str, Any]:
+    """The bids extension: every opened bid with its total at the lot's pooled quantity, and counts per lot."""
+    lots = sorted({b.lot_id for b in facts.bids})
+    statistics = []
+    for lot_id in lots:
+        in_lot = [b for b in facts.bids if b.lot_id == lot_id]
+        statistics.append({"id": f"{lot_id}-bids", "measure": "bids", "value": len(in_lot), "relatedLot": lot_id})
+        statistics.append({"id": f"{lot_id}-validBids", "measure": "validBids",
+                           "value": sum(b.status == "submitted" for b in in_lot), "relatedLot": lot_id})
+    return {
+        "statistics": statistics,
+        "details": [{"id": b.bid_id, "date": _iso(b.date),
+                     "status": "valid" if b.status == "submitted" else "withdrawn",
+                     "tenderers": [jcn_ref(b.supplier_code, b.supplier_name)],
+                     "value": _yen(b.amount_yen), "relatedLots": [b.lot_id]}
+                    for b in facts.bids],
+    }
 
 
 def package(releases: Sequence[Mapping[str, Any]], uri: str, published: datetime, publisher: str

@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from registry.principal import Principal
-from registry.procurement import ocds, queries, stream_queries, summary, views
+from registry.procurement import bid_queries, ocds, ocds_bids, queries, stream_queries, summary, views
 from registry.procurement.models import Round
 
 _ENCODER = msgspec.json.Encoder()
@@ -42,7 +42,11 @@ async def _pieces(pool: asyncpg.Pool, principal: Principal | None, r: Round, uri
                 first, batch = False, []
         lots = {t: await queries.lots_of(conn, r.organiser_code, t) for t in rp.tenders}
         contracts = await queries.list_contracts(conn, list(rp.tenders))
-        batch += [_ENCODER.encode(x) for x in views.contracting_releases(rp, organiser, names, lots, contracts, now)]
+        # Bids show once opened, and only to whom row security shows them (the organiser, an admin).
+        bids = ocds_bids.bid_facts(rp, await bid_queries.opened_bids(conn, list(rp.tenders)))
+        winners = ocds_bids.winners(await bid_queries.lot_awards(conn, list(rp.tenders)))
+        batch += [_ENCODER.encode(x) for x in views.contracting_releases(rp, organiser, names, lots, contracts, now,
+                                                                         bids, winners)]
         if batch:
             yield (b"" if first else b",") + b",".join(batch)
         yield b"]}"

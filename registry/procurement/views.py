@@ -153,8 +153,10 @@ def planning_release(rp: RoundPools, organiser: ocds.Org, own: Sequence[Need], n
 
 def contracting_releases(rp: RoundPools, organiser: ocds.Org, names: Mapping[str, str],
                          lots: Mapping[str, Sequence[LotRecord]], contracts: Sequence[Contract],
-                         now: datetime) -> list[dict[str, Any]]:
-    """One contracting release per tender of the round, in the tenders' order."""
+                         now: datetime, bids: Mapping[str, Sequence[ocds.BidFact]] | None = None,
+                         winners: Mapping[str, Mapping[str, ocds.LotWinner]] | None = None) -> list[dict[str, Any]]:
+    """One contracting release per tender of the round, in the tenders' order (with its opened bids and
+    the winner of each lot when it was awarded from bids)."""
     by_tender: dict[str, list[Contract]] = {}
     for c in contracts:
         by_tender.setdefault(c.tender_id, []).append(c)
@@ -168,7 +170,8 @@ def contracting_releases(rp: RoundPools, organiser: ocds.Org, names: Mapping[str
             tender.tender_id, tender.title, tender.status, tender.version, category.name_en,
             ocds.Unit(category.unit_code, category.unit_name),
             [(lot.lot_id, lot.title) for lot in lots.get(tender.tender_id, [])], members, tender.supplier_name,
-            tender.supplier_id, tender.awarded_unit_price_yen, tender.awarded_at, by_tender.get(tender.tender_id, []))
+            tender.supplier_id, tender.awarded_unit_price_yen, tender.awarded_at, by_tender.get(tender.tender_id, []),
+            (bids or {}).get(tender.tender_id, []), (winners or {}).get(tender.tender_id, {}))
         releases.append(ocds.contracting_release(rp.round.round_id, organiser, facts, tender.awarded_at or now))
     return releases
 
