@@ -38,3 +38,13 @@ async def every_match(conn: asyncpg.Connection, f: SearchFilter) -> AsyncIterato
                                *queries._spatial_args(f))
     while rows := await cursor.fetch(CHUNK):
         yield rows
+
+
+async def count(conn: asyncpg.Connection, f: SearchFilter) -> int:
+    """How many assets the search matches, in the snapshot `every_match` reads."""
+    return await queries.count(conn, f)
+
+
+async def municipality_names(conn: asyncpg.Connection) -> dict[str, str]:
+    """Municipality code -> name (1,912 rows of reference data), for the open-data layout's 地方公共団体名."""
+    return {r["code"]: r["name"] for r in await conn.fetch("select code::text as code, name from municipalities")}
