@@ -17,7 +17,7 @@ from litestar.params import Parameter
 from litestar.response import File, Stream
 
 from registry.exports.table import XLSX_MEDIA_TYPE, Column, ExportOptions
-from registry.exports.writers import Outcome, Rows, csv_pieces, discard, to_file
+from registry.exports.writers import Outcome, Rows, discard, to_file
 from registry.problems import invalid_field
 from registry.settings import Settings
 
@@ -77,6 +77,3 @@ def stream_answer(pieces: AsyncIterator[bytes], outcome: Outcome, options: Expor
     snapshot), since headers leave before the body."""
     return Stream(pieces, media_type="text/csv", encoding=options.charset,
                   headers={**outcome.headers(), **_disposition(name, options)})
-
-
-__all__ = ["DESCRIPTION", "TABLE_OPTIONS", "ExportOptions", "csv_pieces", "file_answer", "parse_options", "stream_answer"]

@@ -6,11 +6,12 @@ awards, contracts) and `routes_reports` (pooled demand, savings, what-if, OCDS).
 
 from __future__ import annotations
 
-from registry.procurement import routes_catalogue, routes_reports, routes_rounds, routes_tenders
+from registry.procurement import export_routes, routes_catalogue, routes_reports, routes_rounds, routes_tenders
 
 route_handlers: list = [
     *routes_catalogue.route_handlers,
     *routes_rounds.route_handlers,
     *routes_reports.route_handlers,
     *routes_tenders.route_handlers,
+    *export_routes.route_handlers,
 ]
