@@ -21,7 +21,6 @@ from registry.assets.search import SearchFilter
 from registry.assets.search_routes import SEARCH_FILTER
 from registry.exports.answer import DESCRIPTION, Encoding, Header, parse_options
 from registry.exports.table import ExportOptions
-from registry.problems import invalid_field
 
 
 def _options(
@@ -49,12 +48,11 @@ def _options(
 async def export_assets(
     request: Request, flt: SearchFilter, options: ExportOptions,
     layout: Annotated[Literal["registry", "opendata"], Parameter(
-        description="registry (every attribute) or opendata (自治体標準オープンデータセット 公共施設一覧)",
+        description="CSV and XLSX: registry (every attribute) or opendata (自治体標準オープンデータセット "
+                    "公共施設一覧)",
     )] = "registry",
 ) -> Stream | File:
-    if options.fmt == "gpkg":
-        if layout != "registry":
-            raise invalid_field("layout", "goes with f=csv or f=xlsx; a GeoPackage holds every attribute")
+    if options.fmt == "gpkg":  # every attribute, whatever the layout (documented: layout is for CSV and XLSX)
         path = await gpkg.write(request.app.state.pool, request.user, flt)
         return File(path, filename="assets.gpkg", media_type=gpkg.MEDIA_TYPE,
                     background=BackgroundTask(gpkg.discard, path))

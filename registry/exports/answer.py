@@ -38,10 +38,9 @@ DESCRIPTION = ("Every matching row, no page, up to the server's cap (KYODO_EXPOR
 def parse_options(f: str, encoding: str, header: str | None) -> ExportOptions:
     if encoding not in ENCODINGS:
         raise invalid_field("encoding", "choose utf-8 (with BOM, for Excel) or cp932 (shift_jis)")
-    if f == "xlsx" and encoding != "utf-8":
-        raise invalid_field("encoding", "goes with f=csv; an XLSX file holds every character as it is")
+    # An XLSX file holds every character as it is: `encoding` (valid, as checked above) is for CSV only.
     lang = header or ("ja" if f == "xlsx" else "en")
-    return ExportOptions(fmt=f, encoding=ENCODINGS[encoding], lang=lang)  # type: ignore[arg-type]
+    return ExportOptions(fmt=f, encoding=ENCODINGS[encoding] if f == "csv" else "utf-8", lang=lang)  # type: ignore[arg-type]
 
 
 def _table_options(f: Annotated[Literal["csv", "xlsx"], Parameter(description="csv or xlsx")] = "csv",
