@@ -123,10 +123,14 @@ async def _chunks(pool: asyncpg.Pool, principal: Principal | None, flt: SearchFi
             matched = await export_queries.count(conn, flt)
             counted.rows, counted.truncated = min(matched, counted.cap), matched > counted.cap
         names = await export_queries.municipality_names(conn) if layout == "opendata" else {}
-        # A chunk is handed out before the next is read: the first one is ready when the answer starts.
+        matches = export_queries.every_match(conn, flt)
+        # The statement runs (and the first rows arrive) before the empty primer is handed out, so a failure
+        # there answers a problem, not a cut-off 200.
+        first = await anext(matches, None)
         yield []
-        async for rows in export_queries.every_match(conn, flt):
-            yield [opendata_cells(r, names) if layout == "opendata" else record_cells(r) for r in rows]
+        while first is not None:
+            yield [opendata_cells(r, names) if layout == "opendata" else record_cells(r) for r in first]
+            first = await anext(matches, None)
 
 
 async def export(request: Request, flt: SearchFilter, options: ExportOptions, layout: Layout) -> Stream | File:
