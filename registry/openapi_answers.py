@@ -135,7 +135,9 @@ UPLOAD_BODY = RequestBody(required=True, description="The file, in a multipart `
 
 # What each `f` (or `format`) option answers besides the handler's own media type.
 _FORMAT_MEDIA = {"csv": ("text/csv", Schema(type=OpenAPIType.STRING)),
-                 "gpkg": ("application/geopackage+sqlite3", Schema(type=OpenAPIType.STRING, format="binary"))}
+                 "gpkg": ("application/geopackage+sqlite3", Schema(type=OpenAPIType.STRING, format="binary")),
+                 "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          Schema(type=OpenAPIType.STRING, format="binary"))}
 
 
 def _document_csv(operation: Operation) -> None:
@@ -180,6 +182,8 @@ def _describe(path: str, param: object) -> None:
         if isinstance(option, Schema) and option.type == OpenAPIType.STRING:
             target = option
     for key, value in extra.items():
+        if key == "enum" and getattr(target, "enum", None):
+            continue  # a parameter typed with its own choices (a Literal: the exports' f) documents them itself
         setattr(target, key, value)
 
 

@@ -25,6 +25,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     page_limit_max: int = 1000
     """The largest `limit` a list takes; a page of 1,000 assets is about 1 MB of GeoJSON."""
     reference_limit_max: int = 2000
+    export_max_rows: int = 200_000
+    """Rows one export may hold (registry/exports): the demo's whole nation (91,683 assets) fits twice, an XLSX
+    of it stays far below Excel's 1,048,576 rows; beyond it the file says it was cut off."""
     """Reference lists (municipalities) take more, so that all 1,741 municipalities fit in one page."""
     rate_window_s: int = 60
     """The window both rate limits count over (registry/ratelimit.py)."""
@@ -73,6 +76,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             pool_min=int(env.get("KYODO_POOL_MIN", "2")),
             pool_max=int(env.get("KYODO_POOL_MAX", "10")),
             page_limit_max=int(env.get("KYODO_PAGE_LIMIT", "1000")),
+            export_max_rows=int(env.get("KYODO_EXPORT_MAX_ROWS", "200000")),
             rate_window_s=int(env.get("KYODO_RATE_WINDOW_S", "60")),
             rate_auth_failures=int(env.get("KYODO_RATE_AUTH_FAILURES", "30")),
             rate_key_requests=int(env.get("KYODO_RATE_KEY_REQUESTS", "3000")),

@@ -8,7 +8,7 @@ import asyncpg
 from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
-from registry.applications import queries, service, states
+from registry.applications import export_routes, queries, service, states
 from registry.applications.models import Application, ApplicationAction, ApplicationCreate, ApplicationPage
 from registry.auth.guards import requires
 from registry.idempotency import respond_once
@@ -61,4 +61,5 @@ async def act_on_application(request: Request, db: asyncpg.Connection, applicati
     return await service.act(db, request.user, parse_uuid(application_id, "application_id"), data)
 
 
-route_handlers = [file_application, list_applications, get_application, act_on_application]
+route_handlers = [file_application, list_applications, get_application, act_on_application,
+                  *export_routes.route_handlers]

@@ -1,112 +1,154 @@
-"""CSV for people who open the answer in Excel: UTF-8 with a BOM, or CP932 on request.
+"""Asset exports for people who open them in Excel: CSV (UTF-8 with a BOM, or CP932 with every character it
+cannot hold reported), XLSX, and the 自治体標準オープンデータセット 公共施設一覧 layout a municipality publishes.
 
-Every text cell passes through registry.spreadsheet.neutralise: a municipality may name an asset
-`=HYPERLINK(...)`, and a carrier's Excel would run it. Numbers are written as numbers, untouched.
+Every text cell passes through registry.spreadsheet (a municipality may name an asset `=HYPERLINK(...)`, and
+a carrier's Excel would run it). Numbers stay numbers; codes and ids stay text (XLSX text cells), so 011002
+and source id 0001 keep their zeros.
 
-Two forms: a page of search hits (`to_csv`), and the whole set as a stream (`primed`), made from the
-database rows a chunk at a time without building a feature per asset (Tokyo's 15,170 assets took
-4.4 s in pages of 1,000; one streamed request is the figure in bench/PROCUREMENT.md).
+Two forms: a page of search hits (`to_csv`, GET /v1/assets?f=csv), and every match (`export`), made from
+the database rows a chunk at a time. UTF-8 CSV is streamed as it is made, after a count in the same
+snapshot gives the headers their row count; XLSX and CP932 are written to a temporary file first (XLSX is
+a zip complete only when closed; CP932's replaced characters must be known before the headers leave).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterable, Mapping
+from typing import Any, Literal
 
 import asyncpg
+from litestar import Request
+from litestar.response import File, Stream
 
 from registry.assets import export_queries
+from registry.assets.labels import LABELS
 from registry.assets.queries import Hit
 from registry.assets.search import SearchFilter
+from registry.exports.answer import file_answer, max_rows, stream_answer
+from registry.exports.table import Column, ExportOptions
+from registry.exports.writers import Outcome, Rows, csv_bytes, csv_pieces
 from registry.principal import Principal
-from registry.spreadsheet import neutralise
 
-COLUMNS = ["asset_id", "municipality_code", "source_id", "category", "name", "address", "longitude", "latitude",
-           "coarse_location", "position_accuracy_m", "height_m", "mountable_height_m", "spare_load_kg", "power",
-           "fibre_distance_m", "area_m2", "availability", "current_tenants", "max_tenants", "constraints",
-           "fee_rule", "permit_type", "contact", "source", "last_verified", "visibility", "version", "updated_at",
-           "distance_m"]
-BOM = b"\xef\xbb\xbf"
+Layout = Literal["registry", "opendata"]
+
+# Japanese names: those the loader reads back (loaders/mapping.py) where it has one; the others are in the
+# lead's list (bench/EXPORTS.md) to be added there. The English keys are the API's field names.
+TABLE: list[Column] = [
+    Column("asset_id", "資産ID", "code", 38), Column("municipality_code", "全国地方公共団体コード", "code", 12),
+    Column("source_id", "管理番号", "code", 14), Column("category", "種別", width=12, labels=LABELS["category"]),
+    Column("name", "名称", width=30), Column("address", "所在地", width=36),
+    Column("longitude", "経度", "number", 12), Column("latitude", "緯度", "number", 12),
+    Column("coarse_location", "位置は概略", "bool", 10), Column("position_accuracy_m", "位置精度(m)", "number", 10),
+    Column("height_m", "高さ(m)", "number", 9), Column("mountable_height_m", "設置可能高さ(m)", "number", 10),
+    Column("spare_load_kg", "余裕荷重(kg)", "number", 10), Column("power", "電源", labels=LABELS["power"], width=8),
+    Column("fibre_distance_m", "光ファイバー距離(m)", "number", 12), Column("area_m2", "面積(㎡)", "number", 10),
+    Column("availability", "提供状況", labels=LABELS["availability"], width=12),
+    Column("current_tenants", "利用事業者数", "int", 8), Column("max_tenants", "最大事業者数", "int", 8),
+    Column("constraints", "制約", width=24), Column("fee_rule", "料金", width=24),
+    Column("permit_type", "許可の種類", labels=LABELS["permit_type"], width=14), Column("contact", "連絡先", width=24),
+    Column("source", "出典", width=20), Column("last_verified", "最終確認日", "date", 12),
+    Column("visibility", "公開範囲", labels=LABELS["visibility"], width=10), Column("version", "版", "int", 6),
+    Column("updated_at", "更新日時", "datetime", 26), Column("distance_m", "距離(m)", "number", 10),
+]
+COLUMNS = [c.key for c in TABLE]
+
+# 自治体標準オープンデータセット 公共施設一覧, its columns in its order (the loader's layout, loaders/mapping.py,
+# reads it back: ID -> source_id, 所在地_全体 -> address, 電話番号 -> contact, 緯度/経度).
+OPENDATA: list[Column] = [
+    Column("全国地方公共団体コード", "全国地方公共団体コード", "code", 12), Column("ID", "ID", "code", 14),
+    Column("地方公共団体名", "地方公共団体名", width=14), Column("名称", "名称", width=30),
+    *(Column(n, n, width=12) for n in ("名称_カナ", "名称_英字", "名称_通称", "POIコード")),
+    Column("所在地_全体", "所在地_全体", width=36),
+    *(Column(n, n, width=12) for n in ("所在地_都道府県", "所在地_市区町村", "所在地_町字", "所在地_番地以下",
+                                       "建物名等(方書)")),
+    Column("緯度", "緯度", "number", 12), Column("経度", "経度", "number", 12),
+    Column("電話番号", "電話番号", width=16),
+    *(Column(n, n, width=12) for n in ("内線番号", "法人番号")), Column("団体名", "団体名", width=14),
+    *(Column(n, n, width=12) for n in ("利用可能曜日", "開始時間", "終了時間", "利用可能日時特記事項")),
+    Column("説明", "説明", width=40), *(Column(n, n, width=12) for n in ("バリアフリー情報", "URL")),
+    Column("備考", "備考", width=24),
+]
 
 
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, list):
-        return neutralise(";".join(str(v) for v in value))
-    if isinstance(value, str):
-        return neutralise(value)
-    if isinstance(value, float):
-        return f"{value:.7f}".rstrip("0").rstrip(".")
-    return value
+def record_cells(r: Mapping[str, Any]) -> tuple[object, ...]:
+    """A catalogue row (queries.CATALOGUE_COLUMNS) as the cells of `TABLE`."""
+    return (
+        str(r["asset_id"]), r["municipality_code"], r["source_id"], r["category"], r["name"], r["address"], r["lon"],
+        r["lat"], bool(r["coarse"]), r["position_accuracy_m"], r["height_m"], r["mountable_height_m"],
+        r["spare_load_kg"], r["power"], r["fibre_distance_m"], r["area_m2"], r["availability"], r["current_tenants"],
+        r["max_tenants"], list(r["constraints"]), r["fee_rule"], r["permit_type"], r["contact"], r["source"],
+        r["last_verified"], r["visibility"], r["version"], r["updated_at"], r["distance_m"])
 
 
-def _encode(text: str, encoding: str) -> bytes:
-    # Characters CP932 lacks (some kanji variants) become '?', rather than failing the export.
-    return text.encode("cp932", errors="replace") if encoding == "cp932" else text.encode("utf-8")
+def _described(r: Mapping[str, Any]) -> str:
+    """The 説明 of an open-data row: what a carrier looks for, in words (種別: 屋上; 高さ: 12 m; ...)."""
+    parts = [f"種別: {LABELS['category'][r['category']]}", f"提供状況: {LABELS['availability'][r['availability']]}"]
+    for key, word, unit in (("height_m", "高さ", "m"), ("mountable_height_m", "設置可能高さ", "m"),
+                            ("spare_load_kg", "余裕荷重", "kg"), ("fibre_distance_m", "光ファイバー距離", "m")):
+        if r[key] is not None:
+            parts.append(f"{word}: {r[key]:g} {unit}")
+    parts.append(f"電源: {LABELS['power'][r['power']]}")
+    return "; ".join(parts)
 
 
-def _rows_text(rows: Iterable[Sequence[object]], header: bool) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    if header:
-        writer.writerow(COLUMNS)
-    writer.writerows([_cell(v) for v in row] for row in rows)
-    return buffer.getvalue()
+def opendata_cells(r: Mapping[str, Any], names: Mapping[str, str]) -> tuple[object, ...]:
+    """A catalogue row as a 公共施設一覧 row; the owner's name from `names` (municipality code -> name)."""
+    owner = names.get(r["municipality_code"], "")
+    return (r["municipality_code"], r["source_id"], owner, r["name"], None, None, None, None, r["address"], None,
+            None, None, None, None, r["lat"], r["lon"], r["contact"], None, None, owner, None, None, None, None,
+            _described(r), None, None, ";".join(r["constraints"]) or None)
 
 
-def to_csv(hits: Iterable[Hit], encoding: str) -> bytes:
+def to_csv(hits: Iterable[Hit], encoding: str) -> tuple[bytes, dict[str, str]]:
+    """A page of search hits as CSV with its headers (X-Export-Unencodable when CP932 replaced a character)."""
     rows = []
     for hit in hits:
         p = hit.feature.properties
         rows.append((
             p.asset_id, p.municipality_code, p.source_id, p.category, p.name, p.address, hit.lon, hit.lat,
-            "true" if p.coarse_location else "false", p.position_accuracy_m, p.height_m, p.mountable_height_m,
-            p.spare_load_kg, p.power, p.fibre_distance_m, p.area_m2, p.availability, p.current_tenants,
-            p.max_tenants, p.constraints, p.fee_rule, p.permit_type, p.contact, p.source, p.last_verified,
-            p.visibility, p.version, p.updated_at.isoformat(), p.distance_m))
-    text = _rows_text(rows, header=True)
-    return _encode(text, encoding) if encoding == "cp932" else BOM + _encode(text, encoding)
+            p.coarse_location, p.position_accuracy_m, p.height_m, p.mountable_height_m, p.spare_load_kg, p.power,
+            p.fibre_distance_m, p.area_m2, p.availability, p.current_tenants, p.max_tenants, p.constraints,
+            p.fee_rule, p.permit_type, p.contact, p.source, p.last_verified, p.visibility, p.version, p.updated_at,
+            p.distance_m))
+    options = ExportOptions(encoding="cp932" if encoding == "cp932" else "utf-8")
+    outcome = Outcome(cap=len(rows))
+    body = csv_bytes(rows, TABLE, options, outcome)
+    return body, {k: v for k, v in outcome.headers().items() if k == "X-Export-Unencodable"}
 
 
-def record_cells(r: Mapping[str, Any]) -> tuple[object, ...]:
-    """A catalogue row (queries.CATALOGUE_COLUMNS) as the cells of `COLUMNS`, as `to_csv` writes a hit."""
-    return (
-        r["asset_id"], r["municipality_code"], r["source_id"], r["category"], r["name"], r["address"], r["lon"],
-        r["lat"], "true" if r["coarse"] else "false", r["position_accuracy_m"], r["height_m"],
-        r["mountable_height_m"], r["spare_load_kg"], r["power"], r["fibre_distance_m"], r["area_m2"],
-        r["availability"], r["current_tenants"], r["max_tenants"], list(r["constraints"]), r["fee_rule"],
-        r["permit_type"], r["contact"], r["source"], r["last_verified"], r["visibility"], r["version"],
-        r["updated_at"].isoformat(), r["distance_m"])
-
-
-async def _pieces(pool: asyncpg.Pool, principal: Principal | None, flt: SearchFilter,
-                  encoding: str) -> AsyncIterator[bytes]:
+async def _chunks(pool: asyncpg.Pool, principal: Principal | None, flt: SearchFilter, layout: Layout,
+                  counted: Outcome | None = None) -> AsyncIterator[Rows]:
     async with export_queries.reading_as(pool, principal) as conn:
-        # The header goes with the first chunk, so the statement has run before the answer starts.
-        header = True
-        async for rows in export_queries.every_match(conn, flt):
-            text = _encode(_rows_text([record_cells(r) for r in rows], header=header), encoding)
-            yield (BOM + text if encoding != "cp932" else text) if header else text
-            header = False
-        if header:
-            yield (b"" if encoding == "cp932" else BOM) + _encode(_rows_text([], header=True), encoding)
+        if counted is not None:  # the same snapshot as the rows, so the count is theirs
+            matched = await export_queries.count(conn, flt)
+            counted.rows, counted.truncated = min(matched, counted.cap), matched > counted.cap
+        names = await export_queries.municipality_names(conn) if layout == "opendata" else {}
+        matches = export_queries.every_match(conn, flt)
+        # The statement runs (and the first rows arrive) before the empty primer is handed out, so a failure
+        # there answers a problem, not a cut-off 200.
+        first = await anext(matches, None)
+        yield []
+        while first is not None:
+            yield [opendata_cells(r, names) if layout == "opendata" else record_cells(r) for r in first]
+            first = await anext(matches, None)
 
 
-async def primed(pool: asyncpg.Pool, principal: Principal | None, flt: SearchFilter,
-                 encoding: str) -> AsyncIterator[bytes]:
-    """The export's pieces with the first made already: the connection, transaction and principal are
-    in place before the answer starts, so a database that is down answers 503 problem+json, not a cut-off
-    200. A started generator dropped unfinished is closed by the event loop's finaliser, which ends its
-    transaction and returns its connection."""
-    pieces = _pieces(pool, principal, flt, encoding)
-    first = await anext(pieces)
-
-    async def rest() -> AsyncIterator[bytes]:
-        yield first
-        async for piece in pieces:
-            yield piece
-
-    return rest()
+async def export(request: Request, flt: SearchFilter, options: ExportOptions, layout: Layout) -> Stream | File:
+    """Every match of a search, in the format asked for. The connection, transaction and principal are in
+    place before the answer starts (the first, empty, chunk), so a database that is down answers 503
+    problem+json, not a cut-off 200."""
+    columns, name = (OPENDATA, "public_facilities") if layout == "opendata" else (TABLE, "assets")
+    if layout == "opendata":
+        options = ExportOptions(fmt=options.fmt, encoding=options.encoding, lang="ja")
+    cap = max_rows(request)
+    streamed = options.fmt == "csv" and options.encoding == "utf-8"
+    counted = Outcome(cap=cap) if streamed else None
+    chunks = _chunks(request.app.state.pool, request.user, flt, layout, counted)
+    await anext(chunks)
+    if not streamed:
+        return await file_answer(request, chunks, columns, options, name, "公共施設一覧" if layout == "opendata"
+                                 else "資産")
+    assert counted is not None
+    running = Outcome(cap=cap)
+    pieces = csv_pieces(chunks, columns, options, running)
+    return stream_answer(pieces, counted, options, name)

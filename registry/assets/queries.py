@@ -7,6 +7,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from registry.assets.labels import LABELS
 from registry.assets.models import AssetChange, AssetFeature, AssetProperties, AssetVersion, StatRow
 from registry.assets.search import SearchFilter
 
@@ -348,4 +349,7 @@ STATS = {
 
 async def stats(db: asyncpg.Connection, group_by: str, prefecture: str | None) -> list[StatRow]:
     args = () if group_by == "prefecture" else (prefecture,)
-    return [StatRow(r["key"], r["label"], r["n"]) for r in await db.fetch(STATS[group_by], *args)]
+    # Prefectures and municipalities are labelled by their names; enumerations by their Japanese labels.
+    words = LABELS.get(group_by)
+    return [StatRow(r["key"], r["label"] if words is None else words.get(r["key"], r["key"]), r["n"])
+            for r in await db.fetch(STATS[group_by], *args)]

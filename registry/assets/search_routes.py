@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 import asyncpg
 import msgspec
 from litestar import Request, Response, get, post
+from litestar.di import Provide
 from litestar.params import Parameter
 
 from registry.assets import queries
@@ -59,7 +60,8 @@ async def _run_search(request: Request, db: asyncpg.Connection, flt: SearchFilte
                                                              else h.feature.properties.municipality_code,
                                                              h.feature.id])
         links = {"Link": f'<{rows.next}>; rel="next"'} if rows.next else {}
-        return csv_response(to_csv(rows.items, encoding), charset, "assets.csv", links)
+        body, reported = to_csv(rows.items, encoding)
+        return csv_response(body, charset, "assets.csv", {**links, **reported})
     found = await queries.search_json(db, flt, wanted.after, wanted.fetch)
     page = page_of(request, found, wanted, key=lambda h: [h.first_key, h.asset_id])
     links = {"Link": f'<{page.next}>; rel="next"'} if page.next else {}
@@ -69,11 +71,7 @@ async def _run_search(request: Request, db: asyncpg.Connection, flt: SearchFilte
     return Response(body, media_type=GEOJSON, headers=links)  # type: ignore[arg-type]
 
 
-@get("/v1/assets", tags=["search"], summary="Search the asset catalogue", media_type=GEOJSON,
-     description="GeoJSON FeatureCollection (or CSV with Accept: text/csv or f=csv). Restricted assets show only "
-                 "the centre of their ~1 km mesh and no address to those outside the owner's prefecture.")
-async def search_assets(
-    request: Request, db: asyncpg.Connection,
+def search_filter(
     bbox: Annotated[str | None, Parameter(description="minLon,minLat,maxLon,maxLat")] = None,
     near: Annotated[str | None, Parameter(description="lon,lat; sorts by distance")] = None,
     radius: Annotated[float | None, Parameter(description="metres from `near`, 1-50,000",
@@ -96,17 +94,32 @@ async def search_assets(
     min_free_slots: Annotated[int | None, Parameter(description="max_tenants - current_tenants",
                                                     schema_extra=_bounds("max_tenants"))] = None,
     address: Annotated[str | None, Parameter(description=ADDRESS)] = None,
+) -> SearchFilter:
+    """The catalogue search's query parameters, parsed once into a validated filter: GET /v1/assets and
+    GET /v1/assets/export take them through this one dependency (`SEARCH_FILTER`)."""
+    return build_filter(bbox=bbox, near=near, radius=radius, within=within, category=category,
+                        availability=availability, min_height=min_height, power=power,
+                        max_fibre_distance=max_fibre_distance, municipality=municipality, prefecture=prefecture,
+                        updated_since=updated_since, min_mountable_height=min_mountable_height,
+                        min_spare_load=min_spare_load, min_free_slots=min_free_slots, address=address)
+
+
+SEARCH_FILTER = Provide(search_filter, sync_to_thread=False)
+"""For `dependencies={"flt": SEARCH_FILTER}`: the route then takes `flt: SearchFilter`."""
+
+
+@get("/v1/assets", tags=["search"], summary="Search the asset catalogue", media_type=GEOJSON,
+     dependencies={"flt": SEARCH_FILTER},
+     description="GeoJSON FeatureCollection (or CSV with Accept: text/csv or f=csv). Restricted assets show only "
+                 "the centre of their ~1 km mesh and no address to those outside the owner's prefecture.")
+async def search_assets(
+    request: Request, db: asyncpg.Connection, flt: SearchFilter,
     after: Annotated[str | None, Parameter(description="cursor from `next`")] = None,
     limit: Annotated[int, Parameter(description="1-1000")] = 100,
     count: Annotated[bool, Parameter(description="include numberMatched")] = False,
     f: Annotated[Format | None, Parameter(description="geojson or csv (else the Accept header decides)")] = None,
     encoding: Annotated[str, Parameter(description="CSV encoding: utf-8 (BOM) or cp932")] = "utf-8",
 ) -> Response[AssetCollection]:
-    flt = build_filter(bbox=bbox, near=near, radius=radius, within=within, category=category,
-                       availability=availability, min_height=min_height, power=power,
-                       max_fibre_distance=max_fibre_distance, municipality=municipality, prefecture=prefecture,
-                       updated_since=updated_since, min_mountable_height=min_mountable_height,
-                       min_spare_load=min_spare_load, min_free_slots=min_free_slots, address=address)
     return await _run_search(request, db, flt, after, limit, count, f, encoding)
 
 
