@@ -8,8 +8,14 @@ savings as CSV or XLSX).
 
 from __future__ import annotations
 
-from registry.procurement import (export_routes, routes_bids, routes_catalogue, routes_reports, routes_rounds,
-                                  routes_tenders)
+from registry.procurement import (
+    export_routes,
+    routes_bids,
+    routes_catalogue,
+    routes_reports,
+    routes_rounds,
+    routes_tenders,
+)
 
 route_handlers: list = [
     *routes_catalogue.route_handlers,
