@@ -56,6 +56,12 @@ def tr(msgid: str, /, **params: Any) -> Message:
     return Message(msgid, **params)
 
 
+def message_of(exc: BaseException) -> str:
+    """The message an exception was raised with, still a Message when it was one (`str(exc)` is plain text)."""
+    first = exc.args[0] if exc.args else None
+    return first if isinstance(first, Message) else str(exc)
+
+
 def render(value: Any, lang: str) -> str:
     """`value` in `lang`: a Message translated, lists of them joined, anything else as text."""
     if isinstance(value, Message):
@@ -101,7 +107,7 @@ def negotiate(accept_language: str | None) -> str | None:
         # negotiate_locale matches 'ja-JP' to 'ja' and ignores case; one tag at a time keeps the q order.
         best = negotiate_locale([tag], LOCALES, sep="-") or negotiate_locale([tag.split("-")[0]], LOCALES, sep="-")
         if best:
-            return best
+            return best.split("-")[0].lower()
     return None
 
 

@@ -177,6 +177,12 @@ def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]
     return (_joined(errors) if errors else str(exc.detail)), errors
 
 
+def shape_problem(exc: msgspec.ValidationError) -> Unprocessable:
+    """A body that decoded but has the wrong shape, as a 422 sentence naming the field."""
+    _status, detail, errors = _decode_error(exc)
+    return Unprocessable(detail, errors=errors)
+
+
 def _decode_error(cause: BaseException) -> tuple[int, str, list[FieldError]]:
     """msgspec's decode errors: malformed JSON is 400, a well-formed body of the wrong shape 422."""
     text = str(cause)
@@ -215,7 +221,8 @@ def _postgres_problem(request: Request, exc: asyncpg.PostgresError) -> Response:
                         headers={"Retry-After": "1"})
     if isinstance(exc, asyncpg.QueryCanceledError):
         return _problem(request, 503, tr("The query took too long and was cancelled; narrow the request "
-                                               "(smaller area, more filters, lower limit) and try again."), headers={"Retry-After": "1"})
+                                               "(smaller area, more filters, lower limit) and try again."),
+                        headers={"Retry-After": "1"})
     if isinstance(exc, asyncpg.DataError):
         return _problem(request, 422, tr("A value is not valid: {error}.", error=exc.message or str(exc)))
     log.exception("database error", exc_info=exc)

@@ -1,4 +1,4 @@
-"""msgspec's and Litestar's validation messages as plain sentences that name the field and say what to enter.
+r"""msgspec's and Litestar's validation messages as plain sentences that name the field and say what to enter.
 
 msgspec says `Expected \`int\` >= 1` or `Object missing required field \`name\``; a clerk needs "Enter a
 whole number of at least 1 for limit" / "limit（件数）には 1 以上の整数を入力してください". Each message form

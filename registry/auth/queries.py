@@ -10,6 +10,7 @@ import msgspec
 from registry.auth import keys
 from registry.auth.models import CreatedKey, KeyInfo
 from registry.codes import CodeError, is_prefecture, normalise, prefecture_of
+from registry.i18n import message_of, tr
 from registry.principal import Principal, Role
 from registry.problems import NotFound, invalid_field
 
@@ -56,24 +57,27 @@ async def resolve_tenant(db: asyncpg.Connection, role: Role, tenant: str) -> tup
     """Check that the tenant exists for the role; return (tenant code, prefecture code)."""
     if role == "admin":
         if tenant != "admin":
-            raise invalid_field("tenant", "admin keys belong to the tenant 'admin'")
+            raise invalid_field("tenant", tr("admin keys belong to the tenant 'admin'"))
         return "admin", None
     if role == "carrier":
         if not await db.fetchval("select 1 from carriers where carrier_code = $1", tenant):
-            raise invalid_field("tenant", f"no carrier organisation {tenant!r}; an admin registers it first")
+            raise invalid_field("tenant", tr("no carrier organisation {tenant}; an admin registers it "
+                                             "first",
+                                             tenant=f"{tenant!r}"))
         return tenant, None
     try:
         code = normalise(tenant)
     except CodeError as exc:
-        raise invalid_field("tenant", str(exc)) from exc
+        raise invalid_field("tenant", message_of(exc)) from exc
     if role == "prefecture":
         if not is_prefecture(code):
-            raise invalid_field("tenant", f"{code} is a municipality; a prefecture code ends in 000c, e.g. 130001")
+            raise invalid_field("tenant", tr("{code} is a municipality; a prefecture code ends in 000c, "
+                                             "e.g. 130001", code=code))
         return code, code
     kind = await db.fetchval("select kind from municipalities where code = $1", code)
     if kind != "municipality":
         why = "is a ward of a designated city; keys go to the city" if kind == "ward" else "is not a municipality"
-        raise invalid_field("tenant", f"{code} {why}")
+        raise invalid_field("tenant", tr("{code} {why}", code=code, why=why))
     return code, prefecture_of(code)
 
 
@@ -102,7 +106,7 @@ async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
         f"""update api_keys set revoked_at = coalesce(revoked_at, now())
              where key_id = $1::uuid returning {_COLUMNS}""", key_id)
     if row is None:
-        raise NotFound(f"No key {key_id} among those your key may manage.")
+        raise NotFound(tr("No key {key_id} among those your key may manage.", key_id=key_id))
     return KeyInfo(*row)
 
 

@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from registry.auth import queries
 from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage
+from registry.i18n import tr
 from registry.pagination import page_of, page_request
 from registry.params import parse_uuid
 from registry.principal import Principal
@@ -39,7 +40,8 @@ async def list_keys(
 async def create_key(request: Request, db: asyncpg.Connection, data: KeyCreate) -> CreatedKey:
     p: Principal = request.user
     if p.role != "admin" and (data.role != p.role or data.tenant != p.tenant_code):
-        raise Forbidden(f"Your key may create keys only for your own tenant ({p.role} {p.tenant_code}).")
+        raise Forbidden(tr("Your key may create keys only for your own tenant ({role} {tenant_code}).",
+                           role=p.role, tenant_code=p.tenant_code))
     return await queries.create_key(db, data.role, data.tenant, data.name)
 
 
