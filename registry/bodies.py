@@ -17,7 +17,7 @@ _METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
 class UnsupportedMediaType(Problem):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+    status, title, slug = 415, tr("Unsupported media type"), "unsupported-media-type"
 
 
 def _takes_json(scope: Scope) -> bool:

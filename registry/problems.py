@@ -173,7 +173,7 @@ def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]
             where = item.get("source")
             key = str(item.get("key") or "request").removeprefix("data.")
             source = where if where in ("query", "path", "header", "cookie") else None
-            errors.append(FieldError(key, field_sentence(key, str(item.get("message", "")), source)))
+            errors.append(FieldError(*field_sentence(key, str(item.get("message", "")), source)))
     return (_joined(errors) if errors else str(exc.detail)), errors
 
 
@@ -190,8 +190,8 @@ def _decode_error(cause: BaseException) -> tuple[int, str, list[FieldError]]:
     msg, path = (m.group("msg"), m.group("path")) if m else (text, None)
     if isinstance(cause, msgspec.ValidationError):
         field = (path or "").lstrip(".").removeprefix("data.").removeprefix("data") or "body"
-        sentence = field_sentence(field, msg, None)
-        return 422, sentence, [FieldError(field, sentence)]
+        named, sentence = field_sentence(field, msg, None)
+        return 422, sentence, [FieldError(named, sentence)]
     return 400, tr("The request body is not valid JSON: {error}", error=msg), []
 
 

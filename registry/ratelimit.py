@@ -43,7 +43,7 @@ _PRUNE = "delete from app.rate_counters where window_start < now() - make_interv
 
 
 class TooManyRequests(Problem):
-    status, title, slug = 429, "Too many requests", "too-many-requests"
+    status, title, slug = 429, tr("Too many requests"), "too-many-requests"
 
 
 def key_bucket(digest: bytes) -> str:

@@ -117,20 +117,27 @@ def _label(name: str) -> Message:
     return tr("{name} ({label})", name=name, label=label) if label else tr("{name}", name=name)
 
 
+def _path(field: str, name: str) -> str:
+    return name if field in ("", "body", "request") else f"{field}.{name}"
+
+
 def _child(field: str, name: str) -> Message:
-    return _label(name if field in ("", "body", "request") else f"{field}.{name}")
+    return _label(_path(field, name))
 
 
-def field_sentence(field: str, message: str, source: str | None) -> Message:
-    """msgspec's or Litestar's `message` about `field` as a sentence that says what to enter."""
+def field_sentence(field: str, message: str, source: str | None) -> tuple[str, Message]:
+    """msgspec's or Litestar's `message` about `field` as (the field's path as sent, a sentence saying
+    what to enter); for a missing or unknown member of an object the path is that member's."""
     text = message.strip()
     for pattern, sentence in _FORMS:
         m = pattern.match(text)
         if m:
-            if pattern.pattern.startswith("^Object") or pattern.pattern.startswith("^Missing"):
-                return sentence(field, **m.groupdict())
-            return sentence(_label(field), **m.groupdict())
+            if pattern.pattern.startswith("^Object"):
+                return _path(field, m.group("name")), sentence(field, **m.groupdict())
+            if pattern.pattern.startswith("^Missing"):
+                return m.group("name"), sentence(field, **m.groupdict())
+            return field, sentence(_label(field), **m.groupdict())
     if source:
-        return tr("{field} ({source} parameter): {problem}", field=_label(field), source=source,
-                  problem=text or tr("invalid value"))
-    return tr("{field}: {problem}", field=_label(field), problem=text or tr("invalid value"))
+        return field, tr("{field} ({source} parameter): {problem}", field=_label(field), source=source,
+                         problem=text or tr("invalid value"))
+    return field, tr("{field}: {problem}", field=_label(field), problem=text or tr("invalid value"))

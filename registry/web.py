@@ -35,7 +35,7 @@ BASEMAPS = {
 
 
 class NotBuilt(Problem):
-    status, title, slug = 503, "The web map is not built", "web-not-built"
+    status, title, slug = 503, tr("The web map is not built"), "web-not-built"
 
 
 def _page(name: str, settings: Settings) -> Response[str]:

@@ -23,7 +23,7 @@ from litestar.types import Receive, Scope, Send
 from registry import ratelimit
 from registry.auth import keys, queries, sessions
 from registry.db.pool import request_transaction, set_principal
-from registry.i18n import tr
+from registry.i18n import SCOPE_KEY, tr
 from registry.problems import Forbidden
 from registry.settings import Settings
 
@@ -85,6 +85,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
                 raise _unauthorised(tr("This API key is unknown or has been revoked."))
             scope["user"] = entry.principal
             scope["auth"] = entry.principal.key_id
+            if entry.lang:
+                scope[SCOPE_KEY] = entry.lang  # type: ignore[literal-required]
             await self.app(scope, receive, send)
             if held.rolled_back:
                 # The handler failed and its transaction took the request's count with it: count again.

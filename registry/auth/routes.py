@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from litestar import Request, delete, get, post
+from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry.auth import queries
-from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage
+from registry.auth.models import CreatedKey, KeyChange, KeyCreate, KeyInfo, KeyPage
 from registry.i18n import tr
 from registry.pagination import page_of, page_request
 from registry.params import parse_uuid
@@ -42,7 +42,7 @@ async def create_key(request: Request, db: asyncpg.Connection, data: KeyCreate) 
     if p.role != "admin" and (data.role != p.role or data.tenant != p.tenant_code):
         raise Forbidden(tr("Your key may create keys only for your own tenant ({role} {tenant_code}).",
                            role=p.role, tenant_code=p.tenant_code))
-    return await queries.create_key(db, data.role, data.tenant, data.name)
+    return await queries.create_key(db, data.role, data.tenant, data.name, data.lang)
 
 
 @delete("/v1/keys/{key_id:str}", tags=["keys"], summary="Revoke an API key", status_code=200)
@@ -50,4 +50,10 @@ async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
     return await queries.revoke_key(db, parse_uuid(key_id, "key_id"))
 
 
-route_handlers = [me, list_keys, create_key, revoke_key]
+@patch("/v1/keys/{key_id:str}", tags=["keys"],
+       summary="Set the language of a key's problem messages (used when a request sends no Accept-Language)")
+async def change_key(db: asyncpg.Connection, key_id: str, data: KeyChange) -> KeyInfo:
+    return await queries.set_key_language(db, parse_uuid(key_id, "key_id"), data.lang)
+
+
+route_handlers = [me, list_keys, create_key, change_key, revoke_key]

@@ -18,7 +18,7 @@ _CRS_EXAMPLES = "e.g. EPSG:6677 (JGD2011 plane rectangular zone IX, Tokyo) or 66
 
 
 class UnreadableFile(Problem):
-    status, title, slug = 400, "Unreadable file", "unreadable-file"
+    status, title, slug = 400, tr("Unreadable file"), "unreadable-file"
 
 
 class UploadOptions(msgspec.Struct, frozen=True, kw_only=True):
