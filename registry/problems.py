@@ -166,15 +166,21 @@ def _joined(errors: list[FieldError]) -> str:
     return detail
 
 
-def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]:
+def _validation_errors(exc: ValidationException) -> tuple[int, str, list[FieldError]]:
+    """Litestar's parameter and body checks: 400 for a header the client sent wrong, 422 for the rest."""
     errors: list[FieldError] = []
+    status = 422
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             where = item.get("source")
             key = str(item.get("key") or "request").removeprefix("data.")
             source = where if where in ("query", "path", "header", "cookie") else None
+            status = 400 if source == "header" else status
             errors.append(FieldError(*field_sentence(key, str(item.get("message", "")), source)))
-    return (_joined(errors) if errors else str(exc.detail)), errors
+    if not errors and isinstance(exc.detail, str) and exc.detail.startswith("Missing required"):
+        # "Missing required query parameter 'pool' for path ..." comes without `extra`.
+        errors.append(FieldError(*field_sentence("request", exc.detail, None)))
+    return status, (_joined(errors) if errors else str(exc.detail)), errors
 
 
 def shape_problem(exc: msgspec.ValidationError) -> Unprocessable:
@@ -295,8 +301,7 @@ def exception_to_problem(request: Request, exc: Exception) -> Response:
         if isinstance(cause, msgspec.DecodeError):
             status, detail, errors = _decode_error(cause)
             return _problem(request, status, detail, errors=errors)
-        detail, errors = _validation_errors(exc)
-        status = 400 if any("header" in e.message for e in errors) else 422
+        status, detail, errors = _validation_errors(exc)
         return _problem(request, status, detail, errors=errors)
     if isinstance(exc, HTTPException):
         cause = _root_cause(exc)
