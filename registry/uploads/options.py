@@ -72,7 +72,7 @@ def parse_mapping(text: str | None) -> tuple[dict[str, list[str]], dict[str, str
     try:
         pairs = parse_pairs([p for p in text.split(",") if p.strip()], "mapping")
     except LoadError as exc:
-        raise invalid_field("mapping", message_of(exc)) from exc
+        raise invalid_field("mapping", tr("the column mapping cannot be used: {error}", error=message_of(exc))) from exc
     return {k: [c.strip() for c in v.split("+")] for k, v in pairs.items()}, {}
 
 
@@ -93,12 +93,14 @@ def parse_options(data: bytes, filename: str, fields: dict[str, Any], content_ty
     try:
         kind = detect_format(filename, data[:64], hint)
     except LoadError as exc:
-        raise invalid_field("format", message_of(exc)) from exc
+        raise invalid_field("format", tr("the file's format is not one the loader reads: {error}",
+                                         error=message_of(exc))) from exc
     columns, defaults = parse_mapping(fields.get("mapping") or mapping)
     if default:
         try:
             defaults.update(parse_pairs([p for p in default.split(",") if p.strip()], "default"))
         except LoadError as exc:
-            raise invalid_field("default", message_of(exc)) from exc
+            raise invalid_field("default", tr("the defaults cannot be used: {error}",
+                                                       error=message_of(exc))) from exc
     return UploadOptions(dry_run=dry_run, format=kind, columns=columns, defaults=defaults, layer=layer,
                          source_crs=epsg)
