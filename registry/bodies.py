@@ -10,13 +10,14 @@ from __future__ import annotations
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from registry.i18n import tr
 from registry.problems import Problem
 
 _METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 
 
 class UnsupportedMediaType(Problem):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+    status, title, slug = 415, tr("Unsupported media type"), "unsupported-media-type"
 
 
 def _takes_json(scope: Scope) -> bool:
@@ -39,8 +40,8 @@ class JsonBodyMiddleware:
             content_type = dict(scope.get("headers", [])).get(b"content-type", b"").decode("latin-1")
             if not _is_json(content_type):
                 raise UnsupportedMediaType(
-                    f"This route takes a JSON body, not {content_type.split(';')[0]}; send it with "
-                    "`Content-Type: application/json`.")
+                    tr("This route takes a JSON body, not {value}; send it with `Content-Type: "
+                       "application/json`.", value=content_type.split(';')[0]))
         await self.app(scope, receive, send)
 
 

@@ -120,7 +120,7 @@ def cmd_keys(args: argparse.Namespace) -> int:
     try:
         if args.action == "create":
             created = asyncio.run(admin_session(
-                settings, lambda db: queries.create_key(db, args.role, args.tenant, args.name)))
+                settings, lambda db: queries.create_key(db, args.role, args.tenant, args.name, args.lang)))
             print(created.key)
             print(f"# {created.info.role} key for {created.info.tenant_code} ({created.info.name}), "
                   f"id {created.info.key_id}; shown once, only its hash is stored", file=sys.stderr)
@@ -317,6 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["municipality", "prefecture", "carrier", "supplier", "admin"])
     create.add_argument("--tenant", required=True, help="municipality/prefecture code, carrier code, or admin")
     create.add_argument("--name", required=True, help="who uses the key")
+    create.add_argument("--lang", choices=["en", "ja"], help="language of the key's problem messages (default en)")
     lst = keys_sub.add_parser("list", help="list keys (never the keys themselves)")
     lst.add_argument("--tenant")
     rev = keys_sub.add_parser("revoke", help="revoke a key by its id")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from registry.i18n import tr
+
 _WEIGHTS = (6, 5, 4, 3, 2)
 _DIGITS = re.compile(r"^[0-9]+$")
 
@@ -35,7 +37,8 @@ def normalise(raw: str | int, *, allow_five: bool = False) -> str:
     """
     text = str(raw).strip()
     if not _DIGITS.match(text):
-        raise CodeError(f"'{raw}' is not a local government code: use six digits, e.g. 131016 for Chiyoda")
+        raise CodeError(tr("'{raw}' is not a local government code: use six digits, e.g. 131016 for "
+                           "Chiyoda", raw=raw))
     if len(text) == 5 and allow_five:
         padded = text.zfill(6)
         if _valid(padded):
@@ -44,15 +47,17 @@ def normalise(raw: str | int, *, allow_five: bool = False) -> str:
     if len(text) < 6:
         text = text.zfill(6)
     if len(text) != 6:
-        raise CodeError(f"'{raw}' has {len(text)} digits; a local government code has six, e.g. 131016")
+        raise CodeError(tr("'{raw}' has {text_count} digits; a local government code has six, e.g. 131016",
+                           raw=raw, text_count=len(text)))
     if not _valid(text):
         expected = check_digit(text[:5])
         raise CodeError(
-            f"'{text}' fails the check digit: the last digit for {text[:5]} is {expected}, "
-            f"so the code is {text[:5]}{expected}"
+            tr("'{text}' fails the check digit: the last digit for {first_five} is {expected}, so the code is "
+               "{first_five}{expected}", text=text, first_five=text[:5], expected=expected)
         )
     if text[:2] == "00" or int(text[:2]) > 47:
-        raise CodeError(f"'{text}' starts with {text[:2]}, which is not a prefecture number (01 to 47)")
+        raise CodeError(tr("'{text}' starts with {first_two}, which is not a prefecture number (01 to 47)",
+                           text=text, first_two=text[:2]))
     return text
 
 
@@ -80,5 +85,6 @@ def prefecture_number(value: str) -> str:
         return text.zfill(2)
     code = normalise(text)
     if not is_prefecture(code):
-        raise CodeError(f"'{value}' is a municipality code; a prefecture is 1-47 or its code, e.g. 13 or 130001")
+        raise CodeError(tr("'{value}' is a municipality code; a prefecture is 1-47 or its code, e.g. 13 "
+                           "or 130001", value=value))
     return code[:2]

@@ -6,6 +6,7 @@ from typing import Any
 
 from litestar import Response
 
+from registry.i18n import tr
 from registry.problems import PreconditionFailed, PreconditionRequired, invalid_field
 
 
@@ -17,21 +18,22 @@ def required_version(if_match: str | None) -> int:
     """The version the client last saw; 428 when it did not say, 422 when it is not one of ours."""
     if not if_match:
         raise PreconditionRequired(
-            "Send If-Match with the ETag you last read (GET the resource first) so that concurrent edits "
-            "are not lost.")
+            tr("Send If-Match with the ETag you last read (GET the resource first) so that concurrent "
+               "edits are not lost."))
     value = if_match.strip()
     if value.startswith("W/"):
         value = value[2:]
     value = value.strip('"')
     if not value.isdigit():
-        raise invalid_field("If-Match", f"{if_match!r} is not an ETag this API issued (they look like \"3\")")
+        raise invalid_field("If-Match", tr('{if_match} is not an ETag this API issued (they look like "3")',
+                                           if_match=f"{if_match!r}"))
     return int(value)
 
 
 def stale(current: int) -> PreconditionFailed:
     return PreconditionFailed(
-        f"The resource has changed since you read it (it is now at version {current}); GET it again, "
-        "re-apply your change and send the new ETag.",
+        tr("The resource has changed since you read it (it is now at version {current}); GET it again, "
+           "re-apply your change and send the new ETag.", current=current),
         headers={"ETag": etag(current)})
 
 

@@ -10,6 +10,7 @@ from litestar.datastructures import State
 from registry.auth.guards import requires
 from registry.db.pool import check_ready, pooled
 from registry.events.queries import worker_lag
+from registry.i18n import tr
 from registry.problems import Problem
 
 
@@ -30,7 +31,7 @@ async def readyz(state: State) -> Health:
     try:
         await check_ready(pool)
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-        raise Problem("The database is not ready; try again shortly.", status=503, title="Service unavailable",
+        raise Problem(tr("The database is not ready; try again shortly."), status=503, title=tr("Service unavailable"),
                       slug="unavailable", headers={"Retry-After": "5"}) from exc
     return Health("ok")
 

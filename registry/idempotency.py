@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 
+from registry.i18n import tr
 from registry.principal import Principal
 from registry.problems import Unprocessable, invalid_field
 
@@ -23,7 +24,8 @@ HEADER = "Idempotency-Key"
 
 def _check(key: str) -> str:
     if not 1 <= len(key) <= 255 or not key.isprintable():
-        raise invalid_field(HEADER, "must be 1-255 printable characters, e.g. a UUID you generate per request")
+        raise invalid_field(HEADER, tr("must be 1-255 printable characters, e.g. a UUID you generate per "
+                                       "request"))
     return key
 
 
@@ -54,8 +56,9 @@ async def respond_once(
                 where tenant_code = $1 and idempotency_key = $2""",
             principal.tenant_code, key)
         if row["request_hash"] != digest:
-            raise Unprocessable(f"{HEADER} {key!r} was already used for a different request; use a new key for a "
-                                "new request, or resend exactly the same body to get the first answer.")
+            raise Unprocessable(tr("{header} {key} was already used for a different request; use a new "
+                                   "key for a new request, or resend exactly the same body to get the "
+                                   "first answer.", header=HEADER, key=f"{key!r}"))
         stored: dict[str, str] = msgspec.json.decode(row["headers"])
         return Response(row["response"], status_code=row["status"], media_type="application/json",
                         headers={**stored, "Idempotent-Replayed": "true"})

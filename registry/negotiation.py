@@ -9,6 +9,7 @@ from typing import Literal
 
 from litestar import Request
 
+from registry.i18n import tr
 from registry.problems import invalid_field
 
 Format = Literal["json", "geojson", "csv"]
@@ -25,7 +26,7 @@ def negotiate(request: Request, f: str | None, offered: tuple[Format, ...], para
     """The format to answer in: `offered[0]` unless `f` or the Accept header asks for another offered one."""
     if f is not None:
         if f not in offered:
-            raise invalid_field(param, f"choose one of {', '.join(offered)}")
+            raise invalid_field(param, tr("choose one of {offered}", offered=', '.join(offered)))
         return f  # type: ignore[return-value]
     accept = request.headers.get("accept", "")
     for fmt in offered[1:]:
@@ -37,5 +38,5 @@ def negotiate(request: Request, f: str | None, offered: tuple[Format, ...], para
 def csv_charset(encoding: str, param: str = "encoding") -> str:
     """The charset label for a CSV encoding a client asked for, or a 422 listing those offered."""
     if encoding not in CSV_ENCODINGS:
-        raise invalid_field(param, "choose utf-8 (with BOM, for Excel) or cp932")
+        raise invalid_field(param, tr("choose utf-8 (with BOM, for Excel) or cp932"))
     return CSV_ENCODINGS[encoding]

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 import msgspec
 from litestar import Request
 
+from registry.i18n import tr
 from registry.problems import invalid_field
 
 T = TypeVar("T")
@@ -23,9 +24,9 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(values)).decode().rstrip("=")
 
 
-def not_a_cursor(param: str = "after", hint: str = "follow the `next` link of the previous page") -> Exception:
+def not_a_cursor(param: str = "after", hint: str = tr("follow the `next` link of the previous page")) -> Exception:
     """The one answer to a cursor this API did not issue (a 422 naming the parameter)."""
-    return invalid_field(param, f"is not a cursor this API issued; {hint}")
+    return invalid_field(param, tr("is not a cursor this API issued; {hint}", hint=hint))
 
 
 def decode_cursor(cursor: str | None, arity: int, param: str = "after",
@@ -72,7 +73,7 @@ def next_link(request: Request, cursor: str | None, param: str = "after") -> str
 
 def check_limit(limit: int, maximum: int) -> int:
     if limit < 1 or limit > maximum:
-        raise invalid_field("limit", f"must be between 1 and {maximum}")
+        raise invalid_field("limit", tr("must be between 1 and {maximum}", maximum=maximum))
     return limit
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from registry.codes import CodeError, normalise, prefecture_number, with_check_digit
+from registry.i18n import message_of, tr
 from registry.problems import invalid_field
 
 
@@ -13,14 +14,14 @@ def parse_uuid(value: str, field: str) -> str:
     try:
         return str(uuid.UUID(value))
     except ValueError as exc:
-        raise invalid_field(field, f"{value!r} is not an id (a UUID)") from exc
+        raise invalid_field(field, tr("{value} is not an id (a UUID)", value=f"{value!r}")) from exc
 
 
 def parse_code(value: str, field: str = "code") -> str:
     try:
         return normalise(value)
     except CodeError as exc:
-        raise invalid_field(field, str(exc)) from exc
+        raise invalid_field(field, message_of(exc)) from exc
 
 
 def parse_prefecture_number(value: str | None, field: str = "prefecture") -> str | None:
@@ -30,7 +31,7 @@ def parse_prefecture_number(value: str | None, field: str = "prefecture") -> str
     try:
         return prefecture_number(value)
     except CodeError as exc:
-        raise invalid_field(field, str(exc)) from exc
+        raise invalid_field(field, message_of(exc)) from exc
 
 
 def parse_prefecture(value: str | None, field: str = "prefecture") -> str | None:
@@ -49,7 +50,8 @@ def parse_instant(value: str | dt.datetime | None, field: str) -> dt.datetime | 
     except ValueError:
         parsed = None
     if parsed is None:
-        raise invalid_field(field, f"{value!r} is not a date-time; write e.g. 2025-04-01T09:00:00+09:00")
+        raise invalid_field(field, tr("{value} is not a date-time; write e.g. 2025-04-01T09:00:00+09:00",
+                                      value=f"{value!r}"))
     if parsed.tzinfo is None:
-        raise invalid_field(field, f"{value!r} needs a time zone, e.g. Z or +09:00")
+        raise invalid_field(field, tr("{value} needs a time zone, e.g. Z or +09:00", value=f"{value!r}"))
     return parsed

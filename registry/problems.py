@@ -15,7 +15,9 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from registry.i18n import Message, render, request_language, tr
 from registry.request_id import request_id_of
+from registry.validation_messages import field_sentence
 
 log = logging.getLogger("registry")
 
@@ -45,7 +47,7 @@ class Problem(Exception):
     """An error with an HTTP status and a message a person can act on."""
 
     status = 400
-    title = "Bad request"
+    title: str = tr("Bad request")
     slug = "bad-request"
 
     def __init__(self, detail: str, *, status: int | None = None, title: str | None = None,
@@ -64,90 +66,127 @@ class Problem(Exception):
 
 
 class NotFound(Problem):
-    status, title, slug = 404, "Not found", "not-found"
+    status, title, slug = 404, tr("Not found"), "not-found"
 
 
 class Forbidden(Problem):
-    status, title, slug = 403, "Forbidden", "forbidden"
+    status, title, slug = 403, tr("Forbidden"), "forbidden"
 
 
 class Conflict(Problem):
-    status, title, slug = 409, "Conflict", "conflict"
+    status, title, slug = 409, tr("Conflict"), "conflict"
 
 
 class Unprocessable(Problem):
-    status, title, slug = 422, "Unprocessable content", "invalid"
+    status, title, slug = 422, tr("Unprocessable content"), "invalid"
 
 
 class PreconditionRequired(Problem):
-    status, title, slug = 428, "Precondition required", "precondition-required"
+    status, title, slug = 428, tr("Precondition required"), "precondition-required"
 
 
 class PreconditionFailed(Problem):
-    status, title, slug = 412, "Precondition failed", "precondition-failed"
+    status, title, slug = 412, tr("Precondition failed"), "precondition-failed"
 
 
 def invalid_field(field: str, message: str) -> Unprocessable:
-    return Unprocessable(f"{field}: {message}", errors=[FieldError(field, message)])
+    """A 422 naming the field; `message` is a `tr(...)` Message so the answer can be said in Japanese."""
+    return Unprocessable(tr("{field}: {message}", field=field, message=message),
+                         errors=[FieldError(field, message)])
 
 
 _STATUS_TITLES = {
-    400: ("Bad request", "bad-request"),
-    401: ("Unauthorized", "unauthorized"),
-    403: ("Forbidden", "forbidden"),
-    404: ("Not found", "not-found"),
-    405: ("Method not allowed", "method-not-allowed"),
-    406: ("Not acceptable", "not-acceptable"),
-    409: ("Conflict", "conflict"),
-    413: ("Content too large", "too-large"),
-    415: ("Unsupported media type", "unsupported-media-type"),
-    422: ("Unprocessable content", "invalid"),
-    429: ("Too many requests", "too-many-requests"),
-    503: ("Service unavailable", "unavailable"),
+    400: (tr("Bad request"), "bad-request"),
+    401: (tr("Unauthorized"), "unauthorized"),
+    403: (tr("Forbidden"), "forbidden"),
+    404: (tr("Not found"), "not-found"),
+    405: (tr("Method not allowed"), "method-not-allowed"),
+    406: (tr("Not acceptable"), "not-acceptable"),
+    409: (tr("Conflict"), "conflict"),
+    413: (tr("Content too large"), "too-large"),
+    415: (tr("Unsupported media type"), "unsupported-media-type"),
+    422: (tr("Unprocessable content"), "invalid"),
+    429: (tr("Too many requests"), "too-many-requests"),
+    503: (tr("Service unavailable"), "unavailable"),
 }
 
 # The database's last line of defence, translated into what a person should do. The code checks
 # these first with friendlier context; these messages cover a race or a path that missed a check.
 CONSTRAINT_MESSAGES: dict[str, str] = {
-    "lgcode_check_digit": "A local government code fails its check digit; see the code's last digit.",
-    "assets_municipality_code_source_id_key": "Another asset of this municipality already has this source_id; "
-                                              "update that asset instead.",
-    "asset_tenants_within_capacity": "current_tenants cannot exceed max_tenants.",
-    "asset_mountable_below_height": "mountable_height_m cannot exceed height_m.",
-    "asset_geometry_valid": "The geometry is not valid (for example a polygon crossing itself).",
-    "asset_geometry_kind": "Only rooftop, land and park assets may be polygons; others are points.",
-    "asset_geometry_in_japan": "The geometry lies outside Japan.",
-    "priority_areas_prefecture_code_source_id_key": "Another priority area of this prefecture has this source_id.",
-    "application_period": "ends_on is before starts_on.",
+    "lgcode_check_digit": tr("A local government code fails its check digit; see the code's last digit."),
+    "assets_municipality_code_source_id_key": tr("Another asset of this municipality already has this source_id; "
+                                                 "update that asset instead."),
+    "asset_tenants_within_capacity": tr("current_tenants cannot exceed max_tenants."),
+    "asset_mountable_below_height": tr("mountable_height_m cannot exceed height_m."),
+    "asset_geometry_valid": tr("The geometry is not valid (for example a polygon crossing itself)."),
+    "asset_geometry_kind": tr("Only rooftop, land and park assets may be polygons; others are points."),
+    "asset_geometry_in_japan": tr("The geometry lies outside Japan."),
+    "priority_areas_prefecture_code_source_id_key": tr("Another priority area of this prefecture has this "
+                                                       "source_id."),
+    "application_period": tr("ends_on is before starts_on."),
+}
+
+# What Litestar says on its own (its status phrase) for a route or method that does not exist.
+_FRAMEWORK_DETAILS: dict[int, str] = {
+    400: tr("The request could not be read; check its parameters and body against the API description."),
+    401: tr("Send your API key as `Authorization: Bearer <key>`."),
+    403: tr("Your key may not do this."),
+    404: tr("There is nothing at this address; the API's routes are listed at /schema/docs."),
+    405: tr("This method is not allowed here; the Allow header lists the methods this address accepts."),
+    406: tr("None of the media types in Accept can be produced here; the API description lists them."),
+    413: tr("The request body is too large for this route."),
+    415: tr("The request body's Content-Type is not accepted here; send application/json."),
+    429: tr("Too many requests; wait for the number of seconds in Retry-After and try again."),
+    503: tr("The service is not available right now; try again shortly."),
 }
 
 
 def _problem(request: Request, status: int, detail: str, *, title: str | None = None, slug: str | None = None,
              errors: list[FieldError] | None = None, headers: dict[str, str] | None = None) -> Response:
-    default_title, default_slug = _STATUS_TITLES.get(status, ("Error", "error"))
+    """The problem document in the request's language (Accept-Language, else the key's `lang`, else English)."""
+    lang = request_language(request.headers, request.scope)
+    default_title, default_slug = _STATUS_TITLES.get(status, (tr("Error"), "error"))
     doc = ProblemDocument(
         type=_TYPE_BASE + (slug or default_slug),
-        title=title or default_title,
+        title=render(title or default_title, lang),
         status=status,
-        detail=detail,
+        detail=render(detail, lang),
         instance=request.url.path,
         request_id=request_id_of(request.scope),
-        errors=errors or None,
+        errors=[FieldError(e.field, render(e.message, lang)) for e in errors] if errors else None,
     )
     return Response(content=msgspec.json.encode(doc), status_code=status, media_type=PROBLEM_JSON,
-                    headers=headers)
+                    headers={**(headers or {}), "Content-Language": lang})
 
 
-def _validation_errors(exc: ValidationException) -> tuple[str, list[FieldError]]:
+def _joined(errors: list[FieldError]) -> str:
+    detail: str = errors[0].message
+    for e in errors[1:]:
+        detail = tr("{first}; {rest}", first=detail, rest=e.message)
+    return detail
+
+
+def _validation_errors(exc: ValidationException) -> tuple[int, str, list[FieldError]]:
+    """Litestar's parameter and body checks: 400 for a header the client sent wrong, 422 for the rest."""
     errors: list[FieldError] = []
+    status = 422
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             where = item.get("source")
             key = str(item.get("key") or "request").removeprefix("data.")
-            label = f"{where} parameter '{key}'" if where in ("query", "path", "header", "cookie") else key
-            errors.append(FieldError(str(key), f"{item.get('message', 'invalid value')} ({label})"))
-    detail = "; ".join(f"{e.field}: {e.message}" for e in errors) or str(exc.detail)
-    return detail, errors
+            source = where if where in ("query", "path", "header", "cookie") else None
+            status = 400 if source == "header" else status
+            errors.append(FieldError(*field_sentence(key, str(item.get("message", "")), source)))
+    if not errors and isinstance(exc.detail, str) and exc.detail.startswith("Missing required"):
+        # "Missing required query parameter 'pool' for path ..." comes without `extra`.
+        errors.append(FieldError(*field_sentence("request", exc.detail, None)))
+    return status, (_joined(errors) if errors else str(exc.detail)), errors
+
+
+def shape_problem(exc: msgspec.ValidationError) -> Unprocessable:
+    """A body that decoded but has the wrong shape, as a 422 sentence naming the field."""
+    _status, detail, errors = _decode_error(exc)
+    return Unprocessable(detail, errors=errors)
 
 
 def _decode_error(cause: BaseException) -> tuple[int, str, list[FieldError]]:
@@ -157,8 +196,9 @@ def _decode_error(cause: BaseException) -> tuple[int, str, list[FieldError]]:
     msg, path = (m.group("msg"), m.group("path")) if m else (text, None)
     if isinstance(cause, msgspec.ValidationError):
         field = (path or "").lstrip(".").removeprefix("data.").removeprefix("data") or "body"
-        return 422, f"{field}: {msg}", [FieldError(field, msg)]
-    return 400, f"The request body is not valid JSON: {msg}", []
+        named, sentence = field_sentence(field, msg, None)
+        return 422, sentence, [FieldError(named, sentence)]
+    return 400, tr("The request body is not valid JSON: {error}", error=msg), []
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -172,23 +212,27 @@ def _postgres_problem(request: Request, exc: asyncpg.PostgresError) -> Response:
     constraint = getattr(exc, "constraint_name", None) or ""
     hint = CONSTRAINT_MESSAGES.get(constraint)
     if isinstance(exc, asyncpg.UniqueViolationError):
-        return _problem(request, 409, hint or f"This would duplicate an existing record ({constraint}).")
+        return _problem(request, 409, hint or tr("This would duplicate an existing record ({constraint}).",
+                                                     constraint=constraint))
     if isinstance(exc, asyncpg.ForeignKeyViolationError):
-        return _problem(request, 422, hint or f"A referenced record does not exist ({exc.detail or constraint}).")
+        return _problem(request, 422, hint or tr("A referenced record does not exist ({what}).",
+                                                     what=exc.detail or constraint))
     if isinstance(exc, asyncpg.CheckViolationError | asyncpg.NotNullViolationError):
-        return _problem(request, 422, hint or f"A value is not allowed: {exc.message} ({constraint}).")
+        return _problem(request, 422, hint or tr("A value is not allowed: {error} ({constraint}).",
+                                                     error=exc.message, constraint=constraint))
     if isinstance(exc, asyncpg.InsufficientPrivilegeError):
-        return _problem(request, 403, "You may not write records that belong to another tenant.")
+        return _problem(request, 403, tr("You may not write records that belong to another tenant."))
     if isinstance(exc, asyncpg.SerializationError | asyncpg.DeadlockDetectedError):
-        return _problem(request, 409, "A concurrent change conflicted with this request; retry it.",
+        return _problem(request, 409, tr("A concurrent change conflicted with this request; retry it."),
                         headers={"Retry-After": "1"})
     if isinstance(exc, asyncpg.QueryCanceledError):
-        return _problem(request, 503, "The query took too long and was cancelled; narrow the request "
-                        "(smaller area, more filters, lower limit) and try again.", headers={"Retry-After": "1"})
+        return _problem(request, 503, tr("The query took too long and was cancelled; narrow the request "
+                                               "(smaller area, more filters, lower limit) and try again."),
+                        headers={"Retry-After": "1"})
     if isinstance(exc, asyncpg.DataError):
-        return _problem(request, 422, f"A value is not valid: {exc.message or exc}.")
+        return _problem(request, 422, tr("A value is not valid: {error}.", error=exc.message or str(exc)))
     log.exception("database error", exc_info=exc)
-    return _problem(request, 500, "The server could not complete the request. It has been logged.")
+    return _problem(request, 500, tr("The server could not complete the request. It has been logged."))
 
 
 # The database's own transitions, not the client's mistake: a server starting up or shutting down
@@ -206,7 +250,7 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
-UNAVAILABLE_DETAIL = "The database is not reachable right now (it may be restarting); try again shortly."
+UNAVAILABLE_DETAIL = tr("The database is not reachable right now (it may be restarting); try again shortly.")
 
 
 def _unavailable(request: Request) -> Response:
@@ -250,15 +294,14 @@ def exception_to_problem(request: Request, exc: Exception) -> Response:
         return _problem(request, exc.status, exc.detail, title=exc.title, slug=exc.slug, errors=exc.errors,
                         headers=exc.headers)
     if isinstance(exc, RecursionError) or isinstance(_root_cause(exc), RecursionError):
-        return _problem(request, 400, "The request body is nested too deeply to read; send plain JSON objects "
-                        "and arrays a few levels deep.")
+        return _problem(request, 400, tr("The request body is nested too deeply to read; send plain JSON "
+                                                  "objects and arrays a few levels deep."))
     if isinstance(exc, ValidationException):
         cause = _root_cause(exc)
         if isinstance(cause, msgspec.DecodeError):
             status, detail, errors = _decode_error(cause)
             return _problem(request, status, detail, errors=errors)
-        detail, errors = _validation_errors(exc)
-        status = 400 if any("header" in e.message for e in errors) else 422
+        status, detail, errors = _validation_errors(exc)
         return _problem(request, status, detail, errors=errors)
     if isinstance(exc, HTTPException):
         cause = _root_cause(exc)
@@ -268,9 +311,12 @@ def exception_to_problem(request: Request, exc: Exception) -> Response:
         if exc.status_code >= 500 and is_unavailable(cause):
             return _unavailable(request)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if not isinstance(detail, Message) and exc.status_code in _FRAMEWORK_DETAILS:
+            # Litestar's own answers (its status phrase, or a sentence of its own): ours, in the request's language.
+            detail = _FRAMEWORK_DETAILS[exc.status_code]
         if exc.status_code == 413:
             limit = request.route_handler.resolve_request_max_body_size()
-            detail = f"The request body is larger than this route accepts ({limit:,} bytes)."
+            detail = tr("The request body is larger than this route accepts ({limit} bytes).", limit=f"{limit:,}")
         return _problem(request, exc.status_code, detail, headers=exc.headers)
     if is_unavailable(exc):
         log.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
@@ -279,4 +325,4 @@ def exception_to_problem(request: Request, exc: Exception) -> Response:
         return _postgres_problem(request, exc)
     log.exception("unhandled error", exc_info=exc)
     return _problem(request, HTTP_500_INTERNAL_SERVER_ERROR,
-                    "The server could not complete the request. It has been logged with the request id.")
+                    tr("The server could not complete the request. It has been logged with the request id."))

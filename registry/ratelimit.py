@@ -21,6 +21,7 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from registry.db.pool import is_gone, pooled
+from registry.i18n import tr
 from registry.problems import Problem, is_unavailable
 from registry.settings import Settings
 
@@ -42,7 +43,7 @@ _PRUNE = "delete from app.rate_counters where window_start < now() - make_interv
 
 
 class TooManyRequests(Problem):
-    status, title, slug = 429, "Too many requests", "too-many-requests"
+    status, title, slug = 429, tr("Too many requests"), "too-many-requests"
 
 
 def key_bucket(digest: bytes) -> str:
@@ -61,14 +62,17 @@ def enforce(settings: Settings, failures: int, requests: int, retry_after: int) 
     retry = {"Retry-After": str(max(1, retry_after))}
     if failures >= settings.rate_auth_failures:
         raise TooManyRequests(
-            f"Too many requests with a missing, unknown or revoked key came from your address "
-            f"({failures} in {settings.rate_window_s} s). Check the key you send, then try again "
-            f"after {retry['Retry-After']} s.", headers=retry)
+            tr("Too many requests with a missing, unknown or revoked key came from your address "
+               "({failures} in {rate_window_s} s). Check the key you send, then try again after {retry} s.",
+               failures=failures, rate_window_s=settings.rate_window_s, retry=retry['Retry-After']),
+            headers=retry)
     if requests > settings.rate_key_requests:
         raise TooManyRequests(
-            f"Your key has made more than {settings.rate_key_requests} requests in {settings.rate_window_s} s. "
-            f"Slow down (follow `next` links with larger `limit`s, or use the change feed) and try again "
-            f"after {retry['Retry-After']} s.", headers=retry)
+            tr("Your key has made more than {rate_key_requests} requests in {rate_window_s} s. Slow down "
+               "(follow `next` links with larger `limit`s, or use the change feed) and try again after "
+               "{retry} s.",
+               rate_key_requests=settings.rate_key_requests, rate_window_s=settings.rate_window_s,
+               retry=retry['Retry-After']), headers=retry)
 
 
 _writes = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from registry.i18n import tr
 from registry.principal import Principal
 from registry.problems import Forbidden, invalid_field
 
@@ -21,9 +22,9 @@ def acting_for(principal: Principal, requested: str | None, field: str, *,
     """The tenant code a write is for, parsed with `parse` (which raises 422 naming `field`)."""
     if principal.role == "admin":
         if requested is None:
-            raise invalid_field(field, f"admins name the {what} to act for")
+            raise invalid_field(field, tr("admins name the {what} to act for", what=what))
         return parse(requested, field)
     if requested is not None and parse(requested, field) != principal.tenant_code:
-        raise Forbidden(f"Your key acts for {principal.tenant_code} only; leave out {field} or send "
-                        f"{principal.tenant_code}.")
+        raise Forbidden(tr("Your key acts for {tenant_code} only; leave out {field} or send {tenant_code}.",
+                           tenant_code=principal.tenant_code, field=field))
     return principal.tenant_code

@@ -18,6 +18,7 @@ from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 
 from registry.auth import queries, sessions
+from registry.i18n import tr
 from registry.paths import PROJECT_ROOT
 from registry.problems import PROBLEM_JSON, Problem, ProblemDocument
 from registry.settings import Settings
@@ -34,13 +35,14 @@ BASEMAPS = {
 
 
 class NotBuilt(Problem):
-    status, title, slug = 503, "The web map is not built", "web-not-built"
+    status, title, slug = 503, tr("The web map is not built"), "web-not-built"
 
 
 def _page(name: str, settings: Settings) -> Response[str]:
     path = DIST / name
     if not path.is_file():
-        raise NotBuilt("web/dist is missing: run `npm ci && npm run build` in web/ (bash run.sh does it).",
+        raise NotBuilt(tr("web/dist is missing: run `npm ci && npm run build` in web/ (bash run.sh does "
+                          "it)."),
                        headers={"Retry-After": "60"})
     text = path.read_text(encoding="utf-8")
     basemap = settings.online_basemap if settings.online_basemap in BASEMAPS else ""

@@ -13,6 +13,7 @@ from registry import etags
 from registry.applications import rules_queries as queries
 from registry.applications.models import DeadlineRules, DeadlineRulesUpdate
 from registry.auth.guards import requires
+from registry.i18n import tr
 from registry.params import parse_code
 from registry.problems import Forbidden, NotFound
 
@@ -23,7 +24,7 @@ from registry.problems import Forbidden, NotFound
 async def get_deadline_rules(request: Request, db: asyncpg.Connection, code: str) -> Response[DeadlineRules]:
     code = parse_code(code)
     if not request.user.can_see_municipality(code):
-        raise NotFound(f"No municipality {code} among those your key may see.")
+        raise NotFound(tr("No municipality {code} among those your key may see.", code=code))
     found = await queries.get_rules(db, code)
     return etags.tagged(found, found.version)
 
@@ -38,8 +39,8 @@ async def put_deadline_rules(request: Request, db: asyncpg.Connection, code: str
     code = parse_code(code)
     if not request.user.can_write_municipality(code):
         if request.user.can_see_municipality(code):
-            raise Forbidden("Only the municipality itself sets its deadline rules.")
-        raise NotFound(f"No municipality {code} among those your key may see.")
+            raise Forbidden(tr("Only the municipality itself sets its deadline rules."))
+        raise NotFound(tr("No municipality {code} among those your key may see.", code=code))
     expected = etags.required_version(if_match)
     saved = await queries.save_rules(db, code, expected, data)
     if saved is None:

@@ -9,6 +9,7 @@ import asyncpg
 
 from registry.applications import deadlines, queries, states
 from registry.applications.models import Application, ApplicationAction, ApplicationCreate, Locked
+from registry.i18n import message_of, tr
 from registry.pagination import not_a_cursor
 from registry.params import parse_uuid
 from registry.principal import Principal
@@ -34,7 +35,7 @@ def list_key(application: Application) -> list[str]:
 def checked_assets(data: ApplicationCreate) -> list[str]:
     """The application's asset ids, sorted and without repeats, once its fields are consistent."""
     if data.ends_on is not None and data.ends_on < data.starts_on:
-        raise invalid_field("ends_on", "is before starts_on")
+        raise invalid_field("ends_on", tr("is before starts_on"))
     return sorted({parse_uuid(a, "asset_ids") for a in data.asset_ids})
 
 
@@ -43,11 +44,13 @@ async def file(db: asyncpg.Connection, carrier: str, data: ApplicationCreate, as
     visible = await queries.asset_owners(db, asset_ids)
     missing = [a for a in asset_ids if a not in visible]
     if missing:
-        raise invalid_field("asset_ids", f"no published asset {missing[0]} among those your key may see")
+        raise invalid_field("asset_ids", tr("no published asset {missing} among those your key may see",
+                                            missing=missing[0]))
     owners = sorted(set(visible.values()))
     if len(owners) > 1:
-        raise invalid_field("asset_ids", f"the assets belong to {', '.join(owners)}; each municipality "
-                                         "decides on its own assets, so file one application per municipality")
+        raise invalid_field("asset_ids", tr("the assets belong to {owners}; each municipality decides on "
+                                            "its own assets, so file one application per municipality",
+                                            owners=', '.join(owners)))
     owner = owners[0]
     terms = await queries.deadline_terms(db, owner)
     due = deadlines.add_days(terms.today, terms.decision_days, terms.day_basis)
@@ -62,17 +65,18 @@ async def act(db: asyncpg.Connection, principal: Principal, application_id: str,
     """Apply `data.action` if the caller's party may, taking or freeing tenancy slots as the move requires."""
     found = await queries.lock(db, application_id)
     if found is None:
-        raise NotFound(f"No application {application_id} among those your key may see.")
+        raise NotFound(tr("No application {application_id} among those your key may see.",
+                          application_id=application_id))
     if principal.role == "carrier":
         party: states.Party = "carrier"
     elif principal.can_write_municipality(found.municipality_code):
         party = "owner"
     else:  # a prefecture reads its municipalities' applications but does not decide them
-        raise Forbidden("Only the owner municipality and the applying carrier act on an application.")
+        raise Forbidden(tr("Only the owner municipality and the applying carrier act on an application."))
     try:
         target = states.next_status(found.status, data.action, party, data.reason)
     except states.TransitionError as exc:
-        raise (Forbidden(str(exc)) if exc.forbidden else Conflict(str(exc))) from exc
+        raise (Forbidden(message_of(exc)) if exc.forbidden else Conflict(message_of(exc))) from exc
 
     # The status moves first: the database counts an asset's current_tenants from the applications that
     # hold a slot (sql/056), so the count must already include (or exclude) this one when the slot moves.
@@ -88,8 +92,8 @@ async def act(db: asyncpg.Connection, principal: Principal, application_id: str,
                     if s.asset_id not in taken]
             detail = ", ".join(f"{s.asset_id} ({s.current_tenants} of {s.max_tenants} slots taken, {s.status})"
                                for s in full)
-            raise Conflict(f"Cannot approve: no free tenancy slot on {detail}. Refuse with reason no_space, or "
-                           "free a slot first.")
+            raise Conflict(tr("Cannot approve: no free tenancy slot on {detail}. Refuse with reason "
+                              "no_space, or free a slot first.", detail=detail))
     elif change < 0:
         await queries.release_slots(db, found.municipality_code, asset_ids)
 
@@ -114,7 +118,8 @@ async def _clock(db: asyncpg.Connection, found: Locked, action: str) -> tuple[dt
 async def visible(db: asyncpg.Connection, application_id: str) -> Application:
     found = await queries.load(db, application_id)
     if found is None:
-        raise NotFound(f"No application {application_id} among those your key may see.")
+        raise NotFound(tr("No application {application_id} among those your key may see.",
+                          application_id=application_id))
     return found
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from registry.i18n import tr
+
 Status = Literal["submitted", "information_requested", "approved", "refused", "withdrawn", "installed",
                  "terminated"]
 Action = Literal["request_information", "respond", "approve", "refuse", "withdraw", "report_installed", "terminate"]
@@ -46,19 +48,21 @@ def next_status(current: str, action: str, party: Party, reason: str | None = No
     """The status after `action`, or TransitionError saying why it is not possible."""
     rule = TRANSITIONS.get(action)
     if rule is None:
-        raise TransitionError(f"unknown action {action!r}; choose from {', '.join(TRANSITIONS)}")
+        raise TransitionError(tr("unknown action {action}; choose from {transitions}",
+                                 action=f"{action!r}", transitions=', '.join(TRANSITIONS)))
     if rule.by != party:
         who = "the owner municipality" if rule.by == "owner" else "the applying carrier"
-        raise TransitionError(f"only {who} may {action.replace('_', ' ')}", forbidden=True)
+        raise TransitionError(tr("only {who} may {action}", who=who, action=action.replace('_', ' ')), forbidden=True)
     if current not in rule.sources:
         allowed = " or ".join(sorted(rule.sources))
-        raise TransitionError(f"cannot {action.replace('_', ' ')} an application that is {current}; "
-                              f"it must be {allowed}")
+        raise TransitionError(tr("cannot {action} an application that is {current}; it must be {allowed}",
+                                 action=action.replace('_', ' '), current=current, allowed=allowed))
     if action == "refuse" and reason is None:
-        raise TransitionError("a refusal needs a reason: not_technically_suitable, no_space, safety_or_security, "
-                              "network_integrity, interference or alternative_offered")
+        raise TransitionError(tr("a refusal needs a reason: not_technically_suitable, no_space, "
+                                 "safety_or_security, network_integrity, interference or "
+                                 "alternative_offered"))
     if action != "refuse" and reason is not None:
-        raise TransitionError("a reason goes with refuse only")
+        raise TransitionError(tr("a reason goes with refuse only"))
     return rule.target
 
 

@@ -13,6 +13,7 @@ from registry.areas.models import COUNTED_AS_OFFERED, AreaCollection, AreaCreate
 from registry.assets.models import AVAILABILITIES, Link
 from registry.assets.search import parse_within
 from registry.auth.guards import requires
+from registry.i18n import tr
 from registry.pagination import page_of, page_request
 from registry.params import parse_prefecture, parse_prefecture_number, parse_uuid
 from registry.problems import NotFound, invalid_field
@@ -25,7 +26,8 @@ MAX_COVERAGE_DISTANCE_M = 5_000
 def _kind(value: str | None) -> str | None:
     allowed: tuple[str, ...] = AreaKind.__args__  # type: ignore[attr-defined]
     if value is not None and value not in allowed:
-        raise invalid_field("kind", f"unknown kind {value!r}; choose from {', '.join(allowed)}")
+        raise invalid_field("kind", tr("unknown kind {value}; choose from {allowed}",
+                                       value=f"{value!r}", allowed=', '.join(allowed)))
     return value
 
 
@@ -37,7 +39,7 @@ async def create_area(request: Request, db: asyncpg.Connection, data: AreaCreate
     geometry = parse_within(data.geometry, "geometry")
     reason = await queries.geometry_problem(db, geometry)
     if reason is not None:
-        raise invalid_field("geometry", f"is not a valid polygon ({reason})")
+        raise invalid_field("geometry", tr("is not a valid polygon ({reason})", reason=reason))
     return await queries.insert_area(db, prefecture, data.kind, data.name, data.source_id, geometry)
 
 
@@ -61,7 +63,7 @@ async def list_areas(
         guards=[requires("prefecture", "admin")])
 async def delete_area(db: asyncpg.Connection, area_id: str) -> None:
     if not await queries.delete_area(db, parse_uuid(area_id, "area_id")):
-        raise NotFound(f"No priority area {area_id} among those your key maintains.")
+        raise NotFound(tr("No priority area {area_id} among those your key maintains.", area_id=area_id))
 
 
 @get("/v1/priority-areas/coverage", tags=["priority areas"],
@@ -76,10 +78,12 @@ async def area_coverage(
                             ] = ",".join(COUNTED_AS_OFFERED),
 ) -> CoverageReport:
     if not 0 <= distance <= MAX_COVERAGE_DISTANCE_M:
-        raise invalid_field("distance", f"must be 0 to {MAX_COVERAGE_DISTANCE_M:,} metres")
+        raise invalid_field("distance", tr("must be 0 to {max_coverage_distance_m} metres",
+                                           max_coverage_distance_m=f"{MAX_COVERAGE_DISTANCE_M:,}"))
     counted = [a for a in availability.split(",") if a]
     if not counted or not set(counted) <= set(AVAILABILITIES):
-        raise invalid_field("availability", f"choose from {', '.join(AVAILABILITIES)}")
+        raise invalid_field("availability", tr("choose from {availabilities}",
+                                               availabilities=', '.join(AVAILABILITIES)))
     pref = parse_prefecture_number(prefecture)
     areas = await queries.coverage(db, pref, _kind(kind), counted, distance)
     return CoverageReport(distance, counted, areas, [a for a in areas if a.assets == 0])

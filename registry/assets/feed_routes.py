@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from registry.assets import queries
 from registry.assets.models import AssetStats, ChangePage
+from registry.i18n import tr
 from registry.pagination import next_link, page_request
 from registry.params import parse_code, parse_prefecture_number
 from registry.problems import invalid_field
@@ -25,7 +26,7 @@ def parse_change_cursor(after: str | None) -> tuple[str, int]:
         return _START
     xid, sep, change = after.partition(":")
     if not sep or not xid.isdigit() or not change.isdigit() or int(xid) > _MAX_XID or int(change) > _MAX_CHANGE:
-        raise invalid_field("after", "is not a change cursor; pass the `cursor` of the previous answer")
+        raise invalid_field("after", tr("is not a change cursor; pass the `cursor` of the previous answer"))
     return xid, int(change)
 
 

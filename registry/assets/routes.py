@@ -18,6 +18,7 @@ from registry.assets.models import AssetCollection, AssetCreate, AssetFeature, A
 from registry.assets.rules import STATUSES
 from registry.assets.validation import field_values, merged, write_checks
 from registry.auth.guards import requires
+from registry.i18n import tr
 from registry.idempotency import respond_once
 from registry.pagination import page_of, page_request
 from registry.params import parse_code, parse_uuid
@@ -57,7 +58,7 @@ async def create_asset(
 async def _own_asset(db: asyncpg.Connection, asset_id: str) -> AssetFeature:
     found = await queries.get_own(db, _asset_id(asset_id))
     if found is None:
-        raise NotFound(f"No asset {asset_id} among those your key may change.")
+        raise NotFound(tr("No asset {asset_id} among those your key may change.", asset_id=asset_id))
     return found
 
 
@@ -67,7 +68,7 @@ async def get_asset(request: Request, db: asyncpg.Connection, asset_id: str) -> 
     found = await queries.get_own(db, asset_id) if request.user.role != "carrier" else None
     found = found or await queries.get_published(db, asset_id)
     if found is None:
-        raise NotFound(f"No asset {asset_id} among those your key may see.")
+        raise NotFound(tr("No asset {asset_id} among those your key may see.", asset_id=asset_id))
     return etags.tagged(found, found.properties.version, media_type=GEOJSON)
 
 
@@ -81,7 +82,7 @@ async def update_asset(
     current = await _own_asset(db, asset_id)
     props = current.properties
     if props.status == "withdrawn":
-        raise Conflict(f"Asset {asset_id} was withdrawn; publish a new asset instead.")
+        raise Conflict(tr("Asset {asset_id} was withdrawn; publish a new asset instead.", asset_id=asset_id))
     if props.version != expected:
         raise etags.stale(props.version)
     fields = merged(current, data)
@@ -100,7 +101,7 @@ async def withdraw_asset(db: asyncpg.Connection, asset_id: str,
     expected = etags.required_version(if_match)
     current = await _own_asset(db, asset_id)
     if current.properties.status == "withdrawn":
-        raise Conflict(f"Asset {asset_id} is already withdrawn.")
+        raise Conflict(tr("Asset {asset_id} is already withdrawn.", asset_id=asset_id))
     withdrawn = await queries.withdraw(db, current.id, expected)
     if withdrawn is None:
         raise etags.stale(current.properties.version)
@@ -112,14 +113,14 @@ async def withdraw_asset(db: asyncpg.Connection, asset_id: str,
 async def asset_history(db: asyncpg.Connection, asset_id: str) -> AssetHistory:
     versions = await queries.history(db, _asset_id(asset_id))
     if not versions:
-        raise NotFound(f"No asset {asset_id} among those your key may see.")
+        raise NotFound(tr("No asset {asset_id} among those your key may see.", asset_id=asset_id))
     return AssetHistory(asset_id, versions)
 
 
 def _statuses(status: str | None) -> list[str] | None:
     statuses = [s for s in (status or "").split(",") if s] or None
     if statuses and not set(statuses) <= set(STATUSES):
-        raise invalid_field("status", f"choose from {', '.join(STATUSES)}")
+        raise invalid_field("status", tr("choose from {statuses}", statuses=', '.join(STATUSES)))
     return statuses
 
 
@@ -135,7 +136,7 @@ async def list_own_assets(
 ) -> AssetCollection:
     code = parse_code(code)
     if not request.user.can_see_municipality(code):
-        raise NotFound(f"No municipality {code} among those your key may see.")
+        raise NotFound(tr("No municipality {code} among those your key may see.", code=code))
     statuses = _statuses(status)
     wanted = page_request(request, after, limit, 1, types=(str,))
     last = wanted.first()

@@ -13,6 +13,7 @@ from shapely.geometry import shape
 from registry.assets import rules
 from registry.assets.models import MultiPolygon, Polygon
 from registry.assets.rules import AVAILABILITIES, CATEGORIES, JAPAN, MAX_RADIUS_M, MAX_WITHIN_VERTICES, NUMBERS, POWER
+from registry.i18n import tr
 from registry.params import parse_code, parse_instant, parse_prefecture_number
 from registry.problems import invalid_field
 
@@ -54,22 +55,26 @@ def check_position(field: str, lon: float, lat: float) -> None:
     if in_japan(lon, lat):
         return
     if in_japan(lat, lon):
-        raise invalid_field(field, f"({lon}, {lat}) looks like latitude, longitude; give longitude first, "
-                                   f"e.g. {lat},{lon}")
-    raise invalid_field(field, f"({lon}, {lat}) is outside Japan (longitude {JAPAN.west}-{JAPAN.east}, "
-                               f"latitude {JAPAN.south}-{JAPAN.north})")
+        raise invalid_field(field, tr("({lon}, {lat}) looks like latitude, longitude; give longitude "
+                                      "first, e.g. {lat},{lon}",
+                                      lon=lon, lat=lat))
+    raise invalid_field(field, tr("({lon}, {lat}) is outside Japan (longitude {west}-{east}, latitude "
+                                  "{south}-{north})",
+                                  lon=lon, lat=lat, west=JAPAN.west, east=JAPAN.east, south=JAPAN.south,
+                                  north=JAPAN.north))
 
 
 def _numbers(field: str, text: str, count: int) -> list[float]:
     parts = text.split(",")
     if len(parts) != count:
-        raise invalid_field(field, f"needs {count} comma-separated numbers, got {len(parts)}")
+        raise invalid_field(field, tr("needs {count} comma-separated numbers, got {part_count}",
+                                      count=count, part_count=len(parts)))
     try:
         values = [float(p) for p in parts]
     except ValueError as exc:
-        raise invalid_field(field, f"{text!r} has a part that is not a number") from exc
+        raise invalid_field(field, tr("{text} has a part that is not a number", text=f"{text!r}")) from exc
     if any(v != v or v in (float("inf"), float("-inf")) for v in values):
-        raise invalid_field(field, "numbers must be finite")
+        raise invalid_field(field, tr("numbers must be finite"))
     return values
 
 
@@ -77,12 +82,12 @@ def parse_bbox(text: str) -> tuple[float, float, float, float]:
     minx, miny, maxx, maxy = _numbers("bbox", text, 4)
     if not (-180 <= minx <= 180 and -180 <= maxx <= 180 and -90 <= miny <= 90 and -90 <= maxy <= 90):
         if -90 <= minx <= 90 and -90 <= maxx <= 90:
-            raise invalid_field("bbox", "latitudes beyond ±90: the order is min longitude, min latitude, "
-                                        "max longitude, max latitude")
-        raise invalid_field("bbox", "coordinates must be longitude -180..180 and latitude -90..90")
+            raise invalid_field("bbox", tr("latitudes beyond ±90: the order is min longitude, min "
+                                           "latitude, max longitude, max latitude"))
+        raise invalid_field("bbox", tr("coordinates must be longitude -180..180 and latitude -90..90"))
     if minx >= maxx or miny >= maxy:
-        raise invalid_field("bbox", "the order is min longitude, min latitude, max longitude, max latitude, "
-                                    "with min < max")
+        raise invalid_field("bbox", tr("the order is min longitude, min latitude, max longitude, max "
+                                       "latitude, with min < max"))
     return minx, miny, maxx, maxy
 
 
@@ -94,9 +99,11 @@ def parse_near(text: str) -> tuple[float, float]:
 
 def check_radius(radius: float | None) -> float:
     if radius is None:
-        raise invalid_field("radius", f"is required with near=lon,lat (metres, 1 to {MAX_RADIUS_M:,})")
+        raise invalid_field("radius", tr("is required with near=lon,lat (metres, 1 to {max_radius_m})",
+                                         max_radius_m=f"{MAX_RADIUS_M:,}"))
     if not 1 <= radius <= MAX_RADIUS_M:
-        raise invalid_field("radius", f"{radius:g} m is out of range: use 1 to {MAX_RADIUS_M:,} metres")
+        raise invalid_field("radius", tr("{radius} m is out of range: use 1 to {max_radius_m} metres",
+                                         radius=f"{radius:g}", max_radius_m=f"{MAX_RADIUS_M:,}"))
     return radius
 
 
@@ -111,12 +118,14 @@ def parse_within(value: str | Polygon | MultiPolygon, field: str = "within") -> 
         try:
             geometry = msgspec.json.decode(value, type=Polygon | MultiPolygon)
         except msgspec.DecodeError as exc:
-            raise invalid_field(field, f"is not a GeoJSON Polygon or MultiPolygon: {exc}") from exc
+            raise invalid_field(field, tr("is not a GeoJSON Polygon or MultiPolygon: {exc}", exc=exc)) from exc
     else:
         geometry = value
     vertices = count_vertices(geometry)
     if vertices > MAX_WITHIN_VERTICES:
-        raise invalid_field(field, f"has {vertices:,} vertices; simplify it to at most {MAX_WITHIN_VERTICES:,}")
+        raise invalid_field(field, tr("has {vertices} vertices; simplify it to at most "
+                                      "{max_within_vertices}",
+                                      vertices=f"{vertices:,}", max_within_vertices=f"{MAX_WITHIN_VERTICES:,}"))
     _check_valid(geometry, field)
     return msgspec.json.encode(geometry).decode()
 
@@ -130,10 +139,11 @@ def _check_valid(geometry: Polygon | MultiPolygon, field: str) -> None:
     except (ValueError, shapely.errors.GEOSException) as exc:
         reason = str(exc)
     if reason is not None:
-        raise invalid_field(field, f"is not a valid polygon ({reason}): rings must not cross themselves or each "
-                                   "other, and holes must lie inside the outer ring without overlapping; repair "
-                                   "it (QGIS: Vector > Geometry Tools > Fix Geometries; PostGIS: ST_MakeValid) "
-                                   "and send it again")
+        raise invalid_field(field, tr("is not a valid polygon ({reason}): rings must not cross themselves "
+                                      "or each other, and holes must lie inside the outer ring without "
+                                      "overlapping; repair it (QGIS: Vector > Geometry Tools > Fix "
+                                      "Geometries; PostGIS: ST_MakeValid) and send it again",
+                                      reason=reason))
 
 
 def _choices(field: str, text: list[str] | str | None, allowed: tuple[str, ...]) -> list[str] | None:
@@ -143,7 +153,8 @@ def _choices(field: str, text: list[str] | str | None, allowed: tuple[str, ...])
     values = [v.strip() for v in items if v.strip()]
     wrong = [v for v in values if v not in allowed]
     if wrong:
-        raise invalid_field(field, f"unknown value {wrong[0]!r}; choose from {', '.join(allowed)}")
+        raise invalid_field(field, tr("unknown value {wrong}; choose from {allowed}",
+                                      wrong=f"{wrong[0]!r}", allowed=', '.join(allowed)))
     return values or None
 
 
@@ -151,9 +162,10 @@ def _at_least(field: str, value: float | None, column: str, unit: str) -> float 
     """A minimum compared with `column`: within the values the column can hold (rules.NUMBERS)."""
     bounds = NUMBERS[column]
     if value is not None and not bounds.low <= value <= bounds.high:
-        raise invalid_field(field, f"must be {bounds.low:,g} to {bounds.high:,g} {unit}")
+        raise invalid_field(field, tr("must be {low} to {high} {unit}",
+                                      low=f"{bounds.low:,g}", high=f"{bounds.high:,g}", unit=unit))
     if value is not None and bounds.integer and value != int(value):
-        raise invalid_field(field, f"must be a whole number of {unit}, e.g. {int(value)}")
+        raise invalid_field(field, tr("must be a whole number of {unit}, e.g. {value}", unit=unit, value=int(value)))
     return value
 
 
@@ -164,9 +176,11 @@ def address_pattern(text: str | None) -> str | None:
         return None
     wanted = text.strip()
     if not wanted:
-        raise invalid_field("address", "is empty; give part of an address, e.g. 千代田区丸の内")
+        raise invalid_field("address", tr("is empty; give part of an address, e.g. 千代田区丸の内"))
     if len(wanted) > MAX_ADDRESS_TEXT:
-        raise invalid_field("address", f"is {len(wanted)} characters; an address holds at most {MAX_ADDRESS_TEXT}")
+        raise invalid_field("address", tr("is {wanted_count} characters; an address holds at most "
+                                          "{max_address_text}",
+                                          wanted_count=len(wanted), max_address_text=MAX_ADDRESS_TEXT))
     escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
@@ -192,17 +206,20 @@ def build_filter(
 ) -> SearchFilter:
     spatial = [name for name, value in (("bbox", bbox), ("near", near), ("within", within)) if value is not None]
     if len(spatial) > 1:
-        raise invalid_field(spatial[1], f"use one of bbox, near or within, not {' and '.join(spatial)}")
+        raise invalid_field(spatial[1], tr("use one of bbox, near or within, not {spatial}",
+                                           spatial=' and '.join(spatial)))
     if radius is not None and near is None:
-        raise invalid_field("radius", "goes with near=lon,lat")
+        raise invalid_field("radius", tr("goes with near=lon,lat"))
     if power is not None and power not in POWER:
-        raise invalid_field("power", f"choose from {', '.join(POWER)}")
+        raise invalid_field("power", tr("choose from {power}", power=', '.join(POWER)))
     height = NUMBERS["height_m"]
     if min_height is not None and not height.low <= min_height <= height.high:
-        raise invalid_field("min_height", f"must be {height.low:,g} to {height.high:,g} metres")
+        raise invalid_field("min_height", tr("must be {low} to {high} metres",
+                                             low=f"{height.low:,g}", high=f"{height.high:,g}"))
     fibre = NUMBERS["fibre_distance_m"]
     if max_fibre_distance is not None and not fibre.low <= max_fibre_distance <= fibre.high:
-        raise invalid_field("max_fibre_distance", f"must be {fibre.low:,g} to {fibre.high:,g} metres")
+        raise invalid_field("max_fibre_distance", tr("must be {low} to {high} metres",
+                                                     low=f"{fibre.low:,g}", high=f"{fibre.high:,g}"))
     code = parse_code(municipality, "municipality") if municipality is not None else None
     pref = parse_prefecture_number(prefecture)
     common = dict(

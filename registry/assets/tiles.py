@@ -15,6 +15,7 @@ from litestar.params import Parameter
 
 from registry.assets import tile_queries
 from registry.assets.search import build_filter
+from registry.i18n import tr
 from registry.problems import invalid_field
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -28,10 +29,10 @@ _ENDINGS = (".pbf", ".mvt")
 def tile_address(z: int, x: str | int, y: str | int) -> tuple[int, int]:
     """Column and row of a tile in the WebMercatorQuad pyramid, each optionally ending in .pbf or .mvt."""
     if not 0 <= z <= MAX_ZOOM:
-        raise invalid_field("z", f"zoom must be 0 to {MAX_ZOOM}")
+        raise invalid_field("z", tr("zoom must be 0 to {max_zoom}", max_zoom=MAX_ZOOM))
     column, row = _index(x, "x"), _index(y, "y")
     if not (0 <= column < 2**z and 0 <= row < 2**z):
-        raise invalid_field("x", f"at zoom {z}, x and y run from 0 to {2**z - 1}")
+        raise invalid_field("x", tr("at zoom {z}, x and y run from 0 to {value}", z=z, value=2 ** z - 1))
     return column, row
 
 
@@ -40,7 +41,8 @@ def _index(value: str | int, field: str) -> int:
     for ending in _ENDINGS:
         text = text.removesuffix(ending)
     if not text.lstrip("-").isdigit():
-        raise invalid_field(field, f"{value!r} is not a tile index: a whole number, optionally with .pbf or .mvt")
+        raise invalid_field(field, tr("{value} is not a tile index: a whole number, optionally with .pbf "
+                                      "or .mvt", value=f"{value!r}"))
     return int(text)
 
 

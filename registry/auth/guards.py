@@ -7,6 +7,7 @@ from collections.abc import Callable
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
+from registry.i18n import tr
 from registry.principal import Principal, Role
 from registry.problems import Forbidden
 
@@ -20,7 +21,8 @@ def requires(*roles: Role) -> Guard:
         principal: Principal = connection.user
         if principal.role not in allowed:
             names = ", ".join(sorted(allowed))
-            raise Forbidden(f"This route is for {names} keys; yours is a {principal.role} key.")
+            raise Forbidden(tr("This route is for {names} keys; yours is a {role} key.",
+                               names=names, role=principal.role))
 
     guard.roles = frozenset(allowed)  # type: ignore[attr-defined]  # read by the route matrix test
     return guard

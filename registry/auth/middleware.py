@@ -23,6 +23,7 @@ from litestar.types import Receive, Scope, Send
 from registry import ratelimit
 from registry.auth import keys, queries, sessions
 from registry.db.pool import request_transaction, set_principal
+from registry.i18n import SCOPE_KEY, tr
 from registry.problems import Forbidden
 from registry.settings import Settings
 
@@ -45,19 +46,20 @@ def _parse(connection: ASGIConnection) -> tuple[str, bytes]:
     """(tenant, hash) of the key the request carries; 401 for anything else, without the database."""
     header = connection.headers.get("authorization")
     if not header:
-        raise _unauthorised("Send your API key as `Authorization: Bearer <key>`.")
+        raise _unauthorised(tr("Send your API key as `Authorization: Bearer <key>`."))
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorised("The Authorization header must be `Bearer <key>`.")
+        raise _unauthorised(tr("The Authorization header must be `Bearer <key>`."))
     parsed = keys.parse(token)
     if parsed is None:
-        raise _unauthorised("That is not a Kyodo Registry API key (they look like kyd_<tenant>_<48 hex>).")
+        raise _unauthorised(tr("That is not a Kyodo Registry API key (they look like kyd_<tenant>_<48 "
+                               "hex>)."))
     return parsed
 
 
 def _session_ended() -> NotAuthorizedException:
-    return _unauthorised("Your session has ended (signed out, expired, or its key was revoked); "
-                         "sign in again with your API key.")
+    return _unauthorised(tr("Your session has ended (signed out, expired, or its key was revoked); sign "
+                            "in again with your API key."))
 
 
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
@@ -80,9 +82,11 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
                                                  key_bucket, settings.rate_window_s)
             ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
             if entry.principal is None:
-                raise _unauthorised("This API key is unknown or has been revoked.")
+                raise _unauthorised(tr("This API key is unknown or has been revoked."))
             scope["user"] = entry.principal
             scope["auth"] = entry.principal.key_id
+            if entry.lang:
+                scope[SCOPE_KEY] = entry.lang  # type: ignore[literal-required]
             await self.app(scope, receive, send)
             if held.rolled_back:
                 # The handler failed and its transaction took the request's count with it: count again.
@@ -106,8 +110,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
             if scope["method"] not in sessions.SAFE_METHODS:
                 _check_same_origin(connection)
                 if not sessions.csrf_matches(token, connection.headers.get(sessions.CSRF_HEADER)):
-                    raise Forbidden("A write made with the session cookie needs the X-CSRF-Token header that "
-                                    "POST or GET /v1/session returned.", slug="csrf-token")
+                    raise Forbidden(tr("A write made with the session cookie needs the X-CSRF-Token "
+                                       "header that POST or GET /v1/session returned."), slug="csrf-token")
             await set_principal(held.conn, entry.principal)
             scope["user"] = entry.principal
             scope["auth"] = SessionAuth(entry.session_id, entry.expires_at, sessions.csrf_token(token))
@@ -128,5 +132,5 @@ def _check_same_origin(connection: ASGIConnection) -> None:
     public = connection.app.state.settings.public_base_url
     allowed = {own, *([public.rstrip("/")] if public else [])}
     if origin not in allowed:
-        raise Forbidden(f"A write made with the session cookie must come from a page of this server "
-                        f"({own}), not from {origin}.", slug="cross-origin-write")
+        raise Forbidden(tr("A write made with the session cookie must come from a page of this server "
+                           "({own}), not from {origin}.", own=own, origin=origin), slug="cross-origin-write")

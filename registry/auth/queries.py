@@ -10,6 +10,7 @@ import msgspec
 from registry.auth import keys
 from registry.auth.models import CreatedKey, KeyInfo
 from registry.codes import CodeError, is_prefecture, normalise, prefecture_of
+from registry.i18n import message_of, tr
 from registry.principal import Principal, Role
 from registry.problems import NotFound, invalid_field
 
@@ -29,12 +30,14 @@ class Entry(msgspec.Struct, frozen=True):
     failures: int
     requests: int
     retry_after: int
+    lang: str | None = None
 
 
 # One round trip: count the request and read the address's failures (app.count_request), then turn the
 # key into the principal and set it in the open transaction (app.enter_with_key, sql/058).
 _ENTER = """
-select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name
+select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name,
+       k.lang
   from app.count_request($3, $4, $5) r
   left join app.enter_with_key($1, $2) k on true
 """
@@ -46,21 +49,23 @@ async def enter_with_key(db: asyncpg.Connection, tenant: str, digest: bytes, fai
     r = await db.fetchrow(_ENTER, tenant, digest, failures_bucket, key_bucket, window_s)
     principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
         if r["key_id"] is not None else None
-    return Entry(principal, r["failures"], r["requests"], r["retry_after"])
+    return Entry(principal, r["failures"], r["requests"], r["retry_after"], r["lang"])
 
 
-_COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at"
+_COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at, lang"
 
 
 async def resolve_tenant(db: asyncpg.Connection, role: Role, tenant: str) -> tuple[str, str | None]:
     """Check that the tenant exists for the role; return (tenant code, prefecture code)."""
     if role == "admin":
         if tenant != "admin":
-            raise invalid_field("tenant", "admin keys belong to the tenant 'admin'")
+            raise invalid_field("tenant", tr("admin keys belong to the tenant 'admin'"))
         return "admin", None
     if role == "carrier":
         if not await db.fetchval("select 1 from carriers where carrier_code = $1", tenant):
-            raise invalid_field("tenant", f"no carrier organisation {tenant!r}; an admin registers it first")
+            raise invalid_field("tenant", tr("no carrier organisation {tenant}; an admin registers it "
+                                             "first",
+                                             tenant=f"{tenant!r}"))
         return tenant, None
     if role == "supplier":
         if not await db.fetchval("select 1 from suppliers where corporate_number = $1", tenant):
@@ -69,25 +74,27 @@ async def resolve_tenant(db: asyncpg.Connection, role: Role, tenant: str) -> tup
     try:
         code = normalise(tenant)
     except CodeError as exc:
-        raise invalid_field("tenant", str(exc)) from exc
+        raise invalid_field("tenant", message_of(exc)) from exc
     if role == "prefecture":
         if not is_prefecture(code):
-            raise invalid_field("tenant", f"{code} is a municipality; a prefecture code ends in 000c, e.g. 130001")
+            raise invalid_field("tenant", tr("{code} is a municipality; a prefecture code ends in 000c, "
+                                             "e.g. 130001", code=code))
         return code, code
     kind = await db.fetchval("select kind from municipalities where code = $1", code)
     if kind != "municipality":
         why = "is a ward of a designated city; keys go to the city" if kind == "ward" else "is not a municipality"
-        raise invalid_field("tenant", f"{code} {why}")
+        raise invalid_field("tenant", tr("{code} {why}", code=code, why=why))
     return code, prefecture_of(code)
 
 
-async def create_key(db: asyncpg.Connection, role: Role, tenant: str, name: str) -> CreatedKey:
+async def create_key(db: asyncpg.Connection, role: Role, tenant: str, name: str,
+                     lang: str | None = None) -> CreatedKey:
     tenant_code, prefecture_code = await resolve_tenant(db, role, tenant)
     plaintext, digest = keys.new_key(tenant_code)
     row = await db.fetchrow(
-        f"""insert into api_keys (tenant_code, role, prefecture_code, name, key_hash)
-            values ($1, $2, $3, $4, $5) returning {_COLUMNS}""",
-        tenant_code, role, prefecture_code, name, digest)
+        f"""insert into api_keys (tenant_code, role, prefecture_code, name, key_hash, lang)
+            values ($1, $2, $3, $4, $5, $6) returning {_COLUMNS}""",
+        tenant_code, role, prefecture_code, name, digest, lang)
     return CreatedKey(plaintext, KeyInfo(*row))
 
 
@@ -106,7 +113,16 @@ async def revoke_key(db: asyncpg.Connection, key_id: str) -> KeyInfo:
         f"""update api_keys set revoked_at = coalesce(revoked_at, now())
              where key_id = $1::uuid returning {_COLUMNS}""", key_id)
     if row is None:
-        raise NotFound(f"No key {key_id} among those your key may manage.")
+        raise NotFound(tr("No key {key_id} among those your key may manage.", key_id=key_id))
+    return KeyInfo(*row)
+
+
+async def set_key_language(db: asyncpg.Connection, key_id: str, lang: str | None) -> KeyInfo:
+    """Set the language of a key's problems; row security keeps other tenants' keys out of reach (404)."""
+    row = await db.fetchrow(
+        f"update api_keys set lang = $2 where key_id = $1::uuid returning {_COLUMNS}", key_id, lang)
+    if row is None:
+        raise NotFound(tr("No key {key_id} among those your key may manage.", key_id=key_id))
     return KeyInfo(*row)
 
 

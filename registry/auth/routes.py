@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from litestar import Request, delete, get, post
+from litestar import Request, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry.auth import delegation, queries
-from registry.auth.models import CreatedKey, KeyCreate, KeyInfo, KeyPage
+from registry.auth.models import CreatedKey, KeyChange, KeyCreate, KeyInfo, KeyPage
+from registry.i18n import tr
 from registry.pagination import page_of, page_request
 from registry.params import parse_uuid
 from registry.principal import Principal
@@ -39,15 +40,24 @@ async def list_keys(
 @post("/v1/keys", tags=["keys"], summary="Create an API key; the key is shown once")
 async def create_key(request: Request, db: asyncpg.Connection, data: KeyCreate) -> CreatedKey:
     delegation.require_may_issue(request.user, data.role, data.tenant)
-    return await queries.create_key(db, data.role, data.tenant, data.name)
+    return await queries.create_key(db, data.role, data.tenant, data.name, data.lang)
 
 
 @delete("/v1/keys/{key_id:str}", tags=["keys"], summary="Revoke an API key", status_code=200)
 async def revoke_key(request: Request, db: asyncpg.Connection, key_id: str) -> KeyInfo:
     revoked = await queries.revoke_key(db, parse_uuid(key_id, "key_id"))
     if not delegation.may_manage(request.user, revoked):  # row security agreed; the code checks it again
-        raise NotFound(f"No key {key_id} among those your key may manage.")
+        raise NotFound(tr("No key {key_id} among those your key may manage.", key_id=key_id))
     return revoked
 
 
-route_handlers = [me, list_keys, create_key, revoke_key]
+@patch("/v1/keys/{key_id:str}", tags=["keys"],
+       summary="Set the language of a key's problem messages (used when a request sends no Accept-Language)")
+async def change_key(request: Request, db: asyncpg.Connection, key_id: str, data: KeyChange) -> KeyInfo:
+    changed = await queries.set_key_language(db, parse_uuid(key_id, "key_id"), data.lang)
+    if not delegation.may_manage(request.user, changed):  # row security agreed; the code checks it again
+        raise NotFound(tr("No key {key_id} among those your key may manage.", key_id=key_id))
+    return changed
+
+
+route_handlers = [me, list_keys, create_key, change_key, revoke_key]

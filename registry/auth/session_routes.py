@@ -9,6 +9,7 @@ from litestar.datastructures import Cookie
 from registry.auth import queries, sessions
 from registry.auth.middleware import SessionAuth
 from registry.auth.models import SessionInfo
+from registry.i18n import tr
 from registry.principal import Principal
 from registry.problems import Problem
 from registry.settings import Settings
@@ -25,8 +26,8 @@ def _cookie(request: Request, value: str, max_age: int) -> Cookie:
       summary="Sign in the web map: exchange the key you send as Bearer for an HttpOnly session cookie")
 async def open_session(request: Request, db: asyncpg.Connection) -> Response[SessionInfo]:
     if isinstance(request.auth, SessionAuth):
-        raise Problem("Send your API key as `Authorization: Bearer <key>` to sign in; a session cannot open "
-                      "another.", status=400)
+        raise Problem(tr("Send your API key as `Authorization: Bearer <key>` to sign in; a session cannot "
+                         "open another."), status=400)
     principal: Principal = request.user
     settings: Settings = request.app.state.settings
     token, digest = sessions.new_token(principal.tenant_code)

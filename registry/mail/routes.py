@@ -10,6 +10,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry import etags
+from registry.i18n import tr
 from registry.mail import queries, service
 from registry.mail.models import Contact, ContactCreate, ContactPage, ContactUpdate
 from registry.pagination import not_a_cursor, page_of, page_request
@@ -18,7 +19,7 @@ from registry.problems import NotFound
 
 
 def _missing(contact_id: str) -> NotFound:
-    return NotFound(f"No contact {contact_id} among your key's tenant's.")
+    return NotFound(tr("No contact {contact_id} among your key's tenant's.", contact_id=contact_id))
 
 
 @post("/v1/contacts", tags=["mail"], summary="Add an address for notification mail")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from registry.i18n import tr
 from registry.problems import invalid_field
 
 
@@ -10,4 +11,4 @@ def checked_email(email: str | None) -> None:
         return
     local, at, domain = email.rpartition("@")
     if not (at and local and domain) or any(c.isspace() for c in domain):
-        raise invalid_field("email", f"{email!r} is not an e-mail address")
+        raise invalid_field("email", tr("{email} is not an e-mail address", email=f"{email!r}"))

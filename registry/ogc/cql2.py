@@ -8,7 +8,6 @@ schema a client reads and the properties a filter may name cannot drift apart.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import re
@@ -18,8 +17,9 @@ from decimal import Decimal
 from typing import Any, Literal
 
 import cql2
-import shapely
 
+from registry.i18n import tr
+from registry.ogc.cql2_literals import _bad, _bbox_polygon, _check_coordinates, _temporal, _valid_geojson
 from registry.problems import invalid_field
 
 ColumnType = Literal["string", "number", "integer", "boolean", "timestamp", "date", "geometry"]
@@ -57,10 +57,6 @@ class Translated:
     params: list[object]
 
 
-def _bad(message: str) -> Exception:
-    return invalid_field("filter", message)
-
-
 _STRINGS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"")
 _PREFIX_RUN = re.compile(r"(?:(?:\bNOT\b|[-+])\s*){" + str(MAX_PREFIX_RUN + 1) + ",}", re.I)
 
@@ -72,9 +68,11 @@ def _check_text_shape(text: str) -> None:
         depth += (ch in "([") - (ch in ")]")
         deepest = max(deepest, depth)
     if deepest > MAX_DEPTH:
-        raise _bad(f"parentheses are nested {deepest} deep; at most {MAX_DEPTH} are accepted, simplify the filter")
+        raise _bad(tr("parentheses are nested {deepest} deep; at most {max_depth} are accepted, simplify "
+                      "the filter", deepest=deepest, max_depth=MAX_DEPTH))
     if _PREFIX_RUN.search(bare):
-        raise _bad(f"more than {MAX_PREFIX_RUN} NOT or signs in a row; remove the redundant ones")
+        raise _bad(tr("more than {max_prefix_run} NOT or signs in a row; remove the redundant ones",
+                      max_prefix_run=MAX_PREFIX_RUN))
 
 
 def _json_depth(value: Any) -> int:
@@ -92,17 +90,20 @@ def _parse_error(exc: Exception, lang: Lang) -> Exception:
     where = re.search(r"-->\s*(\d+):(\d+)", text)
     expected = re.search(r"=\s*(expected .*)", text)
     if where:
-        return _bad(f"not valid {lang} at line {where.group(1)}, column {where.group(2)}: "
-                    f"{expected.group(1) if expected else 'unexpected input'}")
-    return _bad(f"not valid {lang}: {text.strip().splitlines()[0] if text.strip() else 'cannot be read'}")
+        return _bad(tr("not valid {lang} at line {line}, column {column}: {expected}",
+                       lang=lang, line=where.group(1), column=where.group(2),
+                       expected=expected.group(1) if expected else tr("unexpected input")))
+    return _bad(tr("not valid {lang}: {error}",
+                   lang=lang, error=text.strip().splitlines()[0] if text.strip() else tr("cannot be read")))
 
 
 def parse(filter_text: str, lang: Lang) -> Any:
     """The filter as normalised CQL2 JSON (plain Python values), or a 422 saying what is wrong."""
     if len(filter_text) > MAX_CHARS:
-        raise _bad(f"is {len(filter_text):,} characters long; at most {MAX_CHARS:,} are accepted")
+        raise _bad(tr("is {filter_text_count} characters long; at most {max_chars} are accepted",
+                      filter_text_count=f"{len(filter_text):,}", max_chars=f"{MAX_CHARS:,}"))
     if not filter_text.strip():
-        raise _bad("is empty; give a CQL2 expression such as category = 'rooftop'")
+        raise _bad(tr("is empty; give a CQL2 expression such as category = 'rooftop'"))
     try:
         if lang == "cql2-text":
             _check_text_shape(filter_text)
@@ -113,12 +114,12 @@ def parse(filter_text: str, lang: Lang) -> Any:
             except RecursionError:
                 too_deep = True
             except ValueError as exc:
-                raise _bad(f"not valid JSON: {exc}") from exc
+                raise _bad(tr("not valid JSON: {exc}", exc=exc)) from exc
             if too_deep:
-                raise _bad(f"nested more than {MAX_DEPTH} levels deep; simplify the filter")
+                raise _bad(tr("nested more than {max_depth} levels deep; simplify the filter", max_depth=MAX_DEPTH))
             expr = cql2.parse_json(filter_text)
         else:
-            raise invalid_field("filter-lang", "must be cql2-text or cql2-json")
+            raise invalid_field("filter-lang", tr("must be cql2-text or cql2-json"))
         return expr.to_json()
     except (cql2.ParseError, cql2.ValidationError, ValueError) as exc:
         raise _parse_error(exc, lang) from exc
@@ -147,7 +148,7 @@ class _Writer:
             column = self.queryables.get(name) if isinstance(name, str) else None
             if column is None:
                 known = ", ".join(sorted(self.queryables))
-                raise _bad(f"unknown property {name!r}; the queryables are {known}")
+                raise _bad(tr("unknown property {name}; the queryables are {known}", name=f"{name!r}", known=known))
             return _Prop(name, column)
         return None
 
@@ -155,10 +156,11 @@ class _Writer:
         """A literal compared with a property of type `want`, as a typed parameter."""
         kind, value = _literal_kind(node)
         if kind is None:
-            raise _bad(f"{_show(node)} is not a value; compare {prop} with a literal such as 'text', 12.5, "
-                       f"true, DATE('2024-04-01') or TIMESTAMP('2024-04-01T00:00:00Z')")
+            raise _bad(tr("{node} is not a value; compare {prop} with a literal such as 'text', 12.5, "
+                          "true, DATE('2024-04-01') or TIMESTAMP('2024-04-01T00:00:00Z')",
+                          node=_show(node), prop=prop))
         if kind == "null":
-            raise _bad(f"compare {prop} with NULL using '{prop} IS NULL' instead")
+            raise _bad(tr("compare {prop} with NULL using '{prop} IS NULL' instead", prop=prop))
         if want in ("number", "integer") and kind == "number":
             # numeric, not float8: 20.1 compares exactly with numeric(7, 2) columns, and an integer
             # column compared with 2.5 stays a valid question.
@@ -167,27 +169,31 @@ class _Writer:
             if kind in ("timestamp", "date"):
                 value = _temporal(kind, value, prop)
             return self.param(value, _SQL_CAST[want])
-        raise _bad(f"{prop} is a {want}, but {_show(node)} is a {kind}")
+        raise _bad(tr("{prop} is a {want}, but {node} is a {kind}",
+                      prop=prop, want=want, node=_show(node), kind=kind))
 
     def check_enum(self, p: _Prop, values: list[object]) -> None:
         if p.column.enum is None:
             return
         for value in values:
             if isinstance(value, str) and value not in p.column.enum:
-                raise _bad(f"{value!r} is not a {p.name}; use one of {', '.join(p.column.enum)}")
+                raise _bad(tr("{value} is not a {name}; use one of {enum}",
+                              value=f"{value!r}", name=p.name, enum=', '.join(p.column.enum)))
 
     def geometry(self, node: Any) -> str:
         p = self.prop(node)
         if p is not None:
             if p.column.type != "geometry":
-                raise _bad(f"{p.name} is a {p.column.type}, not a geometry; spatial operators take the geometry")
+                raise _bad(tr("{name} is a {type}, not a geometry; spatial operators take the geometry",
+                              name=p.name, type=p.column.type))
             return p.column.sql
         if isinstance(node, dict) and set(node) == {"bbox"}:
             node = _bbox_polygon(node["bbox"])
         if isinstance(node, dict) and node.get("type") in _GEOMETRY_TYPES:
             _check_coordinates(node)
             return f"ST_SetSRID(ST_GeomFromGeoJSON({self.param(_valid_geojson(node), 'text')}), 4326)"
-        raise _bad(f"{_show(node)} is not a geometry; give a WKT or GeoJSON geometry in longitude, latitude (WGS 84)")
+        raise _bad(tr("{node} is not a geometry; give a WKT or GeoJSON geometry in longitude, latitude "
+                      "(WGS 84)", node=_show(node)))
 
     def predicate(self, node: Any) -> str:
         if isinstance(node, bool):
@@ -195,14 +201,14 @@ class _Writer:
         p = self.prop(node)
         if p is not None:
             if p.column.type != "boolean":
-                raise _bad(f"{p.name} alone is not a condition; compare it, e.g. {p.name} = ...")
+                raise _bad(tr("{name} alone is not a condition; compare it, e.g. {name} = ...", name=p.name))
             return p.column.sql
         if not (isinstance(node, dict) and isinstance(node.get("op"), str) and isinstance(node.get("args"), list)):
-            raise _bad(f"{_show(node)} is not a condition")
+            raise _bad(tr("{node} is not a condition", node=_show(node)))
         op, args = node["op"].lower(), node["args"]
         if op in ("and", "or"):
             if len(args) < 2:
-                raise _bad(f"{op.upper()} needs at least two conditions")
+                raise _bad(tr("{op} needs at least two conditions", op=op.upper()))
             return "(" + f" {op.upper()} ".join(self.predicate(a) for a in args) + ")"
         if op == "not":
             _arity(op, args, 1)
@@ -213,13 +219,13 @@ class _Writer:
             _arity("LIKE", args, 2)
             p = self.property_of("LIKE", args[0], ("string",))
             if not isinstance(args[1], str):
-                raise _bad(f"LIKE needs a text pattern such as 'Chiyoda%', not {_show(args[1])}")
+                raise _bad(tr("LIKE needs a text pattern such as 'Chiyoda%', not {show}", show=_show(args[1])))
             return f"({p.column.sql} LIKE {self.param(args[1], 'text')})"
         if op == "in":
             _arity("IN", args, 2)
             p = self.property_of("IN", args[0], ("string", "number", "integer", "boolean", "timestamp", "date"))
             if not isinstance(args[1], list) or not args[1]:
-                raise _bad(f"IN needs a non-empty list, e.g. {p.name} IN ('a', 'b')")
+                raise _bad(tr("IN needs a non-empty list, e.g. {name} IN ('a', 'b')", name=p.name))
             self.check_enum(p, args[1])
             values = [self.literal(v, p.column.type, p.name) for v in args[1]]
             return f"({p.column.sql} IN ({', '.join(values)}))"
@@ -232,7 +238,7 @@ class _Writer:
             _arity("IS NULL", args, 1)
             p = self.prop(args[0])
             if p is None:
-                raise _bad(f"IS NULL applies to a property, not {_show(args[0])}")
+                raise _bad(tr("IS NULL applies to a property, not {show}", show=_show(args[0])))
             return f"({p.column.sql} IS NULL)"
         if op in _SPATIAL:
             _arity(op.upper(), args, 2)
@@ -242,35 +248,39 @@ class _Writer:
             a, b, distance = self.geometry(args[0]), self.geometry(args[1]), args[2]
             if isinstance(distance, bool) or not isinstance(distance, int | float) or not math.isfinite(distance) \
                     or distance < 0:
-                raise _bad(f"S_DWITHIN's distance is metres, a number 0 or more, not {_show(distance)}")
+                raise _bad(tr("S_DWITHIN's distance is metres, a number 0 or more, not {distance}",
+                              distance=_show(distance)))
             return f"ST_DWithin(({a})::geography, ({b})::geography, {self.param(float(distance), 'float8')})"
-        raise _bad(f"the operator {node['op']!r} is not supported; use =, <>, <, <=, >, >=, AND, OR, NOT, "
-                   f"IN, BETWEEN, LIKE, IS NULL, S_INTERSECTS, S_WITHIN or S_DWITHIN")
+        raise _bad(tr("the operator {node} is not supported; use =, <>, <, <=, >, >=, AND, OR, NOT, IN, "
+                      "BETWEEN, LIKE, IS NULL, S_INTERSECTS, S_WITHIN or S_DWITHIN",
+                      node=f"{node['op']!r}"))
 
     def property_of(self, op: str, node: Any, types: tuple[ColumnType, ...]) -> _Prop:
         p = self.prop(node)
         if p is None:
-            raise _bad(f"{op} applies to a property, not {_show(node)}")
+            raise _bad(tr("{op} applies to a property, not {node}", op=op, node=_show(node)))
         if p.column.type not in types:
-            raise _bad(f"{op} does not apply to {p.name}, a {p.column.type}")
+            raise _bad(tr("{op} does not apply to {name}, a {type}", op=op, name=p.name, type=p.column.type))
         return p
 
     def comparison(self, op: str, args: list[Any]) -> str:
         _arity(op, args, 2)
         left, right = self.prop(args[0]), self.prop(args[1])
         if left is None and right is None:
-            raise _bad(f"{_show(args[0])} {op} {_show(args[1])} compares two values; name a property on one side")
+            raise _bad(tr("{show} {op} {show2} compares two values; name a property on one side",
+                          show=_show(args[0]), op=op, show2=_show(args[1])))
         if left is not None and right is not None:
             if _FAMILY.get(left.column.type, left.column.type) != _FAMILY.get(right.column.type, right.column.type):
-                raise _bad(f"{left.name} is a {left.column.type} and {right.name} a {right.column.type}; "
-                           "they cannot be compared")
+                raise _bad(tr("{name} is a {type} and {name2} a {type2}; they cannot be compared",
+                              name=left.name, type=left.column.type, name2=right.name, type2=right.column.type))
             sides = (left.column.sql, right.column.sql)
         else:
             p, other = (left, args[1]) if left is not None else (right, args[0])  # type: ignore[assignment]
             if p.column.type == "geometry":
-                raise _bad(f"{p.name} is a geometry; use S_INTERSECTS, S_WITHIN or S_DWITHIN")
+                raise _bad(tr("{name} is a geometry; use S_INTERSECTS, S_WITHIN or S_DWITHIN", name=p.name))
             if op not in ("=", "<>") and p.column.type in ("string", "boolean") and p.column.enum is not None:
-                raise _bad(f"{p.name} is one of {', '.join(p.column.enum)}; compare it with = or <> or IN")
+                raise _bad(tr("{name} is one of {enum}; compare it with = or <> or IN",
+                              name=p.name, enum=', '.join(p.column.enum)))
             if op in ("=", "<>"):
                 self.check_enum(p, [other])
             value = self.literal(other, p.column.type, p.name)
@@ -280,7 +290,7 @@ class _Writer:
 
 def _arity(op: str, args: list[Any], n: int) -> None:
     if len(args) != n:
-        raise _bad(f"{op.upper()} takes {n} argument{'s' if n > 1 else ''}, got {len(args)}")
+        raise _bad(tr("{op} takes {n} argument(s), got {arg_count}", op=op.upper(), n=n, arg_count=len(args)))
 
 
 def _literal_kind(node: Any) -> tuple[str | None, Any]:
@@ -296,51 +306,6 @@ def _literal_kind(node: Any) -> tuple[str | None, Any]:
         kind, value = next(iter(node.items()))
         return (kind if isinstance(value, str) else None), value
     return None, node
-
-
-def _temporal(kind: str, text: str, prop: str) -> dt.date:
-    """cql2 has already normalised a TIMESTAMP to UTC (a trailing Z), so a timestamp is never naive here."""
-    try:
-        return dt.datetime.fromisoformat(text) if kind == "timestamp" else dt.date.fromisoformat(text)
-    except ValueError as exc:
-        example = "TIMESTAMP('2024-04-01T09:00:00Z')" if kind == "timestamp" else "DATE('2024-04-01')"
-        raise _bad(f"{text!r} is not a {kind} for {prop}; write e.g. {example}") from exc
-
-
-def _bbox_polygon(box: Any) -> dict[str, Any]:
-    if not isinstance(box, list) or len(box) not in (4, 6) or not all(isinstance(v, int | float) for v in box):
-        raise _bad("BBOX takes 4 numbers: min longitude, min latitude, max longitude, max latitude")
-    w, s, e, n = (box[0], box[1], box[2], box[3]) if len(box) == 4 else (box[0], box[1], box[3], box[4])
-    if w >= e or s >= n:
-        raise _bad("BBOX is min longitude, min latitude, max longitude, max latitude, with min < max")
-    return {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
-
-
-def _check_coordinates(geometry: dict[str, Any]) -> None:
-    stack: list[Any] = [geometry.get("coordinates", []), *geometry.get("geometries", [])]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            stack.extend([item.get("coordinates", []), *item.get("geometries", [])])
-        elif isinstance(item, list) and item and all(isinstance(v, int | float) for v in item):
-            lon, lat = item[0], item[1] if len(item) > 1 else 0
-            if not (-180 <= lon <= 180 and -90 <= lat <= 90):
-                hint = " (latitude first? give longitude first)" if -90 <= lon <= 90 < abs(lat) <= 180 else ""
-                raise _bad(f"the position ({lon} {lat}) is outside longitude -180..180, latitude -90..90{hint}")
-        elif isinstance(item, list):
-            stack.extend(item)
-
-
-def _valid_geojson(geometry: dict[str, Any]) -> str:
-    """PostGIS answers an unclosed ring with an internal error (a 500); say what is wrong instead."""
-    text = json.dumps(geometry)
-    try:
-        parsed = shapely.from_geojson(text)
-    except shapely.errors.GEOSException as exc:
-        raise _bad(f"the {geometry['type']} cannot be read: {exc}") from exc
-    if not parsed.is_valid:
-        raise _bad(f"the {geometry['type']} is not valid: {shapely.is_valid_reason(parsed)}")
-    return text
 
 
 def _show(node: Any) -> str:
@@ -366,7 +331,8 @@ def translate(filter_text: str, lang: Lang, queryables: Mapping[str, Column], fi
     tree = parse(filter_text, lang)
     nodes = _count_nodes(tree)
     if nodes > MAX_NODES:
-        raise _bad(f"has {nodes} parts (operators, properties and values); at most {MAX_NODES} are accepted")
+        raise _bad(tr("has {nodes} parts (operators, properties and values); at most {max_nodes} are "
+                      "accepted", nodes=nodes, max_nodes=MAX_NODES))
     writer = _Writer(queryables, first_param)
     return Translated(writer.predicate(tree), writer.params)
 

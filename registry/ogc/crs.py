@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from registry.i18n import tr
 from registry.problems import invalid_field
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -57,8 +58,10 @@ def parse_crs(value: str | None, field: str = "crs") -> Crs:
         text = CRS84
     found = OFFERED.get(text)
     if found is None:
-        raise invalid_field(field, f"{value!r} is not offered; use one of {CRS84}, {EPSG}4326, {EPSG}6668, "
-                                   f"{EPSG}3857 or {EPSG}6669 to {EPSG}6687 (JGD2011 plane rectangular I-XIX)")
+        raise invalid_field(field, tr("{value} is not offered; use one of {crs84}, {epsg}4326, "
+                                      "{epsg}6668, {epsg}3857 or {epsg}6669 to {epsg}6687 (JGD2011 plane "
+                                      "rectangular I-XIX)",
+                                      value=f"{value!r}", crs84=CRS84, epsg=EPSG))
     return found
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from litestar import Request
 
+from registry.i18n import tr
 from registry.ogc.documents import COLLECTIONS, GEOJSON
 from registry.ogc.models import OgcLink
 from registry.ogc.queries import Row
@@ -17,7 +18,8 @@ from registry.problems import NotFound, Problem, invalid_field
 
 def collection_name(value: str) -> str:
     if value not in COLLECTIONS:
-        raise NotFound(f"No collection {value!r}; the collections are {', '.join(COLLECTIONS)}.")
+        raise NotFound(tr("No collection {value}; the collections are {collections}.",
+                          value=f"{value!r}", collections=', '.join(COLLECTIONS)))
     return value
 
 
@@ -30,7 +32,8 @@ def feature_id(collection: str, value: str) -> str | None:
     try:
         found = parse_uuid(value, "featureId")
     except Problem as exc:
-        raise invalid_field("featureId", f"{value!r} is neither a UUID nor a 6-digit local government code") \
+        raise invalid_field("featureId", tr("{value} is neither a UUID nor a 6-digit local government code",
+                                            value=f"{value!r}")) \
             from exc
     return None if collection == "municipalities" else found
 
@@ -52,7 +55,7 @@ def wanted_page(request: Request, after: str | None, limit: int) -> Wanted:
         return Wanted(page.limit, True, None)
     direction, a, b = page.after
     if direction not in ("next", "prev"):
-        raise not_a_cursor(hint="follow a next or prev link")
+        raise not_a_cursor(hint=tr("follow a next or prev link"))
     return Wanted(page.limit, direction == "next", [a, b])
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from registry.assets.search import parse_bbox
+from registry.i18n import tr
 from registry.ogc.cql2 import Lang, Translated, translate
 from registry.ogc.crs import CRS84, DEFAULT, Crs, envelope, parse_crs
 from registry.ogc.queryables import QUERYABLES
@@ -44,20 +45,20 @@ def _bbox(text: str, crs: Crs) -> tuple[float, float, float, float]:
     if len(parts) == 6:  # OGC allows a 3D box; heights do not filter anything here
         parts = [parts[0], parts[1], parts[3], parts[4]]
     if len(parts) != 4:
-        raise invalid_field("bbox", f"needs 4 comma-separated numbers, got {len(parts)}")
+        raise invalid_field("bbox", tr("needs 4 comma-separated numbers, got {part_count}", part_count=len(parts)))
     try:
         values = tuple(float(p) for p in parts)
     except ValueError as exc:
-        raise invalid_field("bbox", f"{text!r} has a part that is not a number") from exc
+        raise invalid_field("bbox", tr("{text} has a part that is not a number", text=f"{text!r}")) from exc
     if any(v != v or abs(v) == float("inf") for v in values):
-        raise invalid_field("bbox", "numbers must be finite")
+        raise invalid_field("bbox", tr("numbers must be finite"))
     box = envelope(values, crs)  # type: ignore[arg-type]
     if crs.degrees:
         return parse_bbox(",".join(str(v) for v in box))
     if box[0] >= box[2] or box[1] >= box[3]:
         order = "min northing, min easting, max northing, max easting" if crs.north_first else \
             "min easting, min northing, max easting, max northing"
-        raise invalid_field("bbox", f"the order in {crs.uri} is {order}, with min < max")
+        raise invalid_field("bbox", tr("the order in {uri} is {order}, with min < max", uri=crs.uri, order=order))
     return box
 
 
@@ -71,10 +72,11 @@ def _instant(text: str, end: bool) -> dt.datetime | None:
             return start + dt.timedelta(days=1) - dt.timedelta(microseconds=1) if end else start
         value = dt.datetime.fromisoformat(text)
     except ValueError as exc:
-        raise invalid_field("datetime", f"{text!r} is not an RFC 3339 date-time such as 2025-04-01T00:00:00Z "
-                                        "or a date such as 2025-04-01") from exc
+        raise invalid_field("datetime", tr("{text} is not an RFC 3339 date-time such as "
+                                           "2025-04-01T00:00:00Z or a date such as 2025-04-01",
+                                           text=f"{text!r}")) from exc
     if value.tzinfo is None:
-        raise invalid_field("datetime", f"{text!r} needs a time zone, e.g. Z or +09:00")
+        raise invalid_field("datetime", tr("{text} needs a time zone, e.g. Z or +09:00", text=f"{text!r}"))
     return value
 
 
@@ -84,23 +86,27 @@ def parse_datetime(text: str | None) -> tuple[dt.datetime | None, dt.datetime | 
         return None, None
     if "/" not in text:
         if text in ("", ".."):
-            raise invalid_field("datetime", "an instant cannot be open; give a date-time or start/end")
+            raise invalid_field("datetime", tr("an instant cannot be open; give a date-time or start/end"))
         return _instant(text, False), _instant(text, True)
     first, _, last = text.partition("/")
     start, end = _instant(first, False), _instant(last, True)
     if start is None and end is None:
-        raise invalid_field("datetime", "at least one end of the interval must be given, e.g. 2025-04-01T00:00:00Z/..")
+        raise invalid_field("datetime", tr("at least one end of the interval must be given, e.g. "
+                                           "2025-04-01T00:00:00Z/.."))
     if start is not None and end is not None and start > end:
-        raise invalid_field("datetime", "the interval's start is after its end")
+        raise invalid_field("datetime", tr("the interval's start is after its end"))
     return start, end
 
 
 def parse_filter(collection: str, text: str | None, lang: str | None, filter_crs: str | None) -> Filter | None:
     if lang is not None and lang not in LANGS:
-        raise invalid_field("filter-lang", f"{lang!r} is not offered; use cql2-text (the default) or cql2-json")
+        raise invalid_field("filter-lang", tr("{lang} is not offered; use cql2-text (the default) or "
+                                              "cql2-json",
+                                              lang=f"{lang!r}"))
     if filter_crs is not None and parse_crs(filter_crs, "filter-crs").uri != CRS84:
-        raise invalid_field("filter-crs", f"geometries in a filter are longitude, latitude in {CRS84}; "
-                                          "transform them, or filter with bbox and bbox-crs")
+        raise invalid_field("filter-crs", tr("geometries in a filter are longitude, latitude in {crs84}; "
+                                             "transform them, or filter with bbox and bbox-crs",
+                                             crs84=CRS84))
     if text is None:
         return None  # a filter-lang alone asks for nothing
     found = Filter(text, LANGS[lang or "cql2-text"], collection)

@@ -9,6 +9,7 @@ import asyncpg
 from litestar import Request, Response, get
 from litestar.params import Parameter
 
+from registry.i18n import tr
 from registry.ogc import documents, queries
 from registry.ogc.crs import CRS84, OFFERED_URIS, content_crs, parse_crs
 from registry.ogc.documents import GEOJSON, JSON, SCHEMA
@@ -124,7 +125,8 @@ async def item(
     wanted = feature_id(name, featureId)
     found = await queries.one(db, name, wanted, out) if wanted is not None else None
     if found is None:
-        raise NotFound(f"No feature {featureId} in {name} among those your key may see.")
+        raise NotFound(tr("No feature {featureid} in {name} among those your key may see.",
+                          featureid=featureId, name=name))
     base = f"/ogc/collections/{name}"
     found.links = [OgcLink(link_to(request, path=f"{base}/items/{featureId}"), "self", GEOJSON),
                    OgcLink(link_to(request, path=base), "collection", JSON)]

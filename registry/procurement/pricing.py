@@ -12,6 +12,8 @@ from typing import Annotated
 
 import msgspec
 
+from registry.i18n import tr
+
 Yen = Annotated[int, msgspec.Meta(ge=0, le=10**13, description="integer yen")]
 PositiveYen = Annotated[int, msgspec.Meta(ge=1, le=10**13, description="integer yen")]
 Quantity = Annotated[int, msgspec.Meta(ge=1, le=100_000_000)]
@@ -35,32 +37,35 @@ def check_curve(tiers: Sequence[PriceTier]) -> list[PriceTier]:
     volume tiers in Japanese framework contracts (単価契約) are usually written.
     """
     if not tiers:
-        raise CurveError("a price curve needs at least one tier")
+        raise CurveError(tr("a price curve needs at least one tier"))
     ordered = sorted(tiers)
     if ordered[0].min_quantity != 1:
-        raise CurveError("the first tier must start at min_quantity 1 so that every quantity has a price")
+        raise CurveError(tr("the first tier must start at min_quantity 1 so that every quantity has a "
+                            "price"))
     for before, after in itertools.pairwise(ordered):
         if before.min_quantity == after.min_quantity:
-            raise CurveError(f"two tiers start at min_quantity {after.min_quantity}")
+            raise CurveError(tr("two tiers start at min_quantity {min_quantity}", min_quantity=after.min_quantity))
         if after.unit_price_yen > before.unit_price_yen:
-            raise CurveError(f"the unit price rises from {before.unit_price_yen} to {after.unit_price_yen} yen at "
-                             f"min_quantity {after.min_quantity}; a volume curve must not rise")
+            raise CurveError(tr("the unit price rises from {unit_price_yen} to {unit_price_yen2} yen at "
+                                "min_quantity {min_quantity}; a volume curve must not rise",
+                                unit_price_yen=before.unit_price_yen, unit_price_yen2=after.unit_price_yen,
+                                min_quantity=after.min_quantity))
     for tier in ordered:
         if tier.unit_price_yen <= 0:
-            raise CurveError("unit prices must be positive yen")
+            raise CurveError(tr("unit prices must be positive yen"))
     return ordered
 
 
 def price_at(tiers: Sequence[PriceTier], quantity: int) -> int:
     """P(Q): the unit price at pooled quantity Q (Q >= 1)."""
     if quantity < 1:
-        raise CurveError("the quantity must be at least 1")
+        raise CurveError(tr("the quantity must be at least 1"))
     price = None
     for tier in sorted(tiers):
         if tier.min_quantity <= quantity:
             price = tier.unit_price_yen
     if price is None:
-        raise CurveError(f"no tier covers quantity {quantity}")
+        raise CurveError(tr("no tier covers quantity {quantity}", quantity=quantity))
     return price
 
 

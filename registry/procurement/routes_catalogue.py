@@ -7,6 +7,7 @@ from litestar import Request, Response, get, post, put
 
 from registry import etags
 from registry.auth.guards import requires
+from registry.i18n import tr
 from registry.idempotency import respond_once
 from registry.problems import Conflict, NotFound
 from registry.procurement import queries, rules
@@ -22,7 +23,7 @@ async def list_categories(db: asyncpg.Connection) -> CategoryPage:
 async def _category(db: asyncpg.Connection, code: str) -> Category:
     found = await queries.get_category(db, code)
     if found is None:
-        raise NotFound(f"No item category {code!r}.")
+        raise NotFound(tr("No item category {code}.", code=f"{code!r}"))
     return found
 
 
@@ -39,7 +40,8 @@ async def create_category(request: Request, db: asyncpg.Connection, data: Catego
 
     async def produce() -> Category:
         if await queries.get_category(db, data.category_code):
-            raise Conflict(f"An item category {data.category_code!r} already exists; PUT it to change it.")
+            raise Conflict(tr("An item category {category_code} already exists; PUT it to change it.",
+                              category_code=f"{data.category_code!r}"))
         return await queries.insert_category(db, Category(
             data.category_code, data.name, data.name_en, data.unit_code, data.unit_name, data.list_price_yen,
             data.spec_attributes, curve, data.process_cost_yen, 1))

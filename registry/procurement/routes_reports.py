@@ -9,6 +9,7 @@ from litestar import Request, Response, get
 from litestar.params import Parameter
 from litestar.response import Stream
 
+from registry.i18n import tr
 from registry.problems import NotFound, invalid_field
 from registry.procurement import ocds_stream, service, summary, views
 from registry.procurement.api import ANY_TENANT, TAG, F, FormatAlias, csv_answer, wanted_format
@@ -37,7 +38,8 @@ async def savings(request: Request, db: asyncpg.Connection, round_id: str, f: F 
                   format: FormatAlias = None, detail: Detail = None) -> Response[SavingsReport]:
     fmt = wanted_format(request, f, format)
     if detail not in (None, "municipality"):
-        raise invalid_field("detail", "the one detail on offer is `municipality`; leave it out for the roll-ups")
+        raise invalid_field("detail", tr("the one detail on offer is `municipality`; leave it out for the "
+                                         "roll-ups"))
     r = await service.visible_round(db, round_id)
     _, seen = await summary.scoped(db, r, request.user)
     rows = seen.rows if detail else [row for row in seen.rows if row.level != "municipality"]
@@ -61,7 +63,8 @@ async def savings_what_if(
     rp, seen = await summary.scoped(db, r, request.user)
     group = rp.group(pool)
     if group is None:
-        raise NotFound(f"No pool {pool!r} in round {r.round_id}; see its aggregate for the pool keys.")
+        raise NotFound(tr("No pool {pool} in round {round_id}; see its aggregate for the pool keys.",
+                          pool=f"{pool!r}", round_id=r.round_id))
     result = what_if(group, rp.pricing(group), seen.baselines, k, q,
                      rp.categories[group.category_code].list_price_yen)
     if fmt == "csv":

@@ -8,6 +8,7 @@ import asyncpg
 from litestar import Request, Response, get, patch, post, put
 
 from registry import etags
+from registry.i18n import tr
 from registry.idempotency import respond_once
 from registry.pagination import page_of
 from registry.principal import Principal
@@ -119,7 +120,7 @@ async def upload_needs(request: Request, db: asyncpg.Connection, round_id: str,
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise invalid_field("body", "the CSV must be UTF-8 (save as 'CSV UTF-8' in Excel)") from exc
+        raise invalid_field("body", tr("the CSV must be UTF-8 (save as 'CSV UTF-8' in Excel)")) from exc
     try:
         rows = csvio.parse_needs(text)
     except csvio.CsvRejected as rejected:
@@ -151,7 +152,8 @@ async def upload_needs(request: Request, db: asyncpg.Connection, round_id: str,
 def _csv_problem(rows: list[tuple[int, str]]) -> Unprocessable:
     # The detail names at most 20 rows so that it stays readable; `errors` lists every one.
     shown = ", ".join(f"row {n}" for n, _ in rows[:20]) + (" ..." if len(rows) > 20 else "")
-    return Unprocessable(f"{len(rows)} row(s) rejected ({shown}); nothing was stored. Row 1 is the header.",
+    return Unprocessable(tr("{row_count} row(s) rejected ({shown}); nothing was stored. Row 1 is the "
+                            "header.", row_count=len(rows), shown=shown),
                          errors=[FieldError(f"row {n}", reason) for n, reason in rows])
 
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 
 from registry.codes import CodeError, prefecture_number
+from registry.i18n import message_of, tr
 from registry.params import parse_code
 from registry.principal import Principal
 from registry.problems import Conflict, FieldError, Forbidden, Unprocessable, invalid_field
@@ -60,7 +61,8 @@ def is_organiser(principal: Principal, organiser: str) -> bool:
 
 def require_organiser(principal: Principal, r: Round) -> Round:
     if not is_organiser(principal, r.organiser_code):
-        raise Forbidden(f"Only the round's organiser ({r.organiser_code}) or an admin may do this.")
+        raise Forbidden(tr("Only the round's organiser ({organiser_code}) or an admin may do this.",
+                           organiser_code=r.organiser_code))
     return r
 
 
@@ -68,27 +70,29 @@ def round_prefectures(principal: Principal, given: Sequence[str] | None) -> list
     """The prefecture numbers whose municipalities may take part: the organiser's own by default."""
     if given is None:
         if principal.role != "prefecture":
-            raise invalid_field("prefectures", "admins say which prefectures' municipalities may take part")
+            raise invalid_field("prefectures", tr("admins say which prefectures' municipalities may take "
+                                                  "part"))
         return [principal.prefecture_number or ""]
     out = set()
     for value in given:
         try:
             out.add(prefecture_number(value))
         except CodeError as exc:
-            raise invalid_field("prefectures", str(exc)) from exc
+            raise invalid_field("prefectures", message_of(exc)) from exc
     return sorted(out)
 
 
 def _zoned(name: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
-        raise invalid_field(name, "needs a time zone, e.g. 2026-03-31T17:00:00+09:00")
+        raise invalid_field(name, tr("needs a time zone, e.g. 2026-03-31T17:00:00+09:00"))
 
 
 def check_deadlines(opens_at: datetime, closes_at: datetime, withdrawal: datetime) -> None:
     if not opens_at < closes_at:
-        raise invalid_field("closes_at", f"must be after opens_at ({opens_at.isoformat()})")
+        raise invalid_field("closes_at", tr("must be after opens_at ({value})", value=opens_at.isoformat()))
     if not closes_at <= withdrawal:
-        raise invalid_field("withdrawal_deadline", f"must not be before closes_at ({closes_at.isoformat()})")
+        raise invalid_field("withdrawal_deadline", tr("must not be before closes_at ({value})",
+                                                      value=closes_at.isoformat()))
 
 
 def check_new_round(data: RoundCreate, known_categories: Iterable[str], now: datetime) -> None:
@@ -97,7 +101,7 @@ def check_new_round(data: RoundCreate, known_categories: Iterable[str], now: dat
         _zoned(name, getattr(data, name))
     unknown = sorted(set(data.category_codes) - set(known_categories))
     if unknown:
-        raise invalid_field("category_codes", f"unknown item categories {unknown}")
+        raise invalid_field("category_codes", tr("unknown item categories {unknown}", unknown=unknown))
     check_deadlines(data.opens_at or now, data.closes_at, data.withdrawal_deadline)
 
 
@@ -113,26 +117,31 @@ def changed_round(current: Round, data: RoundUpdate) -> Round:
 
 def require_open(r: Round, action: str) -> None:
     if r.phase == "upcoming":
-        raise Conflict(f"The submission window of round {r.round_id} opens at {when(r.opens_at)}; {action} then.")
+        raise Conflict(tr("The submission window of round {round_id} opens at {opens_at}; {action} then.",
+                          round_id=r.round_id, opens_at=when(r.opens_at), action=action))
     if r.phase != "open":
-        raise Conflict(f"The submission window of round {r.round_id} closed at {when(r.closes_at)}; "
-                       f"needs can no longer be {action} after that deadline.")
+        raise Conflict(tr("The submission window of round {round_id} closed at {closes_at}; needs can no "
+                          "longer be {action} after that deadline.",
+                          round_id=r.round_id, closes_at=when(r.closes_at), action=action))
 
 
 def require_withdrawable(r: Round) -> None:
     if r.phase == "firm":
-        raise Conflict(f"The withdrawal deadline of round {r.round_id} was {when(r.withdrawal_deadline)}; "
-                       "pledges are firm now. Ask the organiser to cancel your participation instead.")
+        raise Conflict(tr("The withdrawal deadline of round {round_id} was {withdrawal_deadline}; pledges "
+                          "are firm now. Ask the organiser to cancel your participation instead.",
+                          round_id=r.round_id, withdrawal_deadline=when(r.withdrawal_deadline)))
 
 
 def require_closed(r: Round) -> None:
     if r.phase in ("upcoming", "open"):
-        raise Conflict(f"Tenders are formed once the submission window closes ({when(r.closes_at)}).")
+        raise Conflict(tr("Tenders are formed once the submission window closes ({closes_at}).",
+                          closes_at=when(r.closes_at)))
 
 
 def require_round_category(r: Round, category_code: str) -> None:
     if category_code not in r.category_codes:
-        raise invalid_field("category_code", f"not one of this round's categories {r.category_codes}")
+        raise invalid_field("category_code", tr("not one of this round's categories {category_codes}",
+                                                category_codes=r.category_codes))
 
 
 # ---------------------------------------------------------------- needs
@@ -141,29 +150,36 @@ def checked_curve(curve: Sequence[PriceTier], field: str) -> list[PriceTier]:
     try:
         return check_curve(curve)
     except CurveError as exc:
-        raise invalid_field(field, str(exc)) from exc
+        raise invalid_field(field, message_of(exc)) from exc
 
 
 def check_need(fields: NeedFields, category: Category | None, category_code: str, r: Round) -> list[FieldError]:
     """Every problem with a need against its round and category (empty when it may be stored)."""
     problems = []
     if category is None or category_code not in r.category_codes:
-        problems.append(FieldError("category_code", f"{category_code!r} is not one of this round's categories "
-                                                    f"{r.category_codes}"))
+        problems.append(FieldError("category_code", tr("{category_code} is not one of this round's "
+                                                       "categories {category_codes}",
+                                                       category_code=f"{category_code!r}",
+                                                       category_codes=r.category_codes)))
     else:
         problems += [FieldError("requirements", p)
                      for p in check_requirements(fields.requirements, category.spec_attributes)]
     if fields.quantity_max is not None and fields.quantity_max < fields.quantity:
-        problems.append(FieldError("quantity_max", f"must be at least quantity ({fields.quantity})"))
+        problems.append(FieldError("quantity_max", tr("must be at least quantity ({quantity})",
+                                                      quantity=fields.quantity)))
     if fields.baseline_source == "list_price" and category is not None \
             and fields.baseline_unit_price_yen != category.list_price_yen:
-        problems.append(FieldError("baseline_unit_price_yen", "with baseline_source list_price it must be the list "
-                                                              f"price, {category.list_price_yen} yen"))
+        problems.append(FieldError("baseline_unit_price_yen", tr("with baseline_source list_price it must "
+                                                                 "be the list price, {list_price_yen} yen",
+                                                                 list_price_yen=category.list_price_yen)))
     return problems
 
 
 def sentence(problems: Sequence[FieldError]) -> str:
-    return "; ".join(f"{p.field}: {p.message}" for p in problems)
+    said: str = tr("{field}: {message}", field=problems[0].field, message=problems[0].message)
+    for p in problems[1:]:
+        said = tr("{first}; {rest}", first=said, rest=tr("{field}: {message}", field=p.field, message=p.message))
+    return said
 
 
 def require_valid_need(fields: NeedFields, category: Category | None, category_code: str, r: Round) -> None:
@@ -175,17 +191,18 @@ def require_valid_need(fields: NeedFields, category: Category | None, category_c
 def need_municipality(principal: Principal, given: str | None, r: Round) -> str:
     """Whose need this is (the one acting-for rule), and that the round is open to that municipality."""
     if principal.role not in ("municipality", "admin"):
-        raise Forbidden("Needs are submitted by municipality keys (or admins on their behalf).")
+        raise Forbidden(tr("Needs are submitted by municipality keys (or admins on their behalf)."))
     code = acting_for(principal, given, "municipality_code", parse=parse_code, what="municipality")
     if code[:2] not in r.prefectures:
-        raise Unprocessable(f"Round {r.round_id} is open to municipalities of prefectures {r.prefectures}; "
-                            f"{code} is not among them.")
+        raise Unprocessable(tr("Round {round_id} is open to municipalities of prefectures {prefectures}; "
+                               "{code} is not among them.",
+                               round_id=r.round_id, prefectures=r.prefectures, code=code))
     return code
 
 
 def require_active(status: str) -> None:
     if status != "active":
-        raise Conflict("This need was withdrawn; submit a new one instead.")
+        raise Conflict(tr("This need was withdrawn; submit a new one instead."))
 
 
 # ---------------------------------------------------------------- tenders
@@ -228,7 +245,8 @@ def contract_lines(lines: Iterable[tuple[str, str | None, int]], unit_price: int
 def award_terms(data: AwardCreate, pooled_quantity: int) -> tuple[int, list[PriceTier] | None]:
     """The awarded unit price and bid curve: a bid curve is priced at the pooled quantity."""
     if (data.unit_price_yen is None) == (data.bid_curve is None):
-        raise invalid_field("unit_price_yen", "give either unit_price_yen or bid_curve, not both and not neither")
+        raise invalid_field("unit_price_yen", tr("give either unit_price_yen or bid_curve, not both and "
+                                                 "not neither"))
     if data.bid_curve is None:
         return data.unit_price_yen or 0, None
     curve = checked_curve(data.bid_curve, "bid_curve")
@@ -239,13 +257,15 @@ def check_award(tender: TenderRecord, r: Round, participants: int, quantity: int
     """Only an active tender, only once pledges are firm, only while its demand still meets its rules."""
     require_transition(tender.status, "awarded")
     if r.phase != "firm":
-        raise Conflict(f"Award after the withdrawal deadline ({when(r.withdrawal_deadline)}): until then "
-                       "municipalities may still withdraw and the pooled quantity may change.")
+        raise Conflict(tr("Award after the withdrawal deadline ({withdrawal_deadline}): until then "
+                          "municipalities may still withdraw and the pooled quantity may change.",
+                          withdrawal_deadline=when(r.withdrawal_deadline)))
     if not quantity:
-        raise Conflict("Every need of this tender was withdrawn; mark it unsuccessful or cancel it.")
+        raise Conflict(tr("Every need of this tender was withdrawn; mark it unsuccessful or cancel it."))
     broken = rules_problem(participants, quantity, tender.min_participants, tender.min_quantity)
     if broken:
-        raise Conflict(f"The tender no longer meets its rules: {broken}. Mark it unsuccessful or cancel it.")
+        raise Conflict(tr("The tender no longer meets its rules: {broken}. Mark it unsuccessful or cancel "
+                          "it.", broken=broken))
 
 
 def check_status_change(tender: TenderRecord, wanted: str, participants: int, quantity: int) -> None:
@@ -253,4 +273,5 @@ def check_status_change(tender: TenderRecord, wanted: str, participants: int, qu
     if wanted == "active":
         broken = rules_problem(participants, quantity, tender.min_participants, tender.min_quantity)
         if broken:
-            raise Conflict(f"The tender no longer meets its rules after withdrawals: {broken}. Cancel it instead.")
+            raise Conflict(tr("The tender no longer meets its rules after withdrawals: {broken}. Cancel "
+                              "it instead.", broken=broken))

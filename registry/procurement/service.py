@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncpg
 
+from registry.i18n import tr
 from registry.params import parse_uuid
 from registry.principal import Principal
 from registry.problems import Forbidden, NotFound
@@ -31,7 +32,7 @@ from registry.procurement.views import tender_view
 async def visible_round(db: asyncpg.Connection, round_id: str) -> Round:
     found = await queries.get_round(db, parse_uuid(round_id, "round_id"))
     if found is None:
-        raise NotFound(f"No round {round_id} among those your key may see.")
+        raise NotFound(tr("No round {round_id} among those your key may see.", round_id=round_id))
     return found
 
 
@@ -42,17 +43,17 @@ async def organised_round(db: asyncpg.Connection, principal: Principal, round_id
 async def visible_need(db: asyncpg.Connection, need_id: str) -> Need:
     found = await queries.get_need(db, parse_uuid(need_id, "need_id"))
     if found is None:
-        raise NotFound(f"No need {need_id} among those your key may see.")
+        raise NotFound(tr("No need {need_id} among those your key may see.", need_id=need_id))
     return found
 
 
 async def own_need(db: asyncpg.Connection, principal: Principal, need_id: str) -> tuple[Need, Round]:
     need = await visible_need(db, need_id)
     if not principal.can_write_municipality(need.municipality_code):
-        raise Forbidden("Only the municipality that submitted a need (or an admin) may change it.")
+        raise Forbidden(tr("Only the municipality that submitted a need (or an admin) may change it."))
     r = await queries.get_round(db, need.round_id)
     if r is None:  # the need is visible, so its round is too; guard against a policy drifting apart
-        raise NotFound(f"No round {need.round_id} among those your key may see.")
+        raise NotFound(tr("No round {round_id} among those your key may see.", round_id=need.round_id))
     return need, r
 
 
@@ -60,7 +61,7 @@ async def visible_tender(db: asyncpg.Connection, tender_id: str) -> tuple[Tender
     found = await queries.get_tender(db, parse_uuid(tender_id, "tender_id"))
     r = await queries.get_round(db, found.round_id) if found else None
     if found is None or r is None:
-        raise NotFound(f"No tender {tender_id} among those your key may see.")
+        raise NotFound(tr("No tender {tender_id} among those your key may see.", tender_id=tender_id))
     return found, await RoundPools.load(db, r)
 
 
@@ -68,7 +69,7 @@ async def organised_tender(db: asyncpg.Connection, principal: Principal, tender_
                            ) -> tuple[TenderRecord, RoundPools]:
     found, rp = await visible_tender(db, tender_id)
     if not rules.is_organiser(principal, found.organiser_code):
-        raise NotFound(f"No tender {tender_id} among those your key may change.")
+        raise NotFound(tr("No tender {tender_id} among those your key may change.", tender_id=tender_id))
     return found, rp
 
 

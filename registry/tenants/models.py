@@ -6,6 +6,7 @@ from typing import Annotated
 
 import msgspec
 
+from registry.i18n import tr
 from registry.problems import invalid_field
 from registry.types import Email
 
@@ -70,8 +71,9 @@ class Carrier(msgspec.Struct):
 
 def parse_carrier_code(value: str, field: str) -> str:
     if not re.fullmatch(CARRIER_CODE_PATTERN, value):
-        raise invalid_field(field, f"{value!r} is not a carrier code (2-32 lower-case letters, digits and "
-                                   "hyphens, e.g. docomo)")
+        raise invalid_field(field, tr("{value} is not a carrier code (2-32 lower-case letters, digits and "
+                                      "hyphens, e.g. docomo)",
+                                      value=f"{value!r}"))
     return value
 
 

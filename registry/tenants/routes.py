@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from registry import etags
 from registry.auth.guards import requires
+from registry.i18n import tr
 from registry.pagination import page_of, page_request
 from registry.params import parse_code, parse_prefecture
 from registry.principal import Principal
@@ -58,14 +59,14 @@ async def municipality(db: asyncpg.Connection, code: str) -> Municipality:
     code = parse_code(code)
     found = await queries.get_municipality(db, code)
     if found is None:
-        raise NotFound(f"No municipality has code {code}.")
+        raise NotFound(tr("No municipality has code {code}.", code=code))
     return found
 
 
 async def _visible_municipality(db: asyncpg.Connection, principal: Principal, code: str) -> str:
     code = parse_code(code)
     if not principal.can_see_municipality(code) or await queries.municipality_kind(db, code) != "municipality":
-        raise NotFound(f"No municipality {code} among those your key may see.")
+        raise NotFound(tr("No municipality {code} among those your key may see.", code=code))
     return code
 
 
@@ -101,7 +102,7 @@ async def carriers(db: asyncpg.Connection) -> CarrierPage:
 async def carrier(db: asyncpg.Connection, carrier_code: str) -> Carrier:
     found = await queries.get_carrier(db, parse_carrier_code(carrier_code, "carrier_code"))
     if found is None:
-        raise NotFound(f"No carrier has code {carrier_code!r}.")
+        raise NotFound(tr("No carrier has code {carrier_code}.", carrier_code=f"{carrier_code!r}"))
     return found
 
 
@@ -109,7 +110,8 @@ async def carrier(db: asyncpg.Connection, carrier_code: str) -> Carrier:
       guards=[requires("admin")])
 async def create_carrier(db: asyncpg.Connection, data: CarrierCreate) -> Carrier:
     if await queries.get_carrier(db, data.carrier_code):
-        raise Conflict(f"A carrier with code {data.carrier_code!r} already exists.")
+        raise Conflict(tr("A carrier with code {carrier_code} already exists.",
+                          carrier_code=f"{data.carrier_code!r}"))
     return await queries.insert_carrier(db, Carrier(data.carrier_code, data.name, data.name_en, data.contact_email))
 
 

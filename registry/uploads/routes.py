@@ -12,6 +12,7 @@ from litestar.params import Parameter
 
 from loaders.formats import FORMATS
 from registry.auth.guards import requires
+from registry.i18n import tr
 from registry.idempotency import respond_once
 from registry.params import parse_code
 from registry.problems import invalid_field
@@ -27,7 +28,7 @@ async def _file(request: Request) -> tuple[bytes, str, dict[str, Any]]:
         form = await request.form()
         upload = form.get("file")
         if not isinstance(upload, UploadFile):
-            raise invalid_field("file", "send the file in a multipart field named `file`")
+            raise invalid_field("file", tr("send the file in a multipart field named `file`"))
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
         return await upload.read(), upload.filename or "upload", fields
     return await request.body(), "upload", {}

@@ -13,6 +13,7 @@ import asyncpg
 
 from loaders.assets import LoadReport, load_assets
 from loaders.formats import LoadError
+from registry.i18n import message_of, tr
 from registry.problems import FieldError, Unprocessable
 from registry.uploads import queries
 from registry.uploads.models import UploadIssue, UploadReport
@@ -46,12 +47,13 @@ async def load(db: asyncpg.Connection, tenant: str, data: bytes, filename: str,
                                        defaults=options.defaults, display_name=filename, sheet=options.sheet,
                                        publish=options.publish)
         except LoadError as exc:
-            raise UnreadableFile(str(exc)) from exc
+            raise UnreadableFile(tr("The file could not be loaded: {error}", error=message_of(exc))) from exc
     if report.rejected and not options.dry_run:
         rejected = [i for i in report.issues if i.severity == "rejected"]
         raise Unprocessable(
-            f"{report.rejected:,} of {report.rows:,} rows were rejected, so nothing was stored; fix them "
-            "(each is listed with its reason) or send the file with dry_run=true for the full report.",
+            tr("{rejected} of {rows} rows were rejected, so nothing was stored; fix them (each is listed "
+               "with its reason) or send the file with dry_run=true for the full report.",
+               rejected=f"{report.rejected:,}", rows=f"{report.rows:,}"),
             errors=[FieldError(f"row {i.row}" + (f" ({i.source_id})" if i.source_id else ""), i.reason)
                     for i in rejected[:_MAX_LISTED]])
     return _report(report, tenant)

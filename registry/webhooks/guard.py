@@ -13,6 +13,8 @@ import ipaddress
 import socket
 from urllib.parse import urlsplit
 
+from registry.i18n import tr
+
 
 class TargetRefused(ValueError):
     pass
@@ -28,21 +30,22 @@ async def check_target(url: str, allow: tuple[str, ...]) -> None:
     """Raise TargetRefused saying why `url` may not receive webhooks."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http"):
-        raise TargetRefused("a webhook URL starts with https:// (or http://)")
+        raise TargetRefused(tr("a webhook URL starts with https:// (or http://)"))
     if not parts.hostname:
-        raise TargetRefused("the URL has no host")
+        raise TargetRefused(tr("the URL has no host"))
     if parts.username or parts.password:
-        raise TargetRefused("put no credentials in the URL; verify the signature instead")
+        raise TargetRefused(tr("put no credentials in the URL; verify the signature instead"))
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError as exc:
-        raise TargetRefused("the port is not a number between 0 and 65535") from exc
+        raise TargetRefused(tr("the port is not a number between 0 and 65535")) from exc
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"the host {parts.hostname!r} does not resolve") from exc
+        raise TargetRefused(tr("the host {hostname} does not resolve", hostname=f"{parts.hostname!r}")) from exc
     for info in infos:
         address = ipaddress.ip_address(info[4][0].split("%")[0])
         if not _allowed(address, allow):
-            raise TargetRefused(f"{parts.hostname} resolves to {address}, a private, loopback or link-local "
-                                "address; webhooks go to public addresses only")
+            raise TargetRefused(tr("{hostname} resolves to {address}, a private, loopback or link-local "
+                                   "address; webhooks go to public addresses only",
+                                   hostname=parts.hostname, address=address))

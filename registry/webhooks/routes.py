@@ -9,6 +9,7 @@ from litestar import Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from registry import etags
+from registry.i18n import tr
 from registry.pagination import page_of, page_request
 from registry.params import parse_uuid
 from registry.problems import NotFound
@@ -29,7 +30,8 @@ ROTATION_GRACE_HOURS = 24
 
 
 def _missing(subscription_id: str) -> NotFound:
-    return NotFound(f"No webhook subscription {subscription_id} among your key's tenant's.")
+    return NotFound(tr("No webhook subscription {subscription_id} among your key's tenant's.",
+                       subscription_id=subscription_id))
 
 
 @post("/v1/webhooks", tags=["webhooks"], summary="Subscribe a URL to events",

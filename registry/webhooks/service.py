@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from registry.i18n import message_of, tr
 from registry.pagination import not_a_cursor
 from registry.problems import Unprocessable, invalid_field
 from registry.webhooks import catalogue
@@ -17,7 +18,7 @@ async def checked_target(url: str | None, allow: tuple[str, ...]) -> None:
     try:
         await check_target(url, allow)
     except TargetRefused as exc:
-        raise invalid_field("url", str(exc)) from None
+        raise invalid_field("url", message_of(exc)) from None
 
 
 def checked_types(types: list[str] | None) -> None:
@@ -25,8 +26,9 @@ def checked_types(types: list[str] | None) -> None:
         return
     unknown = catalogue.unknown_types(types)
     if unknown:
-        raise invalid_field("event_types", f"{unknown[0]!r} is not an event type; see docs/events.md "
-                                           f"(e.g. {', '.join(list(catalogue.EVENT_TYPES)[:3])}, application.*)")
+        raise invalid_field("event_types", tr("{unknown} is not an event type; see docs/events.md (e.g. "
+                                              "{examples}, application.*)", unknown=f"{unknown[0]!r}",
+                                              examples=', '.join(list(catalogue.EVENT_TYPES)[:3])))
 
 
 def checked_bbox(bbox: list[float] | None) -> None:
@@ -34,7 +36,8 @@ def checked_bbox(bbox: list[float] | None) -> None:
         return
     west, south, east, north = bbox
     if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
-        raise invalid_field("bbox", "is [west, south, east, north] in degrees, west < east and south < north")
+        raise invalid_field("bbox", tr("is [west, south, east, north] in degrees, west < east and south < "
+                                       "north"))
 
 
 def list_after(cursor: list | None) -> tuple[dt.datetime | None, str | None]:
@@ -51,5 +54,5 @@ def list_key(s: Subscription) -> list[str]:
 
 
 def nothing_to_change() -> Unprocessable:
-    return Unprocessable("Send at least one field to change: url, event_types, prefectures, bbox, description "
-                         "or paused.")
+    return Unprocessable(tr("Send at least one field to change: url, event_types, prefectures, bbox, "
+                            "description or paused."))
