@@ -1,4 +1,4 @@
-"""The `load.finished` event: written by the loader in the load's own transaction (sql/085)."""
+"""The `load.finished` event: written by the loader in the load's own transaction (sql/087)."""
 
 from __future__ import annotations
 
