@@ -20,10 +20,11 @@ import asyncpg
 from loaders import validate
 from loaders.formats import LoadError, Source, read_source
 from loaders.mapping import Mapping, build_mapping
-from loaders.merge import Tally, Writer, run_batches
+from loaders.merge import Announce, Tally, Writer, run_batches
 from loaders.parallel import Parallel, can_run, write_parallel
 from loaders.progress import Progress, Silent
 from loaders.validate import Issue, Prepared, prepare_in_batches
+from registry.events.loads import ISSUES_IN_EVENT, load_finished
 
 _KNOWN = "select code::text, parent_code::text from municipalities"
 
@@ -68,9 +69,11 @@ async def known_municipalities(conn: asyncpg.Connection) -> dict[str, str | None
 
 
 async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], total: int, tenant: str | None, *,
-                        dry_run: bool = False, progress: Progress | None = None) -> Tally:
+                        dry_run: bool = False, progress: Progress | None = None,
+                        announce: Announce | None = None) -> Tally:
     """Merge the batches on one connection, in its own savepoint (a transaction when the connection has
-    none), rolled back for a dry run or when any row was rejected, so a load is stored whole or not at all."""
+    none), rolled back for a dry run or when any row was rejected, so a load is stored whole or not at all;
+    `announce` writes the load's event in that same savepoint when it is kept."""
     progress = progress or Silent()
     writer = Writer(conn)
     tally = Tally()
@@ -86,6 +89,8 @@ async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], t
             await conn.execute(f"drop table {writer.staging}, {writer.existing}")
             if dry_run or tally.rejected_rows:
                 raise _Rollback
+            if announce is not None:
+                await announce(conn, tally)
     except _Rollback:
         pass
     finally:
@@ -151,15 +156,28 @@ async def _store(conn: asyncpg.Connection, source: Source, *, tenant: str | None
                  dry_run: bool, source_crs: int | None, columns: dict[str, list[str]] | None,
                  defaults: dict[str, str] | None, progress: Progress, started: float,
                  parallel: Parallel | None = None, publish: bool = False) -> LoadReport:
+    async def announce(db: asyncpg.Connection, tally: Tally) -> None:
+        """load.finished in the load's own transaction (sql/087): it exists if and only if the load committed."""
+        inserted, updated = tally.inserted, tally.updated
+        issues = sorted(tally.issues, key=lambda i: (i.row, i.severity != "rejected"))[:ISSUES_IN_EVENT]
+        await load_finished(db, sorted(tally.municipalities), {
+            "file": source.name, "rows": tally.rows, "accepted": tally.accepted, "warnings": tally.warnings,
+            "inserted": inserted, "updated": updated, "unchanged": tally.accepted - inserted - updated,
+            "published": publish, "seconds": round(time.monotonic() - started, 1), "notes": tally.notes,
+            "issues": [{"row": i.row, "source_id": i.source_id, "severity": i.severity, "reason": i.reason}
+                       for i in issues]})
+
     # Mapping errors and an empty file surface here, before any batch is written.
     batches = _batches(source, tenant=tenant, known=known, source_crs=source_crs, columns=columns,
                        defaults=defaults, publish=publish)
     total = len(source.table)
     try:
         if parallel is not None and total > validate.BATCH_ROWS and await can_run(conn, parallel.workers):
-            tally = await write_parallel(parallel, batches, total, tenant, dry_run=dry_run, progress=progress)
+            tally = await write_parallel(parallel, batches, total, tenant, dry_run=dry_run, progress=progress,
+                                         announce=announce)
         else:
-            tally = await write_batches(conn, batches, total, tenant, dry_run=dry_run, progress=progress)
+            tally = await write_batches(conn, batches, total, tenant, dry_run=dry_run, progress=progress,
+                                        announce=announce)
     except asyncpg.UniqueViolationError as exc:
         raise LoadError("another change created an asset with one of this file's source ids while the load ran "
                         f"({exc.detail or exc}); nothing was written, so run the load again") from exc

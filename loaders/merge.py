@@ -8,7 +8,7 @@ exactly as for the API; the audit and change-feed triggers record every row it i
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -218,14 +218,24 @@ class Tally:
     rejected_rows: set[int] = field(default_factory=set)
     issues: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    municipalities: set[str] = field(default_factory=set)
+    """The municipalities of the accepted rows: who hears the load's `load.finished` event."""
 
     def add(self, batch: Prepared) -> None:
+        if batch.tenant:
+            self.municipalities.add(batch.tenant)
+        else:
+            self.municipalities.update(c for c in batch.columns.get("municipality_code", ()) if c)
         self.rows += batch.rows
         self.accepted += batch.accepted
         self.warnings += batch.warnings
         self.rejected_rows.update(i.row for i in batch.issues if i.severity == "rejected")
         self.issues.extend(batch.issues)
         self.notes.extend(n for n in batch.notes if n not in self.notes)
+
+
+# Writes the load's event on a connection of the load, inside the transaction that keeps it.
+Announce = Callable[[asyncpg.Connection, Tally], Awaitable[None]]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from loaders.merge import Tally, Writer, run_batches
+from loaders.merge import Announce, Tally, Writer, run_batches
 from loaders.progress import Progress
 from loaders.validate import Prepared
 from registry.db.admin import enter_as_admin
@@ -65,7 +65,7 @@ async def can_run(conn: asyncpg.Connection, workers: int) -> bool:
 
 
 async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total: int, tenant: str | None, *,
-                         dry_run: bool, progress: Progress) -> Tally:
+                         dry_run: bool, progress: Progress, announce: Announce | None = None) -> Tally:
     load_id = uuid.uuid4().hex
     control = await parallel.connect()
     writers: list[Writer] = []
@@ -93,6 +93,8 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
             for w in writers:
                 await w.conn.execute("rollback")
             return tally
+        if announce is not None:  # in the first worker's transaction: committed with the load, or not at all
+            await announce(writers[0].conn, tally)
         for number, w in enumerate(writers):
             await w.conn.execute(f"drop table {w.staging}")
             gid = f"kyodo-load:{load_id}:{number}"
