@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loaders.formats import LoadError
+from registry.assets.export import TABLE as EXPORT_TABLE
 
 # Attributes a file may feed; latitude/longitude only for files without a geometry column (CSV).
 ATTRIBUTES = (
@@ -30,15 +31,11 @@ _STANDARD_COLUMNS = {"全国地方公共団体コード", "ID", "名称", "緯�
 
 # One Japanese header per attribute: what a clerk's sheet, and the registry's own XLSX and CSV exports, call
 # each column, so that an exported sheet loads back as it is (issue 14's round trip).
+# One header per attribute: the Japanese column names of the registry's own export (registry/assets/export.py,
+# their one home), so that an exported sheet loads back as it is; status, which an export of the catalogue
+# does not carry, is named here.
 HEADERS_JA: dict[str, str] = {
-    "source_id": "管理番号", "municipality_code": "全国地方公共団体コード", "category": "種別", "name": "名称",
-    "address": "所在地", "position_accuracy_m": "位置精度(m)", "height_m": "高さ(m)",
-    "mountable_height_m": "設置可能高さ(m)", "spare_load_kg": "積載余裕(kg)", "power": "電源",
-    "fibre_distance_m": "光ファイバまでの距離(m)", "area_m2": "面積(m2)", "availability": "提供状況",
-    "current_tenants": "利用事業者数", "max_tenants": "最大事業者数", "constraints": "制約", "fee_rule": "使用料",
-    "permit_type": "許可種別", "contact": "連絡先", "source": "出典", "last_verified": "最終確認日",
-    "visibility": "公開範囲", "status": "状態", "latitude": "緯度", "longitude": "経度",
-}
+    **{c.key: c.ja for c in EXPORT_TABLE if c.key in (*ATTRIBUTES, *COORDINATES)}, "status": "状態"}
 assert set(HEADERS_JA) == {*ATTRIBUTES, *COORDINATES}
 
 # Header names that mean an attribute, tried in order (matched without regard to case).

@@ -138,7 +138,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
 # The headers a browser script may send and read: the key, the concurrency and caching validators, links.
 _CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key",
                          "Accept", "Accept-Language", "X-CSRF-Token"]
-_CORS_EXPOSED_HEADERS = ["ETag", "Link", "Location", "Content-Disposition", "Retry-After", "X-Request-Id"]
+# A page on another origin reads an export's row count, cap and CP932 report (registry/exports/writers.py).
+_CORS_EXPOSED_HEADERS = ["ETag", "Link", "Location", "Content-Disposition", "Retry-After", "X-Request-Id",
+                         "X-Export-Rows", "X-Export-Cap", "X-Export-Truncated", "X-Export-Unencodable"]
 
 
 def cors_config(settings: Settings) -> CORSConfig | None:

@@ -16,12 +16,6 @@ from registry.assets.rules import DERIVED, ENUMS
 from registry.exports.table import Column, ExportOptions
 from registry.exports.writers import Outcome, XlsxSheet, capped, csv_bytes, encode
 
-# Japanese headers the loader (loaders/mapping.py) does not read yet: the lead adds them there (the report
-# lists them); this list may only shrink.
-AWAITING_LOADER = {"position_accuracy_m", "mountable_height_m", "spare_load_kg", "power", "fibre_distance_m",
-                   "availability", "max_tenants", "constraints", "fee_rule", "permit_type", "source",
-                   "last_verified", "visibility"}
-
 
 @pytest.mark.parametrize("attribute", sorted(ENUMS))
 def test_every_label_reads_back_as_its_code(attribute: str) -> None:
@@ -32,7 +26,7 @@ def test_every_label_reads_back_as_its_code(attribute: str) -> None:
     assert label(attribute, None) is None
 
 
-def test_japanese_headers_map_to_their_own_attribute_or_are_awaited() -> None:
+def test_japanese_headers_map_to_their_own_attribute() -> None:
     headers = [c.ja for c in TABLE]
     mapped = default_mapping(headers, has_geometry=False).columns
     by_header = {names[0]: attr for attr, names in mapped.items()}
@@ -42,7 +36,7 @@ def test_japanese_headers_map_to_their_own_attribute_or_are_awaited() -> None:
     # current_tenants is counted by the database from approved applications (sql/056): never imported.
     importable = [c.key for c in TABLE if (c.key in ATTRIBUTES or c.key in COORDINATES) and c.key not in DERIVED]
     missing = {k for k in importable if k not in mapped}
-    assert missing <= AWAITING_LOADER, missing - AWAITING_LOADER
+    assert not missing, missing
     assert {"source_id", "municipality_code", "category", "name", "address", "latitude", "longitude"} <= set(mapped)
 
 

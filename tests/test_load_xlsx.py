@@ -1,9 +1,8 @@
 """Excel workbooks in, and the round trip of issue 14: a municipality's assets as an .xlsx, one cell changed
 in openpyxl, uploaded again: exactly that asset updated, nothing else (its audit and versions prove it).
 
-The sheet is built here from the assets with openpyxl under the loader's Japanese headers
-(loaders.mapping.HEADERS_JA), codes and ids as text cells. When GET /v1/assets/export?f=xlsx exists,
-`_exported` is the one function to replace with a call to it.
+The sheet is the registry's own export (GET /v1/assets/export?f=xlsx: Japanese headers, which the loader reads
+back as the attributes they name, codes and ids as text cells, labels for enumerations).
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from loaders.assets import load_source
 from loaders.demo import SAMPLE_UPLOAD, Municipality, generate
 from loaders.formats import Source
-from loaders.mapping import ATTRIBUTES, HEADERS_JA
+from loaders.mapping import HEADERS_JA
 from registry.db.admin import admin_session
 from registry.settings import Settings
 from tests.conftest import KeyFactory, assert_problem
@@ -108,37 +107,14 @@ async def test_number_cells_lose_zeros_and_the_report_says_so(client: AsyncTestC
         ("0002", "utility_pole"), ("1", "streetlight")]
 
 
-def _exported(assets: list[asyncpg.Record]) -> bytes:
-    """The assets as a sheet: Japanese headers, ids and codes as text, numbers as numbers, lists joined by ;."""
-    attrs = [a for a in ATTRIBUTES if a != "current_tenants"] + ["latitude", "longitude"]
-    rows: list[list[Any]] = [[HEADERS_JA[a] for a in attrs]]
-    for asset in assets:
-        row = []
-        for a in attrs:
-            v = asset[a]
-            if a == "constraints":
-                v = ";".join(v)
-            elif v is not None and a in (*_TEXT_COLUMNS, "last_verified"):
-                v = str(v)
-            elif v is not None and not isinstance(v, str):
-                v = float(v)
-            row.append(v)
-        rows.append(row)
-    data = _workbook({"資産": rows})
-    book = openpyxl.load_workbook(io.BytesIO(data))
-    for column in book.active.iter_cols(min_row=2):
-        for cell in column:
-            if isinstance(cell.value, str):
-                cell.number_format = "@"  # text, as Excel marks a column formatted 文字列
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+async def _exported(client: AsyncTestClient, key: dict[str, str]) -> bytes:
+    """The municipality's assets as the registry exports them for Excel (Japanese headers, codes as text)."""
+    r = await client.get("/v1/assets/export", params={"municipality": CHIYODA, "f": "xlsx"}, headers=key)
+    assert r.status_code == 200, r.text
+    assert r.headers["X-Export-Truncated"] == "false"
+    return r.content
 
 
-# An outline goes out as a point on its surface: a sheet has only latitude and longitude.
-_ASSETS = f"""select {", ".join(a for a in ATTRIBUTES)}, ST_Y(ST_PointOnSurface(geom)) as latitude,
-                     ST_X(ST_PointOnSurface(geom)) as longitude
-                from assets where municipality_code = $1 order by source_id"""
 _STATE = "select source_id, version, updated_at from assets order by source_id"
 
 
@@ -152,12 +128,12 @@ async def test_xlsx_round_trip_changes_only_the_edited_cell(settings: Settings, 
                                          "bus_stop": 0.1, "park": 0.15, "rooftop": 0.15})
     geometry = gpd.GeoSeries(frame.pop("geometry"), crs=4326)
     loaded = await admin_session(settings, lambda db: load_source(
-        db, Source(frame.astype(object), geometry, "demo", "seed"), tenant=CHIYODA))
+        db, Source(frame.astype(object), geometry, "demo", "seed"), tenant=CHIYODA, publish=True))
     assert loaded.committed and loaded.inserted == 40
-    assets = await owner.fetch(_ASSETS, CHIYODA)
     outlines = await owner.fetchval("select count(*) from assets where GeometryType(geom) = 'POLYGON'")
     assert outlines > 0
-    data = _exported(assets)
+    key = await make_key("municipality", CHIYODA)
+    data = await _exported(client, key)
 
     book = openpyxl.load_workbook(io.BytesIO(data))
     sheet = book.active
@@ -171,7 +147,6 @@ async def test_xlsx_round_trip_changes_only_the_edited_cell(settings: Settings, 
 
     before = [tuple(r) for r in await owner.fetch(_STATE)]
     audit_before = await owner.fetchval("select count(*) from asset_audit")
-    key = await make_key("municipality", CHIYODA)
     # The sheet as exported first: nothing changes at all.
     same = await client.post("/v1/assets/uploads", files={"file": ("資産.xlsx", data, XLSX)}, headers=key)
     assert same.status_code == 200, same.text
