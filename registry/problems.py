@@ -23,7 +23,8 @@ log = logging.getLogger("registry")
 
 PROBLEM_JSON = "application/problem+json"
 _TYPE_BASE = "https://kyodo-registry.jp/problems/"
-_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.S)
+# msgspec names a bad dict key as " - at `key` in `$.offer`": the field is then the dict (offer).
+_MSGSPEC_PATH = re.compile(r"^(?P<msg>.*?)(?: - at (?:`key` in )?`\$(?P<path>[^`]*)`)?$", re.S)
 
 
 class FieldError(msgspec.Struct):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import pytest
 
-from registry.problems import Conflict
-from registry.procurement.bid_models import Bid
+from registry.i18n import render
+from registry.problems import Conflict, shape_problem
+from registry.procurement.bid_models import Bid, BidSubmit
 from registry.procurement.bids import BuyerLine, evaluate_lot, headline_lot, winners
 from registry.procurement.pricing import PriceTier
 
@@ -61,3 +63,19 @@ def test_the_tender_row_names_the_winner_of_the_largest_lot() -> None:
             for lot in ("LOT-1", "LOT-2")]
     assert headline_lot(lots) == "LOT-1"
     assert {lot: w.supplier_code for lot, w in winners(lots).items()} == {"LOT-1": "A", "LOT-2": "B"}
+
+
+def test_a_409_from_bids_and_a_bad_offer_key_are_said_in_japanese() -> None:
+    """The explanation a 409 quotes is a message (English as text, Japanese at the edge); a bad dict key in
+    `offer` names the field `offer`, not the whole body (msgspec: " - at `key` in `$.offer`")."""
+    over = lot1(bid("A", 901))
+    with pytest.raises(Conflict) as caught:
+        winners([over])
+    assert str(caught.value.detail).startswith("No award from bids: LOT-1: No compliant bid among 1")
+    japanese = render(caught.value.detail, "ja")
+    assert "LOT-1" in japanese and "応札" in japanese and "No compliant" not in japanese
+    with pytest.raises(msgspec.ValidationError) as bad:
+        msgspec.json.decode(b'{"offer": {"Bad Key": "x"}, "unit_price_yen": 1}', type=BidSubmit)
+    problem = shape_problem(bad.value)
+    assert problem.errors and problem.errors[0].field == "offer"
+    assert render(problem.detail, "ja").startswith("offer の")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from registry.auth.models import KeyInfo
 from registry.codes import CodeError, normalise
+from registry.i18n import message_of, tr
 from registry.principal import Principal
 from registry.problems import Forbidden, NotFound
 
@@ -23,16 +24,21 @@ def require_may_issue(p: Principal, role: str, tenant: str) -> None:
     if p.role == "admin" or _own(p, role, tenant):
         return
     if p.role != "prefecture" or role != "municipality":
-        allowed = "municipality keys of its own municipalities and keys of its own" if p.role == "prefecture" \
-            else "keys only for your own tenant"
-        raise Forbidden(f"Your {p.role} key may create {allowed} ({p.role} {p.tenant_code}); "
-                        f"a {role} key for {tenant} needs an admin.")
+        if p.role == "prefecture":
+            raise Forbidden(tr("Your {own_role} key may create municipality keys of its own municipalities and "
+                               "keys of its own ({own_role} {own_tenant}); a {role} key for {tenant} needs an "
+                               "admin.", own_role=p.role, own_tenant=p.tenant_code, role=role, tenant=tenant))
+        raise Forbidden(tr("Your {own_role} key may create keys only for your own tenant ({own_role} {own_tenant}); "
+                           "a {role} key for {tenant} needs an admin.",
+                           own_role=p.role, own_tenant=p.tenant_code, role=role, tenant=tenant))
     try:
         code = normalise(tenant)
     except CodeError as exc:
-        raise NotFound(f"No municipality {tenant!r} among those your key may manage: {exc}") from exc
+        raise NotFound(tr("No municipality {tenant} among those your key may manage: {error}",
+                          tenant=f"{tenant!r}", error=message_of(exc))) from exc
     if code[:2] != p.prefecture_number:
-        raise NotFound(f"No municipality {code} among those your key may manage (prefecture {p.tenant_code}).")
+        raise NotFound(tr("No municipality {code} among those your key may manage (prefecture {prefecture}).",
+                          code=code, prefecture=p.tenant_code))
 
 
 def may_manage(p: Principal, key: KeyInfo) -> bool:

@@ -69,7 +69,8 @@ async def resolve_tenant(db: asyncpg.Connection, role: Role, tenant: str) -> tup
         return tenant, None
     if role == "supplier":
         if not await db.fetchval("select 1 from suppliers where corporate_number = $1", tenant):
-            raise invalid_field("tenant", f"no supplier with corporate number {tenant!r}; an admin registers it first")
+            raise invalid_field("tenant", tr("no supplier with corporate number {tenant}; an admin registers it "
+                                             "first", tenant=f"{tenant!r}"))
         return tenant, None
     try:
         code = normalise(tenant)
@@ -82,8 +83,10 @@ async def resolve_tenant(db: asyncpg.Connection, role: Role, tenant: str) -> tup
         return code, code
     kind = await db.fetchval("select kind from municipalities where code = $1", code)
     if kind != "municipality":
-        why = "is a ward of a designated city; keys go to the city" if kind == "ward" else "is not a municipality"
-        raise invalid_field("tenant", tr("{code} {why}", code=code, why=why))
+        if kind == "ward":
+            raise invalid_field("tenant", tr("{code} is a ward of a designated city; keys go to the city",
+                                             code=code))
+        raise invalid_field("tenant", tr("{code} is not a municipality", code=code))
     return code, prefecture_of(code)
 
 

@@ -18,6 +18,7 @@ from litestar.response import File, Stream
 
 from registry.exports.table import XLSX_MEDIA_TYPE, Column, ExportOptions
 from registry.exports.writers import Outcome, Rows, discard, to_file
+from registry.i18n import tr
 from registry.problems import invalid_field
 from registry.settings import Settings
 
@@ -37,7 +38,7 @@ DESCRIPTION = ("Every matching row, no page, up to the server's cap (KYODO_EXPOR
 
 def parse_options(f: str, encoding: str, header: str | None) -> ExportOptions:
     if encoding not in ENCODINGS:
-        raise invalid_field("encoding", "choose utf-8 (with BOM, for Excel) or cp932 (shift_jis)")
+        raise invalid_field("encoding", tr("choose utf-8 (with BOM, for Excel) or cp932 (shift_jis)"))
     # An XLSX file holds every character as it is: `encoding` (valid, as checked above) is for CSV only.
     lang = header or ("ja" if f == "xlsx" else "en")
     return ExportOptions(fmt=f, encoding=ENCODINGS[encoding] if f == "csv" else "utf-8", lang=lang)  # type: ignore[arg-type]

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from registry.i18n import tr
 from registry.params import parse_uuid
 from registry.principal import Principal
 from registry.problems import Conflict, NotFound
@@ -43,9 +44,10 @@ async def publish(db: asyncpg.Connection, principal: Principal, tender_id: str, 
     if found.status == "planned":
         saved = await service.change_status(db, found, rp, found.version, "active")
         if saved is None:
-            raise Conflict("The tender changed while it was being published; try again.")
+            raise Conflict(tr("The tender changed while it was being published; try again."))
     elif found.status != "active":
-        raise Conflict(f"A {found.status} tender cannot be published to suppliers; only a planned or active one.")
+        raise Conflict(tr("A {status} tender cannot be published to suppliers; only a planned or active one.",
+                          status=found.status))
     view = tender_view(rp, found, await queries.lots_of(db, found.organiser_code, found.tender_id))
     category = rp.categories[found.category_code]
     notice = await bid_queries.insert_notice(
@@ -54,14 +56,15 @@ async def publish(db: asyncpg.Connection, principal: Principal, tender_id: str, 
         [NoticeLot(lot.lot_id, lot.title, lot.quantity, lot.participants) for lot in view.lots],
         data.delivery_date, data.description, data.bid_deadline)
     if notice is None:
-        raise Conflict(f"Tender {found.tender_id} is published already; its notice stays as suppliers read it.")
+        raise Conflict(tr("Tender {tender_id} is published already; its notice stays as suppliers read it.",
+                          tender_id=found.tender_id))
     return notice
 
 
 async def visible_notice(db: asyncpg.Connection, tender_id: str) -> Notice:
     found = await bid_queries.get_notice(db, parse_uuid(tender_id, "tender_id"))
     if found is None:
-        raise NotFound(f"No published tender {tender_id} among those your key may see.")
+        raise NotFound(tr("No published tender {tender_id} among those your key may see.", tender_id=tender_id))
     return found
 
 
@@ -73,7 +76,7 @@ async def organised_notice(db: asyncpg.Connection, principal: Principal, tender_
 
 async def ask(db: asyncpg.Connection, principal: Principal, tender_id: str, data: QuestionCreate) -> Question:
     notice = await visible_notice(db, tender_id)
-    bids.require_before_deadline(_now(), notice.bid_deadline, "asked about")
+    bids.require_before_deadline(_now(), notice.bid_deadline, "ask")
     return await bid_queries.insert_question(db, notice.organiser_code, notice.tender_id, principal.tenant_code,
                                              data.question)
 
@@ -81,7 +84,7 @@ async def ask(db: asyncpg.Connection, principal: Principal, tender_id: str, data
 async def answer(db: asyncpg.Connection, principal: Principal, question_id: str, data: AnswerCreate) -> Question:
     found = await bid_queries.get_question(db, parse_uuid(question_id, "question_id"))
     if found is None or not rules.is_organiser(principal, found[0]):
-        raise NotFound(f"No question {question_id} among those your key may answer.")
+        raise NotFound(tr("No question {question_id} among those your key may answer.", question_id=question_id))
     saved = await bid_queries.answer_question(db, found[0], found[1].question_id, data.answer,
                                               data.question_as_published)
     assert saved is not None  # the question was just read under the same policies
@@ -90,8 +93,8 @@ async def answer(db: asyncpg.Connection, principal: Principal, question_id: str,
 
 def _lot(notice: Notice, lot_id: str) -> str:
     if lot_id not in {lot.lot_id for lot in notice.lots}:
-        raise NotFound(f"No lot {lot_id!r} in tender {notice.tender_id}; its lots are "
-                       f"{', '.join(lot.lot_id for lot in notice.lots)}.")
+        raise NotFound(tr("No lot {lot_id} in tender {tender_id}; its lots are {lots}.", lot_id=f"{lot_id!r}",
+                          tender_id=notice.tender_id, lots=", ".join(lot.lot_id for lot in notice.lots)))
     return lot_id
 
 
@@ -99,23 +102,24 @@ async def put_bid(db: asyncpg.Connection, principal: Principal, tender_id: str, 
                   data: BidSubmit) -> tuple[Bid, bool]:
     notice = await visible_notice(db, tender_id)
     lot = _lot(notice, lot_id)
-    bids.require_before_deadline(_now(), notice.bid_deadline, "submitted or replaced")
+    bids.require_before_deadline(_now(), notice.bid_deadline, "submit")
     unit_price, curve = bids.check_bid(data, notice.requirements)
     try:
         return await bid_queries.put_bid(db, principal.tenant_code, notice.organiser_code, notice.tender_id, lot,
                                          dict(data.offer), unit_price, curve)
     except asyncpg.InsufficientPrivilegeError as exc:  # the row policy: the tender stopped taking bids
-        raise Conflict(f"Tender {notice.tender_id} takes no bids any more (cancelled, or past its deadline)."
-                       ) from exc
+        raise Conflict(tr("Tender {tender_id} takes no bids any more (cancelled, or past its deadline).",
+                          tender_id=notice.tender_id)) from exc
 
 
 async def withdraw_bid(db: asyncpg.Connection, principal: Principal, tender_id: str, lot_id: str) -> Bid:
     notice = await visible_notice(db, tender_id)
     lot = _lot(notice, lot_id)
-    bids.require_before_deadline(_now(), notice.bid_deadline, "withdrawn")
+    bids.require_before_deadline(_now(), notice.bid_deadline, "withdraw")
     withdrawn = await bid_queries.withdraw_bid(db, principal.tenant_code, notice.tender_id, lot)
     if withdrawn is None:
-        raise NotFound(f"You have no submitted bid for lot {lot} of tender {notice.tender_id}.")
+        raise NotFound(tr("You have no submitted bid for lot {lot_id} of tender {tender_id}.", lot_id=lot,
+                          tender_id=notice.tender_id))
     return withdrawn
 
 
@@ -129,10 +133,12 @@ async def open_bids(db: asyncpg.Connection, principal: Principal, tender_id: str
     """Record the opening after the deadline (idempotent: a second call answers the first opening)."""
     notice, tender = await organised_notice(db, principal, tender_id)
     if _now() < notice.bid_deadline:
-        raise Conflict(f"Bids stay sealed until the deadline, {notice.bid_deadline.isoformat()}.")
+        raise Conflict(tr("Bids stay sealed until the deadline, {deadline}.",
+                          deadline=notice.bid_deadline.isoformat()))
     opened = await bid_queries.record_opening(db, tender.organiser_code, tender.tender_id)
     if opened is None or opened.opened_at is None:  # the database's clock is behind ours
-        raise Conflict(f"Bids stay sealed until the deadline, {notice.bid_deadline.isoformat()}.")
+        raise Conflict(tr("Bids stay sealed until the deadline, {deadline}.",
+                          deadline=notice.bid_deadline.isoformat()))
     submitted = [b for b in await bid_queries.list_bids(db, tender.tender_id) if b.status == "submitted"]
     return Opening(tender.tender_id, opened.bid_deadline, opened.opened_at, len(submitted),
                    len({b.supplier_code for b in submitted}))
@@ -141,7 +147,8 @@ async def open_bids(db: asyncpg.Connection, principal: Principal, tender_id: str
 async def evaluate(db: asyncpg.Connection, principal: Principal, tender_id: str) -> Evaluation:
     notice, tender = await organised_notice(db, principal, tender_id)
     if notice.opened_at is None:
-        raise Conflict("Open the bids first (POST .../opening, after the deadline); until then they are sealed.")
+        raise Conflict(tr("Open the bids first (POST .../opening, after the deadline); until then they are "
+                          "sealed."))
     all_bids = await bid_queries.list_bids(db, tender.tender_id)
     lines = await bid_queries.buyer_lines(db, tender.organiser_code, tender.tender_id)
     names = await supplier_names(db, sorted({b.supplier_code for b in all_bids}))

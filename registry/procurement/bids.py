@@ -14,10 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
+from registry.i18n import message_of, tr
 from registry.problems import Conflict, FieldError, Unprocessable, invalid_field
 from registry.procurement.bid_models import Bid, BidSubmit, LotEvaluation, RankedBid
 from registry.procurement.pricing import CurveError, PriceTier, check_curve, price_at
+from registry.procurement.rules import sentence
 
 METHOD = ("lowest compliant price per lot at the pooled quantity; compliant = within every buyer's maximum "
           "unit price; ties to the earliest final bid")
@@ -36,37 +39,50 @@ class BuyerLine:
 def check_bid(data: BidSubmit, requirements: Mapping[str, Sequence[str]]) -> tuple[int | None, list[PriceTier] | None]:
     """The bid's price (a unit price or a checked curve); 422 naming every requirement it does not meet."""
     if (data.unit_price_yen is None) == (data.price_curve is None):
-        raise invalid_field("unit_price_yen", "give either unit_price_yen or price_curve, not both and not neither")
+        raise invalid_field("unit_price_yen", tr("give either unit_price_yen or price_curve, not both and not "
+                                                 "neither"))
     problems = []
     for attribute, allowed in sorted(requirements.items()):
         offered = data.offer.get(attribute)
         if offered is None:
-            problems.append(FieldError(f"offer.{attribute}", f"the tender requires {attribute} in {list(allowed)}; "
-                                                             "say which value you offer"))
+            problems.append(FieldError(f"offer.{attribute}", tr("the tender requires {attribute} in {allowed}; say "
+                                                                "which value you offer",
+                                                                attribute=attribute, allowed=list(allowed))))
         elif offered not in allowed:
-            problems.append(FieldError(f"offer.{attribute}", f"{offered!r} does not meet the requirement: "
-                                                             f"{attribute} must be one of {list(allowed)}"))
+            problems.append(FieldError(f"offer.{attribute}", tr("{offered} does not meet the requirement: "
+                                                                "{attribute} must be one of {allowed}",
+                                                                offered=f"{offered!r}", attribute=attribute,
+                                                                allowed=list(allowed))))
     if problems:
-        raise Unprocessable("The bid does not meet every requirement of the tender: "
-                            + "; ".join(f"{p.field}: {p.message}" for p in problems) + ".", errors=problems)
+        raise Unprocessable(tr("The bid does not meet every requirement of the tender: {problems}.",
+                               problems=sentence(problems)), errors=problems)
     if data.price_curve is None:
         return data.unit_price_yen, None
     try:
         return None, check_curve(data.price_curve)
     except CurveError as exc:
-        raise invalid_field("price_curve", str(exc)) from exc
+        raise invalid_field("price_curve", message_of(exc)) from exc
 
 
-def require_before_deadline(now: datetime, deadline: datetime, action: str) -> None:
-    if now >= deadline:
-        raise Conflict(f"The bid deadline ({deadline.isoformat()}) has passed; bids can no longer be {action}.")
+def require_before_deadline(now: datetime, deadline: datetime, action: Literal["ask", "submit", "withdraw"]) -> None:
+    """One whole sentence per action, so that each reads naturally in Japanese too."""
+    if now < deadline:
+        return
+    when = deadline.isoformat()
+    if action == "ask":
+        raise Conflict(tr("The bid deadline ({deadline}) has passed; bids can no longer be asked about.",
+                          deadline=when))
+    if action == "submit":
+        raise Conflict(tr("The bid deadline ({deadline}) has passed; bids can no longer be submitted or replaced.",
+                          deadline=when))
+    raise Conflict(tr("The bid deadline ({deadline}) has passed; bids can no longer be withdrawn.", deadline=when))
 
 
 def check_notice(deadline: datetime, now: datetime) -> None:
     if deadline.tzinfo is None:
-        raise invalid_field("bid_deadline", "give a time zone, e.g. 2026-06-01T17:00:00+09:00")
+        raise invalid_field("bid_deadline", tr("give a time zone, e.g. 2026-06-01T17:00:00+09:00"))
     if deadline <= now:
-        raise invalid_field("bid_deadline", "must lie in the future: suppliers need time to bid")
+        raise invalid_field("bid_deadline", tr("must lie in the future: suppliers need time to bid"))
 
 
 def bid_price(bid: Bid, quantity: int) -> tuple[int, str]:
@@ -104,20 +120,25 @@ def evaluate_lot(lot_id: str, lines: Sequence[BuyerLine], bids: Sequence[Bid], n
 
 
 def _explain(ranked: Sequence[RankedBid], winner: RankedBid | None, quantity: int) -> str:
+    """English in the evaluation's answer; a tr(...) Message so that a 409 quoting it (winners) is said in the
+    request's language."""
     if not ranked:
-        return "No bid for this lot: mark the tender unsuccessful or cancel it."
+        return tr("No bid for this lot: mark the tender unsuccessful or cancel it.")
     if winner is None:
-        return (f"No compliant bid among {len(ranked)}: each is over at least one buyer's maximum unit price "
-                "(see reasons). Mark the tender unsuccessful or cancel it.")
-    text = (f"Lowest compliant price: ¥{winner.unit_price_yen:,} per unit at the pooled quantity {quantity:,}, "
-            f"{winner.supplier_name} ({winner.supplier_code}).")
+        return tr("No compliant bid among {count}: each is over at least one buyer's maximum unit price "
+                  "(see reasons). Mark the tender unsuccessful or cancel it.", count=len(ranked))
+    text: str = tr("Lowest compliant price: ¥{unit_price_yen} per unit at the pooled quantity {quantity}, "
+                   "{supplier_name} ({supplier_code}).", unit_price_yen=f"{winner.unit_price_yen:,}",
+                   quantity=f"{quantity:,}", supplier_name=winner.supplier_name,
+                   supplier_code=winner.supplier_code)
     tied = [r for r in ranked[1:] if r.compliant and r.unit_price_yen == winner.unit_price_yen]
     if tied:
-        text += (f" Tied with {', '.join(r.supplier_code for r in tied)} at the same price: the bid whose final "
-                 "version came in first wins.")
+        text = tr("{text} Tied with {suppliers} at the same price: the bid whose final version came in first "
+                  "wins.", text=text, suppliers=", ".join(r.supplier_code for r in tied))
     dropped = [r for r in ranked if not r.compliant]
     if dropped:
-        text += f" {len(dropped)} bid(s) not compliant, whatever their price (see reasons)."
+        text = tr("{text} {count} bid(s) not compliant, whatever their price (see reasons).",
+                  text=text, count=len(dropped))
     return text
 
 
@@ -125,7 +146,11 @@ def winners(evaluations: Sequence[LotEvaluation]) -> dict[str, RankedBid]:
     """The winning bid of every lot; 409 naming the lots nobody can win."""
     missing = [e for e in evaluations if e.winner_bid_id is None]
     if missing:
-        raise Conflict("No award from bids: " + " ".join(f"{e.lot_id}: {e.explanation}" for e in missing))
+        said: str = tr("{field}: {message}", field=missing[0].lot_id, message=missing[0].explanation)
+        for e in missing[1:]:
+            said = tr("{first} {rest}", first=said, rest=tr("{field}: {message}", field=e.lot_id,
+                                                             message=e.explanation))
+        raise Conflict(tr("No award from bids: {lots}", lots=said))
     return {e.lot_id: next(b for b in e.bids if b.bid_id == e.winner_bid_id) for e in evaluations}
 
 

@@ -8,6 +8,7 @@ from litestar.response import File
 
 from registry.exports.answer import DESCRIPTION, TABLE_OPTIONS, file_answer
 from registry.exports.table import ExportOptions
+from registry.i18n import tr
 from registry.problems import invalid_field
 from registry.procurement import export, service, summary
 from registry.procurement.api import ANY_TENANT, TAG
@@ -30,7 +31,8 @@ async def export_needs(request: Request, db: asyncpg.Connection, round_id: str, 
 async def export_savings(request: Request, db: asyncpg.Connection, round_id: str, options: ExportOptions,
                          detail: Detail = None) -> File:
     if detail not in (None, "municipality"):
-        raise invalid_field("detail", "the one detail on offer is `municipality`; leave it out for the roll-ups")
+        raise invalid_field("detail", tr("the one detail on offer is `municipality`; leave it out for the "
+                                          "roll-ups"))
     r = await service.visible_round(db, round_id)
     _, seen = await summary.scoped(db, r, request.user)
     rows = seen.rows if detail else [row for row in seen.rows if row.level != "municipality"]

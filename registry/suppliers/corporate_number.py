@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from registry.i18n import tr
+
 _DIGITS = re.compile(r"^[0-9]{13}$")
 
 
@@ -24,10 +26,11 @@ def check_digit(base: str) -> int:
 def problem(number: str) -> str | None:
     """None for a valid 13-digit corporate number, otherwise what is wrong with it, in a sentence."""
     if not _DIGITS.match(number):
-        return "a corporate number (法人番号) is 13 digits, e.g. 7000012050002"
+        return tr("a corporate number (法人番号) is 13 digits, e.g. 7000012050002")
     expected = check_digit(number[1:])
     if int(number[0]) != expected:
-        return f"{number} fails the check digit: its first digit should be {expected} for the 12 digits that follow"
+        return tr("{number} fails the check digit: its first digit should be {expected} for the 12 digits that "
+                  "follow", number=number, expected=expected)
     return None
 
 

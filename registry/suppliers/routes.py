@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.params import Parameter
 
 from registry.auth.guards import requires
+from registry.i18n import tr
 from registry.idempotency import HEADER as IDEMPOTENCY_HEADER
 from registry.idempotency import respond_once
 from registry.problems import Conflict, NotFound, invalid_field
@@ -30,7 +31,8 @@ async def create_supplier(request: Request, db: asyncpg.Connection, data: Suppli
     async def produce() -> Supplier:
         saved = await queries.insert_supplier(db, data)
         if saved is None:
-            raise Conflict(f"A supplier with corporate number {data.corporate_number} is registered already.")
+            raise Conflict(tr("A supplier with corporate number {corporate_number} is registered already.",
+                              corporate_number=data.corporate_number))
         return saved
 
     return await respond_once(db, request, idempotency_key, data, produce)
@@ -49,7 +51,8 @@ async def get_supplier(request: Request, db: asyncpg.Connection, corporate_numbe
     if request.user.role != "supplier" or request.user.tenant_code == corporate_number:
         found = await queries.get_supplier(db, corporate_number)
     if found is None:
-        raise NotFound(f"No supplier {corporate_number} among those your key may see.")
+        raise NotFound(tr("No supplier {corporate_number} among those your key may see.",
+                          corporate_number=corporate_number))
     return found
 
 
