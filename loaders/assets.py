@@ -25,6 +25,7 @@ from loaders.parallel import Parallel, can_run, write_parallel
 from loaders.progress import Progress, Silent
 from loaders.validate import Issue, Prepared, prepare_in_batches
 from registry.events.loads import ISSUES_IN_EVENT, load_finished
+from registry.i18n import tr
 
 _KNOWN = "select code::text, parent_code::text from municipalities"
 
@@ -127,9 +128,10 @@ async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | Non
     started = time.monotonic()
     known = await known_municipalities(conn)
     if tenant is not None and tenant not in known:
-        raise LoadError(f"{tenant} is not a municipality in the reference list")
+        raise LoadError(tr("{tenant} is not a municipality in the reference list", tenant=tenant))
     if tenant is not None and known[tenant] is not None:
-        raise LoadError(f"{tenant} is a ward; load its assets for the city {known[tenant]}")
+        raise LoadError(tr("{tenant} is a ward; load its assets for the city {city}", tenant=tenant,
+                           city=known[tenant]))
     progress.stage("read")
     try:
         source = await asyncio.to_thread(read_source, path, fmt, layer, sheet)
@@ -179,12 +181,13 @@ async def _store(conn: asyncpg.Connection, source: Source, *, tenant: str | None
             tally = await write_batches(conn, batches, total, tenant, dry_run=dry_run, progress=progress,
                                         announce=announce)
     except asyncpg.UniqueViolationError as exc:
-        raise LoadError("another change created an asset with one of this file's source ids while the load ran "
-                        f"({exc.detail or exc}); nothing was written, so run the load again") from exc
+        raise LoadError(tr("another change created an asset with one of this file's source ids while the load ran "
+                           "({error}); nothing was written, so run the load again", error=exc.detail or str(exc))) \
+            from exc
     except (asyncpg.IntegrityConstraintViolationError, asyncpg.DataError) as exc:
         # Validation mirrors the table's constraints; reaching here means a rule it does not know yet.
-        raise LoadError(f"the database refused the load ({exc.__class__.__name__}: {exc}); nothing was written")\
-            from exc
+        raise LoadError(tr("the database refused the load ({kind}: {error}); nothing was written",
+                           kind=exc.__class__.__name__, error=str(exc))) from exc
     rejected = len(tally.rejected_rows)
     # Once a row is rejected the batches after it are only checked, not merged: no counts to give.
     merged = dry_run or not rejected

@@ -21,6 +21,7 @@ from shapely.geometry.base import BaseGeometry
 from loaders.formats import LoadError, read_source
 from loaders.geometries import WGS84
 from registry.codes import CodeError, normalise, with_check_digit
+from registry.i18n import message_of, tr
 
 _UPSERT = """
 insert into municipality_boundaries (code, geom, source)
@@ -56,7 +57,7 @@ def _multipolygon(geom: BaseGeometry) -> MultiPolygon:
         geom = shapely.make_valid(geom, method="structure", keep_collapsed=False)
     parts = [g for g in shapely.get_parts(geom) if isinstance(g, Polygon) and not g.is_empty]
     if not parts:
-        raise LoadError("a boundary dissolved to no polygon")
+        raise LoadError(tr("a boundary dissolved to no polygon"))
     return MultiPolygon(parts)
 
 
@@ -64,9 +65,10 @@ def dissolve(path: Path, known: dict[str, str | None]) -> tuple[dict[str, MultiP
     """Polygons per municipality code (and per designated city, from its wards) in EPSG:4326."""
     source = read_source(path)
     if source.geometry is None:
-        raise LoadError(f"{path.name} has no geometry; N03 comes as GeoJSON or a shapefile")
+        raise LoadError(tr("{file} has no geometry; N03 comes as GeoJSON or a shapefile", file=path.name))
     if "N03_007" not in source.table.columns:
-        raise LoadError(f"{path.name} has no N03_007 (administrative area code) property; is it an N03 file?")
+        raise LoadError(tr("{file} has no N03_007 (administrative area code) property; is it an N03 file?",
+                           file=path.name))
     geoms = source.geometry
     if geoms.crs is not None and not geoms.crs.equals(WGS84):
         geoms = geoms.to_crs(WGS84)
@@ -82,7 +84,7 @@ def dissolve(path: Path, known: dict[str, str | None]) -> tuple[dict[str, MultiP
             # N03_007 is the five-digit code without its check digit; numeric columns lose the leading zero.
             code = normalise(with_check_digit(text.zfill(5)) if len(text) <= 5 else text)
         except CodeError as exc:
-            raise LoadError(f"N03_007 {text!r}: {exc}") from exc
+            raise LoadError(tr("N03_007 {value}: {error}", value=repr(text), error=message_of(exc))) from exc
         if code not in known:
             unknown.add(code)
             continue

@@ -22,6 +22,8 @@ import pyogrio
 from pyproj import CRS
 from python_calamine import CalamineWorkbook
 
+from registry.i18n import tr
+
 FORMATS = ("geojson", "gpkg", "shapefile", "csv", "xlsx")
 _SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".shp": "shapefile",
              ".csv": "csv", ".txt": "csv", ".xlsx": "xlsx", ".xlsm": "xlsx"}
@@ -36,19 +38,19 @@ class LoadError(Exception):
 # (`sqlite3_prepare_v2(SELECT COUNT(*) FROM sqlite_master...`) and the server's temporary paths, so it
 # is logged for the operator and never shown.
 _UNREADABLE = {
-    "gpkg": "this file is not a GeoPackage that GDAL can open; save it again from QGIS (Export > Save Features "
-            "As..., format GeoPackage), or send the layer as GeoJSON or CSV",
-    "geojson": "this file is not a GeoJSON file that GDAL can read; save it again from QGIS (Export > Save Features "
-               "As..., format GeoJSON) as UTF-8 text, or send it as CSV",
-    "shapefile": "this shapefile cannot be opened; zip the .shp together with its .shx, .dbf and .prj files, or "
-                 "save the layer again from QGIS as a GeoPackage",
+    "gpkg": tr("this file is not a GeoPackage that GDAL can open; save it again from QGIS (Export > Save Features "
+               "As..., format GeoPackage), or send the layer as GeoJSON or CSV"),
+    "geojson": tr("this file is not a GeoJSON file that GDAL can read; save it again from QGIS (Export > Save "
+                  "Features As..., format GeoJSON) as UTF-8 text, or send it as CSV"),
+    "shapefile": tr("this shapefile cannot be opened; zip the .shp together with its .shx, .dbf and .prj files, or "
+                    "save the layer again from QGIS as a GeoPackage"),
 }
 _log = logging.getLogger(__name__)
 
 
 def _unreadable(path: Path, fmt: str, exc: Exception) -> LoadError:
     _log.info("GDAL cannot read %s as %s: %s", path.name, fmt, exc)
-    return LoadError(f"{path.name} cannot be read as {fmt}: {_UNREADABLE[fmt]}")
+    return LoadError(tr("{file} cannot be read as {fmt}: {why}", file=path.name, fmt=fmt, why=_UNREADABLE[fmt]))
 
 
 @dataclass
@@ -77,7 +79,8 @@ def detect_format(name: str, head: bytes, hint: str | None = None) -> str:
                    XLSX_TYPE: "xlsx"}
         key = aliases.get(key, key)
         if key not in FORMATS:
-            raise LoadError(f"unknown format {hint!r}; use one of {', '.join(FORMATS)}")
+            raise LoadError(tr("unknown format {format}; use one of {formats}", format=repr(hint),
+                               formats=", ".join(FORMATS)))
         return key
     suffix = Path(name).suffix.lower()
     if suffix in _SUFFIXES:
@@ -102,13 +105,13 @@ def decode_text(data: bytes) -> tuple[str, str]:
     try:
         return data.decode("cp932"), "cp932"
     except UnicodeDecodeError as exc:
-        raise LoadError(f"the CSV is neither UTF-8 nor CP932 (undecodable byte at offset {exc.start}); "
-                        "save it as UTF-8") from exc
+        raise LoadError(tr("the CSV is neither UTF-8 nor CP932 (undecodable byte at offset {offset}); "
+                           "save it as UTF-8", offset=exc.start)) from exc
 
 
 def read_csv_bytes(data: bytes, name: str) -> Source:
     if not data.strip(b"\xef\xbb\xbf \t\r\n"):
-        raise LoadError(f"{name} is empty")
+        raise LoadError(tr("{file} is empty", file=name))
     text, encoding = decode_text(data)
     try:
         # Everything as text: codes like 092011 must keep their leading zero, ids stay ids.
@@ -117,10 +120,10 @@ def read_csv_bytes(data: bytes, name: str) -> Source:
         sep = "\t" if "\t" in header and "," not in header else ","
         table = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=True, sep=sep)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise LoadError(f"{name} is not a readable CSV: {exc}") from exc
+        raise LoadError(tr("{file} is not a readable CSV: {error}", file=name, error=str(exc))) from exc
     table.columns = [str(c).strip().strip("\ufeff").replace("\u3000", " ").strip() for c in table.columns]
     if table.empty:
-        raise LoadError(f"{name} has a header but no data rows")
+        raise LoadError(tr("{file} has a header but no data rows", file=name))
     table = table.apply(lambda s: s.str.strip())
     return Source(table.reset_index(drop=True), None, "csv", name, encoding)
 
@@ -132,13 +135,15 @@ def _vector_path(path: Path, fmt: str) -> str:
                 names = zf.namelist()
                 shps = [n for n in names if n.lower().endswith(".shp") and not n.startswith("__MACOSX")]
         except zipfile.BadZipFile as exc:
-            raise LoadError(f"{path.name} is not a valid zip file") from exc
+            raise LoadError(tr("{file} is not a valid zip file", file=path.name)) from exc
         if not shps and "[Content_Types].xml" in names:
-            raise LoadError(f"{path.name} is an Office document (an Excel workbook?); save the sheet as CSV (UTF-8)")
+            raise LoadError(tr("{file} is an Office document (an Excel workbook?); save the sheet as CSV (UTF-8)",
+                               file=path.name))
         if not shps:
-            raise LoadError(f"{path.name} holds no .shp file; zip the .shp with its .shx, .dbf and .prj")
+            raise LoadError(tr("{file} holds no .shp file; zip the .shp with its .shx, .dbf and .prj", file=path.name))
         if len(shps) > 1:
-            raise LoadError(f"{path.name} holds several shapefiles ({', '.join(shps)}); zip one per upload")
+            raise LoadError(tr("{file} holds several shapefiles ({shapefiles}); zip one per upload", file=path.name,
+                               shapefiles=", ".join(shps)))
         return f"/vsizip/{path}/{shps[0]}"
     return str(path)
 
@@ -171,7 +176,7 @@ def _dbf_encoding(path: Path, target: str) -> str | None:
 
 def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
     if path.stat().st_size == 0:
-        raise LoadError(f"{path.name} is empty")
+        raise LoadError(tr("{file} is empty", file=path.name))
     target = _vector_path(path, fmt)
     encoding = _dbf_encoding(path, target) if fmt == "shapefile" else None
     try:
@@ -181,12 +186,14 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
     names = [str(row[0]) for row in layers]
     if layer is None:
         if len(names) > 1:
-            raise LoadError(f"{path.name} has several layers ({', '.join(names)}); choose one with --layer")
+            raise LoadError(tr("{file} has several layers ({layers}); choose one with --layer", file=path.name,
+                               layers=", ".join(names)))
         layer = names[0] if names else None
     elif layer not in names:
-        raise LoadError(f"{path.name} has no layer {layer!r}; its layers are {', '.join(names)}")
+        raise LoadError(tr("{file} has no layer {layer}; its layers are {layers}", file=path.name, layer=repr(layer),
+                           layers=", ".join(names)))
     if layer is None:
-        raise LoadError(f"{path.name} holds no layer")
+        raise LoadError(tr("{file} holds no layer", file=path.name))
     try:
         # A feature whose geometry cannot be parsed comes back empty and is rejected by row, not for the file.
         # Arrow reads a million features about four times faster; shapefiles whose encoding we had to
@@ -196,7 +203,7 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
     except Exception as exc:  # pyogrio's errors for broken files have no common base worth naming
         raise _unreadable(path, fmt, exc) from exc
     if len(frame) == 0:
-        raise LoadError(f"{path.name} contains no features")
+        raise LoadError(tr("{file} contains no features", file=path.name))
     notes: list[str] = [f"shapefile attributes read as {encoding} (no .cpg file)"] if encoding else []
     geometry = frame.geometry if isinstance(frame, gpd.GeoDataFrame) and "geometry" in frame else None
     table = pd.DataFrame(frame.drop(columns="geometry") if geometry is not None else frame).reset_index(drop=True)
@@ -230,30 +237,35 @@ def read_workbook(path: Path, sheet: str | None = None) -> Source:
     """The first sheet of an .xlsx, or the one named: its first non-empty row is the header, every cell text.
     A formula cell gives the value Excel cached when it last saved the file (calamine reads no formulas)."""
     if path.stat().st_size == 0:
-        raise LoadError(f"{path.name} is empty")
+        raise LoadError(tr("{file} is empty", file=path.name))
     try:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine's errors for broken workbooks share no base class worth naming
         _log.info("calamine cannot read %s: %s", path.name, exc)
-        raise LoadError(f"{path.name} cannot be read as an Excel workbook (.xlsx); save it again from Excel, or "
-                        "save the sheet as CSV (UTF-8)") from exc
+        raise LoadError(tr("{file} cannot be read as an Excel workbook (.xlsx); save it again from Excel, or "
+                           "save the sheet as CSV (UTF-8)", file=path.name)) from exc
     names = list(book.sheet_names)
     if sheet is not None and sheet not in names:
-        raise LoadError(f"{path.name} has no sheet {sheet!r}; its sheets are {', '.join(names)}")
+        raise LoadError(tr("{file} has no sheet {sheet}; its sheets are {sheets}", file=path.name, sheet=repr(sheet),
+                           sheets=", ".join(names)))
     name = sheet if sheet is not None else names[0]
     cells = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
     rows = [r for r in cells if any(v not in (None, "") for v in r)]
     if not rows:
-        raise LoadError(f"sheet {name!r} of {path.name} is empty")
+        raise LoadError(tr("sheet {sheet} of {file} is empty", sheet=repr(name), file=path.name))
     header = [_cell_text(v).strip("\ufeff").replace("\u3000", " ").strip() for v in rows[0]]
     width = max(i + 1 for i, h in enumerate(header) if h) if any(header) else 0
     header = header[:width]
     if not width or len(set(header)) != width or "" in header:
-        raise LoadError(f"the first row of sheet {name!r} must name every column once (it has "
-                        f"{', '.join(repr(h) for h in header) or 'nothing'}); put the header in the first row")
+        if not any(header):
+            raise LoadError(tr("the first row of sheet {sheet} must name every column once (it has nothing); "
+                               "put the header in the first row", sheet=repr(name)))
+        raise LoadError(tr("the first row of sheet {sheet} must name every column once (it has {header}); "
+                           "put the header in the first row", sheet=repr(name),
+                           header=", ".join(repr(h) for h in header)))
     body = rows[1:]
     if not body:
-        raise LoadError(f"sheet {name!r} of {path.name} has a header but no data rows")
+        raise LoadError(tr("sheet {sheet} of {file} has a header but no data rows", sheet=repr(name), file=path.name))
     table = pd.DataFrame([[_cell_text(v) for v in (list(r) + [None] * width)[:width]] for r in body],
                          columns=header, dtype=object)
     notes = [f"read sheet {name!r}" + (f" (the first of {len(names)}; another with sheet=NAME)" if len(names) > 1
@@ -281,7 +293,7 @@ def read_source(path: Path, fmt: str | None = None, layer: str | None = None, sh
     """Read a file of any supported format; LoadError says what is wrong with a file that cannot be read.
     `layer` is a GeoPackage's layer, `sheet` a workbook's sheet (the first when not given)."""
     if not path.exists():
-        raise LoadError(f"{path} does not exist")
+        raise LoadError(tr("{path} does not exist", path=str(path)))
     with path.open("rb") as fh:
         head = fh.read(64)
     kind = detect_format(path.name, head, fmt)

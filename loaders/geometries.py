@@ -15,6 +15,7 @@ from loaders.columns import RowIssues, as_number, as_text
 from loaders.formats import LoadError, Source
 from loaders.mapping import Mapping
 from registry.assets.rules import JAPAN, MAX_ASSET_VERTICES, POLYGON_CATEGORIES
+from registry.i18n import tr
 
 WGS84 = CRS.from_epsg(4326)
 _GEOM_NAMES = {1: "line", 2: "line", 4: "multi-point", 5: "multi-line", 7: "geometry collection"}
@@ -131,5 +132,5 @@ def undeclared_crs(geoms: np.ndarray, name: str) -> str:
     if xmin >= -180 and xmax <= 180 and ymin >= -90 and ymax <= 90:
         return ("the file declares no coordinate system; its coordinates look like degrees, "
                 "read as EPSG:4326 (pass --source-crs if they are not)")
-    raise LoadError(f"{name} declares no coordinate system and its coordinates are not degrees; "
-                    "name it with --source-crs, e.g. 6677 for JGD2011 zone IX (Tokyo)")
+    raise LoadError(tr("{file} declares no coordinate system and its coordinates are not degrees; "
+                       "name it with --source-crs, e.g. 6677 for JGD2011 zone IX (Tokyo)", file=name))

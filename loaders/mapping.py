@@ -13,6 +13,7 @@ from pathlib import Path
 
 from loaders.formats import LoadError
 from registry.assets.export import TABLE as EXPORT_TABLE
+from registry.i18n import tr
 
 # Attributes a file may feed; latitude/longitude only for files without a geometry column (CSV).
 ATTRIBUTES = (
@@ -141,7 +142,7 @@ def parse_pairs(pairs: list[str], what: str) -> dict[str, str]:
     for pair in pairs:
         attr, sep, value = pair.partition("=")
         if not sep or not attr.strip():
-            raise LoadError(f"{what} {pair!r}: write attribute=value, e.g. name=名称")
+            raise LoadError(tr("{what} {pair}: write attribute=value, e.g. name=名称", what=what, pair=repr(pair)))
         out[attr.strip()] = value.strip()
     return out
 
@@ -150,18 +151,19 @@ def read_mapping_file(path: Path) -> tuple[dict[str, list[str]], dict[str, str]]
     try:
         doc = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, ValueError) as exc:
-        raise LoadError(f"mapping file {path}: {exc}") from exc
+        raise LoadError(tr("mapping file {path}: {error}", path=str(path), error=str(exc))) from exc
     if not isinstance(doc, dict):
-        raise LoadError(f"mapping file {path}: expected a JSON object of attribute: column")
+        raise LoadError(tr("mapping file {path}: expected a JSON object of attribute: column", path=str(path)))
     raw_columns = doc.get("columns", {} if "defaults" in doc else doc)
     defaults = doc.get("defaults", {})
     if not isinstance(raw_columns, dict) or not isinstance(defaults, dict):
-        raise LoadError(f"mapping file {path}: 'columns' and 'defaults' are JSON objects")
+        raise LoadError(tr("mapping file {path}: 'columns' and 'defaults' are JSON objects", path=str(path)))
     columns: dict[str, list[str]] = {}
     for attr, value in raw_columns.items():
         names = value if isinstance(value, list) else [value]
         if not all(isinstance(n, str) for n in names):
-            raise LoadError(f"mapping file {path}: {attr} must name a column or a list of columns")
+            raise LoadError(tr("mapping file {path}: {attr} must name a column or a list of columns",
+                               path=str(path), attr=attr))
         columns[str(attr)] = names
     return columns, {str(k): str(v) for k, v in defaults.items()}
 
@@ -173,29 +175,32 @@ def build_mapping(present: list[str], has_geometry: bool, columns: dict[str, lis
     mapping.publish = publish
     for attr, names in (columns or {}).items():
         if attr not in ATTRIBUTES and attr not in COORDINATES:
-            raise LoadError(f"unknown attribute {attr!r} in the mapping; attributes are {', '.join(ATTRIBUTES)}, "
-                            "latitude, longitude")
+            raise LoadError(tr("unknown attribute {attr} in the mapping; attributes are {attributes}, "
+                               "latitude, longitude",
+                               attr=repr(attr), attributes=", ".join(ATTRIBUTES)))
         missing = [n for n in names if n not in present]
         if missing:
-            raise LoadError(f"mapping {attr}: the file has no column {', '.join(map(repr, missing))}; "
-                            f"its columns are {', '.join(present)}")
+            raise LoadError(tr("mapping {attr}: the file has no column {missing}; its columns are {columns}",
+                               attr=attr, missing=", ".join(map(repr, missing)), columns=", ".join(present)))
         mapping.columns[attr] = list(names)
         mapping.defaults.pop(attr, None)
         mapping.joiners.pop(attr, None)
         mapping.fallbacks.pop(attr, None)
     for attr, value in (defaults or {}).items():
         if attr not in ATTRIBUTES:
-            raise LoadError(f"unknown attribute {attr!r} for a default; attributes are {', '.join(ATTRIBUTES)}")
+            raise LoadError(tr("unknown attribute {attr} for a default; attributes are {attributes}",
+                               attr=repr(attr), attributes=", ".join(ATTRIBUTES)))
         mapping.defaults[attr] = value
     if "source_id" not in mapping.columns:
-        raise LoadError("no column holds the owner's id (source_id), which a re-load matches on; name one with "
-                        f"--map source_id=COLUMN (columns: {', '.join(present)})")
+        raise LoadError(tr("no column holds the owner's id (source_id), which a re-load matches on; name one with "
+                           "--map source_id=COLUMN (columns: {columns})", columns=", ".join(present)))
     if "name" not in mapping.columns and "name" not in mapping.defaults:
-        raise LoadError("no column holds the asset name; name one with --map name=COLUMN "
-                        f"(columns: {', '.join(present)})")
+        raise LoadError(tr("no column holds the asset name; name one with --map name=COLUMN (columns: {columns})",
+                           columns=", ".join(present)))
     if publish and "status" not in mapping.columns and "status" not in mapping.defaults:
         mapping.defaults["status"] = "published"
     if not has_geometry and not all(c in mapping.columns for c in COORDINATES):
-        raise LoadError("the file has no geometry and no latitude/longitude columns; name them with "
-                        f"--map latitude=COLUMN --map longitude=COLUMN (columns: {', '.join(present)})")
+        raise LoadError(tr("the file has no geometry and no latitude/longitude columns; name them with "
+                           "--map latitude=COLUMN --map longitude=COLUMN (columns: {columns})",
+                           columns=", ".join(present)))
     return mapping

@@ -19,6 +19,7 @@ from shapely.geometry.base import BaseGeometry
 from loaders.formats import LoadError, read_source
 from loaders.geometries import WGS84
 from registry.assets.rules import JAPAN
+from registry.i18n import tr
 
 KINDS = ("commercial_district", "major_station", "municipal_office", "disaster_hospital", "temporary_stay",
          "evacuation_park", "walk_home_road")
@@ -92,7 +93,7 @@ def _polygonal(geom: BaseGeometry | None) -> tuple[MultiPolygon | None, str | No
 def read_areas(path: Path, kind: str | None) -> tuple[list[AreaRow], AreaReport]:
     source = read_source(path)
     if source.geometry is None:
-        raise LoadError(f"{path.name} has no geometry; priority areas come as GeoJSON polygons")
+        raise LoadError(tr("{file} has no geometry; priority areas come as GeoJSON polygons", file=path.name))
     geoms = source.geometry
     if geoms.crs is not None and not geoms.crs.equals(WGS84):
         geoms = geoms.to_crs(WGS84)
@@ -125,11 +126,11 @@ async def load_priority_areas(conn: asyncpg.Connection, path: Path, prefecture_c
                               kind: str | None = None, dry_run: bool = False) -> AreaReport:
     """Upsert the file's areas for one prefecture; any rejected feature stores nothing."""
     if kind is not None and kind not in KINDS:
-        raise LoadError(f"--kind {kind!r} is not one of {', '.join(KINDS)}")
+        raise LoadError(tr("--kind {kind} is not one of {kinds}", kind=repr(kind), kinds=", ".join(KINDS)))
     rows, report = read_areas(path, kind)
     if report.rejected or not rows:
         if not rows and not report.rejected:
-            raise LoadError(f"{path.name} contains no areas")
+            raise LoadError(tr("{file} contains no areas", file=path.name))
         return report
     return await store_areas(conn, prefecture_code, rows, report, dry_run)
 

@@ -24,6 +24,7 @@ from loaders.mapping import Mapping
 from loaders.municipal_codes import code_outcome
 from loaders.words import CATEGORY_WORDS, WORDS, category_from_name
 from registry.assets import rules
+from registry.i18n import tr
 
 __all__ = ["BATCH_ROWS", "STAGING_COLUMNS", "WGS84", "Issue", "Prepared", "prepare", "prepare_in_batches"]
 
@@ -140,7 +141,7 @@ def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, 
     checked. Row numbers, repeated ids and the coordinate system are judged for the whole file."""
     n = len(source.table)
     if n == 0:
-        raise LoadError(f"{source.name} contains no rows")
+        raise LoadError(tr("{file} contains no rows", file=source.name))
     notes = list(source.notes)
     if source.geometry is not None and source_crs is None and source.geometry.crs is None:
         notes.append(undeclared_crs(np.asarray(source.geometry.values, dtype=object), source.name))
@@ -163,7 +164,7 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
     For a slice of a file, `first_row` is the index of its first row in the file and `first_rows` maps every
     source id of the slices before to the row it first appeared in (it is extended with this slice's)."""
     if len(source.table) == 0:
-        raise LoadError(f"{source.name} contains no rows")
+        raise LoadError(tr("{file} contains no rows", file=source.name))
     rows = _Rows(source, mapping)
     notes = list(source.notes)
     sid = _source_ids(rows, first_row, {} if first_rows is None else first_rows)
@@ -200,7 +201,7 @@ def _municipality_codes(rows: _Rows, tenant: str | None, known: dict[str, str | 
     codes = rows.text("municipality_code")
     if codes is None:
         if tenant is None:
-            raise LoadError("no municipality code column and no --tenant: name one or the other")
+            raise LoadError(tr("no municipality code column and no --tenant: name one or the other"))
         rows.out["municipality_code"] = [tenant] * rows.n
         return
     outcomes = {v: code_outcome(v, tenant, known) for v in codes.unique()}

@@ -1,6 +1,6 @@
 """The message catalogue stays in step with the code (issue 14).
 
-The oracle is Babel's own extractor run over registry/ as `pybabel extract` does (babel.cfg): every
+The oracle is Babel's own extractor run over registry/ and loaders/ as `pybabel extract` does (babel.cfg): every
 message the code can say must be in registry/locale/ja/LC_MESSAGES/messages.po with a Japanese
 translation that keeps its placeholders, the catalogue holds nothing the code no longer says, and no
 raise site passes a bare string or f-string where a tr(...) message belongs.
@@ -24,13 +24,16 @@ PLACEHOLDER = re.compile(r"(?<!\{)\{(\w+)\}(?!\})")
 MESSAGE_ARG = {"Problem": 0, "NotFound": 0, "Forbidden": 0, "Conflict": 0, "Unprocessable": 0,
                "PreconditionRequired": 0, "PreconditionFailed": 0, "invalid_field": 1, "FieldError": 1,
                "TooManyRequests": 0, "UnsupportedMediaType": 0, "UnreadableFile": 0, "CodeError": 0,
-               "TransitionError": 0, "CurveError": 0, "TargetRefused": 0, "_bad": 0, "_unauthorised": 0}
+               "TransitionError": 0, "CurveError": 0, "TargetRefused": 0, "_bad": 0, "_unauthorised": 0,
+               "LoadError": 0}
+# loaders/: a LoadError's message reaches the upload route's problem answer (registry/uploads/service.py).
+SOURCES = ("registry", "loaders")
 
 
 def _in_code() -> set[str]:
-    found = extract_from_dir(str(ROOT / "registry"), method_map=[("**.py", "python")],
-                             keywords={"tr": None})
-    return {message for _file, _line, message, _comments, _context in found}
+    return {message for source in SOURCES
+            for _file, _line, message, _comments, _context in extract_from_dir(
+                str(ROOT / source), method_map=[("**.py", "python")], keywords={"tr": None})}
 
 
 def _catalogue(lang: str) -> dict[str, str]:
@@ -65,7 +68,7 @@ def test_the_committed_template_lists_what_the_code_says() -> None:
 def test_no_raise_site_passes_a_bare_string() -> None:
     """A literal or f-string message would be English in every language: it must be tr("...", name=value)."""
     bare = []
-    for path in sorted((ROOT / "registry").rglob("*.py")):
+    for path in sorted(p for source in SOURCES for p in (ROOT / source).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.Call):
                 continue

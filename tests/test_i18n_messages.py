@@ -129,3 +129,38 @@ async def test_rate_limit_in_japanese(settings: Settings, make_key: KeyFactory) 
         assert statuses == [200, 200, 429]
         japanese(assert_problem(await c.get("/v1/me", headers={**chiyoda, **JA}), 429))
         english(assert_problem(await c.get("/v1/me", headers=chiyoda), 429))
+
+
+# Loader checks (loaders/, LoadError) reached through an upload: (files, query, status, English words).
+UPLOAD_FAILURES = [
+    ({"file": ("header.csv", b"source_id,name\n", "text/csv")}, {}, 400, "has a header but no data rows"),
+    ({"file": ("broken.zip", b"PK\x03\x04nonsense", "application/zip")}, {}, 400, "is not a valid zip file"),
+    ({"file": ("broken.gpkg", b"SQLite format 3\x00garbage", "application/octet-stream")}, {}, 400,
+     "is not a GeoPackage that GDAL can open"),
+    ({"file": ("nocoords.csv", b"source_id,name,category\n1,a,streetlight\n", "text/csv")}, {}, 400,
+     "no latitude/longitude columns"),
+    ({"file": ("lights.csv", b"source_id,name\n1,a\n", "text/csv")}, {"mapping": "height_m=tall"}, 400,
+     "the file has no column 'tall'"),
+    ({"file": ("lights.csv", b"source_id,name\n1,a\n", "text/csv")}, {"mapping": "justaword"}, 422,
+     "write attribute=value"),
+    ({"file": ("lights.csv", b"source_id,name\n1,a\n", "text/csv")}, {"format": "dbf"}, 422,
+     "unknown format 'dbf'"),
+]
+
+
+@pytest.mark.parametrize(("files", "query", "status", "words"), UPLOAD_FAILURES)
+async def test_upload_load_errors_in_japanese(client: AsyncTestClient, make_key: KeyFactory, files: dict,
+                                              query: dict, status: int, words: str) -> None:
+    """The loader's own sentence is said in the request's language, not English inside a Japanese frame."""
+    chiyoda = await make_key("municipality", CHIYODA)
+    en = assert_problem(await client.post("/v1/assets/uploads", params=query, files=files, headers=chiyoda), status)
+    # `e.g. name=名称` names a Japanese column in both languages.
+    english(json.loads(json.dumps(en, ensure_ascii=False).replace("名称", "")))
+    assert words in en["detail"], en
+    ja = assert_problem(await client.post("/v1/assets/uploads", params=query, files=files,
+                                          headers={**chiyoda, **JA}), status)
+    japanese(ja)
+    assert words not in ja["detail"], ja
+    # What is left in Latin letters is what the client sent or named (file, column, format), CLI-style flags
+    # and format names: no English sentence of three words or more.
+    assert not re.search(r"[A-Za-z]+ [A-Za-z]+ [A-Za-z]+", ja["detail"]), ja

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import msgspec
 
@@ -115,14 +116,23 @@ def changed_round(current: Round, data: RoundUpdate) -> Round:
     return wanted
 
 
-def require_open(r: Round, action: str) -> None:
+def require_open(r: Round, action: Literal["submitted", "edited"]) -> None:
+    """Needs are submitted or edited only while the round's window is open; one whole sentence per case,
+    since a Japanese sentence cannot take an English verb."""
     if r.phase == "upcoming":
-        raise Conflict(tr("The submission window of round {round_id} opens at {opens_at}; {action} then.",
-                          round_id=r.round_id, opens_at=when(r.opens_at), action=action))
+        if action == "submitted":
+            raise Conflict(tr("The submission window of round {round_id} opens at {opens_at}; submit needs then.",
+                              round_id=r.round_id, opens_at=when(r.opens_at)))
+        raise Conflict(tr("The submission window of round {round_id} opens at {opens_at}; edit needs then.",
+                          round_id=r.round_id, opens_at=when(r.opens_at)))
     if r.phase != "open":
+        if action == "submitted":
+            raise Conflict(tr("The submission window of round {round_id} closed at {closes_at}; needs can no "
+                              "longer be submitted after that deadline.",
+                              round_id=r.round_id, closes_at=when(r.closes_at)))
         raise Conflict(tr("The submission window of round {round_id} closed at {closes_at}; needs can no "
-                          "longer be {action} after that deadline.",
-                          round_id=r.round_id, closes_at=when(r.closes_at), action=action))
+                          "longer be edited after that deadline.",
+                          round_id=r.round_id, closes_at=when(r.closes_at)))
 
 
 def require_withdrawable(r: Round) -> None:
