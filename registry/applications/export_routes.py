@@ -5,9 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import asyncpg
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.params import Parameter
-from litestar.response import File
 
 from registry.applications import export, states
 from registry.exports.answer import DESCRIPTION, TABLE_OPTIONS, file_answer
@@ -21,7 +20,7 @@ async def export_applications(
     request: Request, db: asyncpg.Connection, options: ExportOptions,
     status: states.Status | None = None,
     overdue: Annotated[bool, Parameter(description="only open applications past their decision date")] = False,
-) -> File:
+) -> Response:
     return await file_answer(request, export.chunks(db, status, overdue), export.COLUMNS, options, "applications",
                              "申請")
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncpg
-from litestar import Request, get
-from litestar.response import File
+from litestar import Request, Response, get
 
 from registry.exports.answer import DESCRIPTION, TABLE_OPTIONS, file_answer
 from registry.exports.table import ExportOptions
@@ -18,7 +17,7 @@ from registry.procurement.routes_reports import Detail
 @get("/v1/procurement/rounds/{round_id:str}/needs/export", tags=TAG, guards=[ANY_TENANT], media_type="text/csv",
      dependencies={"options": TABLE_OPTIONS}, summary="Every need of a round your key may see, as one CSV or XLSX",
      description="The rows of GET .../needs (same visibility), no page. " + DESCRIPTION)
-async def export_needs(request: Request, db: asyncpg.Connection, round_id: str, options: ExportOptions) -> File:
+async def export_needs(request: Request, db: asyncpg.Connection, round_id: str, options: ExportOptions) -> Response:
     r = await service.visible_round(db, round_id)
     return await file_answer(request, export.need_chunks(db, r.organiser_code, r.round_id), export.NEED_COLUMNS,
                              options, f"needs-{r.round_id}", "需要")
@@ -29,7 +28,7 @@ async def export_needs(request: Request, db: asyncpg.Connection, round_id: str, 
      description="The rows of GET .../savings (same scope; `detail=municipality` adds a row per municipality and "
                  "pool), each figure with its method. " + DESCRIPTION)
 async def export_savings(request: Request, db: asyncpg.Connection, round_id: str, options: ExportOptions,
-                         detail: Detail = None) -> File:
+                         detail: Detail = None) -> Response:
     if detail not in (None, "municipality"):
         raise invalid_field("detail", tr("the one detail on offer is `municipality`; leave it out for the "
                                           "roll-ups"))
