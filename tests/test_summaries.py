@@ -137,9 +137,9 @@ async def test_summaries_equal_a_count_from_scratch(settings: Settings, owner: a
             await _insert(owner, rng, rng.randint(1, 25), f"s{step}")
         elif step == 7:  # a bulk load through the loader's COPY path, then the same file again, changed
             write_lights_csv(lights, 60)
-            await admin_session(settings, lambda db: load_assets(db, lights, tenant="131016"))
+            await admin_session(settings, lambda db: load_assets(db, lights, tenant="131016", publish=True))
             lights.write_text(lights.read_text().replace("streetlight", "utility_pole", 20))
-            await admin_session(settings, lambda db: load_assets(db, lights, tenant="131016"))
+            await admin_session(settings, lambda db: load_assets(db, lights, tenant="131016", publish=True))
         elif step == 10:  # an area moves, one goes
             await owner.execute("update priority_areas set geom = ST_Translate(geom, 0.004, 0.002) "
                                 "where area_id = (select area_id from priority_areas order by area_id limit 1)")
@@ -226,7 +226,7 @@ async def test_parallel_load_keeps_the_counts(settings: Settings, owner: asyncpg
     path = tmp_path / "lights.csv"
     write_lights_csv(path, 40)
     report = await asyncio.wait_for(admin_session(settings, lambda db: load_assets(
-        db, path, tenant="131016", parallel=admin_connections(settings, 3))), 60)
+        db, path, tenant="131016", parallel=admin_connections(settings, 3), publish=True)), 60)
     assert report.committed
     assert await owner.fetchval("select sum(n) from asset_count_log") == 40
     await _assert_summaries_match(owner)

@@ -39,7 +39,8 @@ export async function start(map, me) {
     if (!box) return;
     const result = await api(`/v1/assets?${query({ ...searchParams(), limit: LIST_LIMIT, count: true })}`)
       .catch((error) => { toast(error.message); return null; });
-    if (!result || run !== listRun) return;
+    // The list's tab may have been left (its elements replaced) while the search was on its way.
+    if (!result || run !== listRun || !box.isConnected) return;
     document.getElementById("matched").textContent = `${result.numberMatched} ${t(state.address ? "matchedAddress" : "matched")}`;
     box.replaceChildren(...result.features.map((f) => el("li", { "data-asset-id": f.id },
       el("button", { type: "button", onclick: () => openAsset(f.id, { canApply: me.role === "carrier", onApplied: refreshApplications }) },
