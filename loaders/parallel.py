@@ -94,6 +94,7 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
             await conn.execute("begin")
             await parallel.enter(conn)
             await conn.execute("set local jit = off")
+            await conn.execute("set local work_mem = '64MB'")  # as loaders.assets.write_batches says
             await writers[-1].create_staging(temporary=False)
         progress.stage(f"load ({parallel.workers} connections)")
         tally = await run_batches(writers, batches, total, dry_run=dry_run, progress=progress)
