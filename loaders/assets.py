@@ -83,6 +83,9 @@ async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], t
             # PostGIS functions carry high cost estimates, so a large merge triggers JIT compilation that
             # costs more than it saves; the load's own statements do without it.
             await conn.execute("set local jit = off")
+            # A batch's transition table (100,000 rows, about 25 MB) stays in memory for the triggers that
+            # read it instead of being written to a temporary file and read back by each (16 MB spilled).
+            await conn.execute("set local work_mem = '64MB'")
             await writer.create_staging(temporary=True)
             await writer.create_existing(tenant, temporary=True)
             progress.stage("load")

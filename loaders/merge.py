@@ -279,8 +279,11 @@ class Writer:
         schema, _, table = self.staging.rpartition(".")
         await conn.copy_records_to_table(table, schema_name=schema or None, records=batch.records(),
                                          columns=list(STAGING_COLUMNS))
-        # Fresh statistics let the planner choose its joins for this batch.
-        await conn.execute(f"analyze {self.staging}")
+        # Fresh statistics let the planner choose the merge's joins against the keys that existed. A load
+        # with no such keys (every row new) inserts straight from staging with no join to choose, and
+        # ANALYZE of each batch was 5 % of its backend time (perf, bench/README.md): it goes without.
+        if self.existed:
+            await conn.execute(f"analyze {self.staging}")
         outside = [Issue(r["row_no"], r["source_id"], "warning",
                          f"the point lies outside municipality {r['municipality_code']}'s boundary")
                    for r in await conn.fetch(self.sql(_OUTSIDE_MUNICIPALITY))]

@@ -38,7 +38,12 @@ select gid from pg_prepared_xacts where database = current_database() and gid li
 _LEFTOVERS = """
 select substr(tablename, 3) from pg_tables where schemaname = 'loader' and tablename like 'e\\_%'
 union select replace(load_id::text, '-', '') from loader.decisions
+union select replace(load_id::text, '-', '') from loader.deferred_indexes
 """
+# A load into an empty catalogue builds the indexes no constraint needs after its commit, as ogr2ogr
+# does (sql/155: they were 23 % and more of a million-point load's backend CPU, row by row).
+_DEFER_INDEXES = "select app.loader_defer_indexes($1::uuid)"
+_RESTORE_INDEXES = "select app.loader_restore_indexes($1::uuid)"
 _MAX_PREPARED = "select current_setting('max_prepared_transactions')::int"
 _GID = re.compile(r"^kyodo-load:([0-9a-f]{32}):[0-9]{1,3}$")
 _LOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -71,6 +76,7 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
     writers: list[Writer] = []
     prepared: list[str] = []
     decided = False
+    deferred = 0
     existing = f"loader.e_{load_id}"
     try:
         await control.execute(_LOCK, load_id)
@@ -79,6 +85,8 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
             await parallel.enter(control)
             snapshot = Writer(control, existing=existing)
             await snapshot.create_existing(tenant, temporary=False)
+            if not dry_run and not snapshot.existed:
+                deferred = await control.fetchval(_DEFER_INDEXES, load_id)
         for number in range(parallel.workers):
             conn = await parallel.connect()
             writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing,
@@ -86,6 +94,7 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
             await conn.execute("begin")
             await parallel.enter(conn)
             await conn.execute("set local jit = off")
+            await conn.execute("set local work_mem = '64MB'")  # as loaders.assets.write_batches says
             await writers[-1].create_staging(temporary=False)
         progress.stage(f"load ({parallel.workers} connections)")
         tally = await run_batches(writers, batches, total, dry_run=dry_run, progress=progress)
@@ -106,6 +115,10 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
             await control.execute(f"commit prepared '{gid}'")
         prepared.clear()
         await control.execute(_FORGET, load_id)
+        if deferred:
+            progress.stage("build indexes")
+            await control.fetchval(_RESTORE_INDEXES, load_id)
+            deferred = 0
         return tally
     finally:
         # Clean-up must not hide the error that brought us here; whatever it leaves, `recover` finishes.
@@ -122,6 +135,9 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
             # A prepared worker still holds a lock on the snapshot table; recovery drops it with them.
             if not (decided and prepared):
                 await control.execute(f"drop table if exists {existing}")
+                # The workers are closed (rolled back) or committed: nothing holds assets any more.
+                if deferred:
+                    await control.fetchval(_RESTORE_INDEXES, load_id)
             await control.execute(_UNLOCK, load_id)
         await control.close()
         progress.close()
@@ -148,9 +164,12 @@ async def recover(control: asyncpg.Connection) -> list[str]:
                 await control.execute(f"{verb} prepared '{gid}'")
             await control.execute(_FORGET, load_id)
             await control.execute(f"drop table if exists loader.e_{load_id}")
-            if gids:
-                done.append(f"interrupted load {load_id}: {'committed' if verb == 'commit' else 'rolled back'} "
-                            f"{len(gids)} prepared transaction(s)")
+            rebuilt = await control.fetchval(_RESTORE_INDEXES, load_id)
+            said = [f"{'committed' if verb == 'commit' else 'rolled back'} {len(gids)} prepared transaction(s)"] \
+                if gids else []
+            said += [f"built again {rebuilt} index(es) of assets it had deferred"] if rebuilt else []
+            if said:
+                done.append(f"interrupted load {load_id}: {', '.join(said)}")
         finally:
             await control.execute(_UNLOCK, load_id)
     return done

@@ -37,7 +37,8 @@ async def load(settings: Settings, path: Path, workers: int = 2, **kw: Any) -> L
 async def leftovers(owner: asyncpg.Connection) -> tuple[int, int, int]:
     row = await owner.fetchrow("""
       select (select count(*) from pg_prepared_xacts where database = current_database())::int,
-             (select count(*) from pg_tables where schemaname = 'loader' and tablename <> 'decisions')::int,
+             (select count(*) from pg_tables where schemaname = 'loader'
+                 and tablename not in ('decisions', 'deferred_indexes'))::int,
              (select count(*) from loader.decisions)::int""")
     return tuple(row)  # type: ignore[return-value]
 
