@@ -16,7 +16,8 @@ _CALL = re.compile(r"\b(?:app\.)?([a-z_][a-z0-9_]*)\s*\(", re.IGNORECASE)
 
 
 async def _policies(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    return await conn.fetch("""select tablename, policyname, coalesce(qual, '') || ' ' || coalesce(with_check, '') as expr
+    return await conn.fetch("""select tablename, policyname,
+                                      coalesce(qual, '') || ' ' || coalesce(with_check, '') as expr
                                  from pg_policies where schemaname = 'public' order by tablename, policyname""")
 
 
