@@ -72,7 +72,8 @@ async def _migrate(settings: Settings) -> list[str]:
 
     conn = await asyncpg.connect(settings.database_url)
     try:
-        applied = await migrate(conn, api_password=os.environ.get("KYODO_API_PASSWORD"))
+        applied = await migrate(conn, api_password=os.environ.get("KYODO_API_PASSWORD"),
+                                owner_password=os.environ.get("KYODO_OWNER_PASSWORD"))
         prefs, munis = await load_reference(conn)
         print(f"reference data: {prefs} prefectures, {munis} municipalities and wards")
         return applied

@@ -50,8 +50,13 @@ def discover(folder: Path = SQL_DIR) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-async def ensure_roles_and_extensions(conn: asyncpg.Connection, api_password: str | None = None) -> None:
-    """What needs more than the owner's rights: the two roles and PostGIS. Idempotent."""
+async def ensure_roles_and_extensions(conn: asyncpg.Connection, api_password: str | None = None,
+                                      owner_password: str | None = None) -> None:
+    """What needs more than the owner's rights: the two roles and PostGIS. Idempotent.
+
+    The owner cannot log in unless `owner_password` is given: one server needs no more than SET ROLE. A Citus
+    cluster does (issue 17): it propagates DDL to the workers by connecting as the current role, so there the
+    migrations fail on their first file unless the owner may log in."""
     me = await conn.fetchrow("select rolsuper, rolcreaterole from pg_roles where rolname = current_user")
     roles = {r["rolname"] for r in await conn.fetch("select rolname from pg_roles where rolname = any($1)",
                                                      [OWNER_ROLE, API_ROLE])}
@@ -70,6 +75,8 @@ async def ensure_roles_and_extensions(conn: asyncpg.Connection, api_password: st
         await conn.execute(f'GRANT CREATE, CONNECT ON DATABASE "{db}" TO {OWNER_ROLE}')
     if api_password:
         await conn.execute(f"ALTER ROLE {API_ROLE} PASSWORD {_literal(api_password)}")
+    if owner_password:
+        await conn.execute(f"ALTER ROLE {OWNER_ROLE} LOGIN PASSWORD {_literal(owner_password)}")
     has_postgis = await conn.fetchval("select 1 from pg_extension where extname = 'postgis'")
     if not has_postgis:
         if not me["rolsuper"]:
@@ -82,12 +89,13 @@ def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-async def migrate(conn: asyncpg.Connection, folder: Path = SQL_DIR, api_password: str | None = None) -> list[str]:
+async def migrate(conn: asyncpg.Connection, folder: Path = SQL_DIR, api_password: str | None = None,
+                  owner_password: str | None = None) -> list[str]:
     """Apply pending migrations; returns the names applied (empty when up to date)."""
     migrations = discover(folder)
     await conn.execute("select pg_advisory_lock($1)", _LOCK_KEY)
     try:
-        await ensure_roles_and_extensions(conn, api_password)
+        await ensure_roles_and_extensions(conn, api_password, owner_password)
         await conn.execute(
             """create table if not exists schema_migrations (
                    version integer primary key,

@@ -9,6 +9,7 @@ import msgspec
 
 from registry.procurement.pricing import PositiveYen, PriceTier, Quantity, Yen
 from registry.procurement.savings import SavingsRow
+from registry.procurement.states import RoundPhase
 from registry.types import Email
 
 CategoryCode = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9-]{1,31}$")]
@@ -101,7 +102,7 @@ class Round(msgspec.Struct):
     version: int
     created_at: datetime
     updated_at: datetime
-    phase: Literal["upcoming", "open", "closed", "firm"] = "open"
+    phase: RoundPhase = "open"  # set from the dates by queries._round (states.round_phase)
 
 
 class RoundPage(msgspec.Struct):

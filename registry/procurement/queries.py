@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -22,6 +22,7 @@ from registry.procurement.models import (
 )
 from registry.procurement.pricing import PriceTier
 from registry.procurement.savings import Baseline
+from registry.procurement.states import round_phase
 
 
 def _json(value: Any) -> str:
@@ -86,13 +87,13 @@ async def update_category(db: asyncpg.Connection, c: Category, expected_version:
 # ---------------------------------------------------------------- rounds
 
 _ROUND = """round_id::text, organiser_code, title, prefectures, category_codes, opens_at, closes_at,
-       withdrawal_deadline, min_participants, min_quantity, version, created_at, updated_at,
-       case when now() < opens_at then 'upcoming' when now() < closes_at then 'open'
-            when now() < withdrawal_deadline then 'closed' else 'firm' end as phase"""
+       withdrawal_deadline, min_participants, min_quantity, version, created_at, updated_at"""
 
 
 def _round(row: asyncpg.Record) -> Round:
-    return Round(*row)
+    r = Round(*row)
+    r.phase = round_phase(r.opens_at, r.closes_at, r.withdrawal_deadline, datetime.now(UTC))
+    return r
 
 
 async def insert_round(db: asyncpg.Connection, organiser: str, title: str, prefectures: list[str],

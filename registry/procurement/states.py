@@ -7,6 +7,7 @@ supplier and price, never by a bare status change.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Literal
 
 TenderStatus = Literal["planned", "active", "awarded", "contracted", "cancelled", "unsuccessful"]
@@ -20,6 +21,22 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "cancelled": frozenset(),
     "unsuccessful": frozenset(),
 }
+
+RoundPhase = Literal["upcoming", "open", "closed", "firm"]
+
+
+def round_phase(opens_at: datetime, closes_at: datetime, withdrawal_deadline: datetime, at: datetime) -> RoundPhase:
+    """Where a round stands at `at`: needs are taken while open, withdrawn until the deadline, then firm.
+    Computed here, not in SQL: a Citus coordinator refuses now() in the RETURNING of a reference table
+    (issue 17), and one rule needs one home."""
+    if at < opens_at:
+        return "upcoming"
+    if at < closes_at:
+        return "open"
+    if at < withdrawal_deadline:
+        return "closed"
+    return "firm"
+
 
 def transition_error(current: str, wanted: str) -> str | None:
     """None when the change is allowed, otherwise a sentence saying what is possible instead."""
