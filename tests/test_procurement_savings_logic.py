@@ -65,7 +65,8 @@ def test_sections_totals_in_yen_and_the_headline() -> None:
     uplift_awarded = (950 - 780) * (8 + 7 + 6)                               # W(q_m < 15) = 950
     process = (3 - 1) * 100_000                                              # the awarded pc tender only
     assert (total.price_savings.amount_yen, total.pooling_uplift.amount_yen) == (price, uplift) == (8850, 9700)
-    assert (total.realised_savings.amount_yen, total.pooling_uplift_awarded.amount_yen) == (3670, 3570)
+    assert (total.realised_savings.amount_yen, total.pooling_uplift_awarded.amount_yen) == (realised, uplift_awarded)
+    assert (realised, uplift_awarded) == (3670, 3570)
     assert total.process_savings.amount_yen == process
     # Yen only where units differ: total and prefecture rows have no quantity; per-category rows keep theirs.
     assert total.quantity is None and total.unit_code is None
@@ -89,7 +90,7 @@ def test_sections_totals_in_yen_and_the_headline() -> None:
 def test_each_figure_keeps_one_basis_whatever_the_award_type() -> None:
     on_curve = report(_inputs(BID), BASELINES)
     on_unit_price = report(_inputs(None), BASELINES)
-    chiyoda = [r for r in on_curve if r.level == "municipality" and r.pool == "tender:t1" and r.key == "131016"][0]
+    chiyoda = next(r for r in on_curve if r.level == "municipality" and r.pool == "tender:t1" and r.key == "131016")
     assert (chiyoda.price_savings.basis, chiyoda.pooling_uplift.basis) == ("catalogue", "catalogue")
     assert (chiyoda.realised_savings.basis, chiyoda.pooling_uplift_awarded.basis) == ("awarded", "awarded")
     assert chiyoda.price_savings.amount_yen == (1000 - 800) * 8 and chiyoda.realised_savings.amount_yen == 1760
