@@ -17,6 +17,7 @@ import io
 
 from registry.db.admin import admin_session
 from registry.procurement.demo import seed_demo
+from tests.conftest import assert_problem
 from tests.test_procurement_api import World, world  # noqa: F401  (the fixture)
 
 TOKYO, SEED = "130001", 2024  # as loaders/demo.py seeds the demo round
@@ -102,3 +103,10 @@ async def test_demo_round_savings_add_up_in_yen_with_untendered_pools_apart(worl
     assert csv_total["quantity"] == "" and int(csv_total["price_savings_yen"]) == price
     assert [r["level"] for r in rows if r["section"] == "untendered"] == ["pool"]
     assert rows[-1]["key"] == pool["key"]
+
+    # What-if: refused on an awarded tender, saying why in the caller's language; the untendered pool still answers.
+    what_if = f"/v1/procurement/rounds/{round_id}/what-if?k=1&q=5&pool="
+    refused = assert_problem(await w.get("tokyo", what_if + tenders[0]["tender_id"], **{"Accept-Language": "ja"}), 409)
+    assert "awarded の状態です" in refused["detail"] and "変わらない" in refused["detail"]
+    answered = await w.get("tokyo", what_if + pool["key"])
+    assert answered.status_code == 200 and answered.json()["pooled_quantity_then"] == alone["quantity"] + 5
