@@ -33,7 +33,7 @@ from registry.paths import PROJECT_ROOT
 from registry.procurement import queries as proc_queries
 from registry.procurement.demand import RoundPools
 from registry.procurement.demo import seed_demo
-from registry.procurement.savings import METHOD_VERSION, PROCESS_METHOD, REALISED_METHOD
+from registry.procurement.savings import headline_text
 from registry.procurement.savings import report as savings_report
 from registry.settings import Settings, local_base_url, serve_address
 
@@ -297,8 +297,7 @@ async def _carriers_and_keys(settings: Settings) -> list[tuple[str, str, str]]:
 def savings_headline(realised_yen: int, process_yen: int) -> str:
     """The round's savings with the method of each figure (domain reference, section 5): the realised and the
     process savings are different measures, so they are named apart before they are added."""
-    return (f"savings ¥{realised_yen + process_yen:,} = realised ¥{realised_yen:,} ({REALISED_METHOD}, B_m each "
-            f"municipality's baseline) + process ¥{process_yen:,} ({PROCESS_METHOD}); method {METHOD_VERSION}")
+    return headline_text(realised_yen, process_yen)  # one home: the savings report's own headline (issue 16)
 
 
 async def _round_savings(conn: asyncpg.Connection, round_id: str) -> tuple[int, int]:

@@ -95,6 +95,10 @@ _PATH_SCHEMAS = {
 _WRITES = {"post", "put", "patch", "delete"}
 
 
+# Reads that refuse with 409 when their subject can no longer change (a what-if on a settled tender, issue 16).
+_CONFLICTING_READS = frozenset({"/v1/procurement/rounds/{round_id}/what-if"})
+
+
 def statuses_for(path: str, method: str, operation: Operation) -> set[int]:
     """The error statuses an operation can answer, from its shape."""
     params = operation.parameters or []
@@ -114,6 +118,8 @@ def statuses_for(path: str, method: str, operation: Operation) -> set[int]:
         found |= {404, 409, 422}
     if any(name == "If-Match" for _, name in names):
         found |= {412, 428}
+    if path in _CONFLICTING_READS:
+        found.add(409)
     return found
 
 

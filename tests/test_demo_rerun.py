@@ -95,5 +95,6 @@ def _check_printed_lines(text: str) -> None:
     savings = next(line for line in text.splitlines() if line.startswith("joint procurement:"))
     # Each figure is named with its method; the realised and process savings add up to the headline.
     assert "realised" in savings and "process" in savings and "method kyodo-savings/" in savings
+    assert "realised savings + process savings" in savings and "pools not tendered excluded" in savings
     total, realised, process = (int(m.replace(",", "")) for m in re.findall(r"¥([\d,]+)", savings)[:3])
     assert total == realised + process and realised > 0 and process > 0

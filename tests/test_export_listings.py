@@ -103,7 +103,9 @@ async def test_savings_export_equals_the_report(world: World, fmt: dict) -> None
     await submit_fixture(w)
     path = f"/v1/procurement/rounds/{w.round_id}/savings"
     for who in ("tokyo", "B"):
-        report = (await w.get(who, path + "?detail=municipality")).json()["rows"]
+        body = (await w.get(who, path + "?detail=municipality")).json()
+        # The headline first (no price savings of its own), then the tendered rows, then the untendered section.
+        report = [{"level": "headline"}, *body["rows"], *body["untendered"]]
         r = await w.client.get(path + "/export", params={**fmt, "detail": "municipality"}, headers=w.keys[who])
         assert r.status_code == 200, r.text
         header, data, _ = split(rows(r))

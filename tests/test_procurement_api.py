@@ -70,8 +70,9 @@ class World:
     async def savings(self, who: str = "tokyo") -> dict[tuple[str, str], dict]:
         r = await self.get(who, f"/v1/procurement/rounds/{self.round_id}/savings?detail=municipality")
         assert r.status_code == 200, r.text
+        body = r.json()  # the untendered section's rows are its own: (pool, key) and untendered municipality rows
         return {(row["level"], row["key"] + ("" if row["level"] != "municipality" else "/" + row["category_code"])):
-                row for row in r.json()["rows"]}
+                row for row in body["rows"] + body["untendered"]}
 
 
 @pytest.fixture
@@ -130,18 +131,21 @@ async def test_savings_match_hand_computed_values_across_a_withdrawal(world: Wor
     assert figures(s[("municipality", f"{CHIYODA}/licence")]) == ((520 - 400) * 30, (500 - 400) * 30)  # 3600, 3000
     assert figures(s[("municipality", f"{CHUO}/licence")]) == ((480 - 400) * 25, (500 - 400) * 25)  # 2000, 2500
     assert figures(s[("municipality", f"{MINATO}/licence")]) == ((500 - 400) * 10, (500 - 400) * 10)  # 1000, 1000
-    total = s[("total", "total")]
-    assert total["price_savings"]["amount_yen"] == 1600 + 1050 + 1080 + 3600 + 2000 + 1000
-    assert total["pooling_uplift"]["amount_yen"] == 1600 + 1400 + 1200 + 3000 + 2500 + 1000
-    # process: one procurement per pool instead of three, at 100,000 yen each: (3 - 1) * 100,000 per category.
-    assert total["process_savings"]["amount_yen"] == (3 - 1) * 100_000 + (3 - 1) * 100_000
+    # Nothing is tendered yet: each pool is in the untendered section, and no total, headline or process counts it.
+    tablet, licence = s[("pool", "tablet/1")], s[("pool", "licence/1")]
+    assert tablet["price_savings"]["amount_yen"] + licence["price_savings"]["amount_yen"] == (
+        1600 + 1050 + 1080 + 3600 + 2000 + 1000)
+    assert tablet["pooling_uplift"]["amount_yen"] + licence["pooling_uplift"]["amount_yen"] == (
+        1600 + 1400 + 1200 + 3000 + 2500 + 1000)
+    assert (tablet["quantity"], tablet["section"], "process_savings" in tablet) == (21, "untendered", False)
+    assert "price_savings" not in s[("total", "total")] and "quantity" not in s[("total", "total")]
     chiyoda = s[("municipality", f"{CHIYODA}/tablet")]
-    assert chiyoda["price_savings"]["method"] == "s_m = (B_m - P(Q)) * q_m"
-    assert chiyoda["price_savings"]["method_version"] == "kyodo-savings/1.0"
+    assert chiyoda["price_savings"]["method"] == "s_m = (B_m - C(Q)) * q_m"
+    assert chiyoda["price_savings"]["method_version"] == "kyodo-savings/2.0"
+    assert chiyoda["price_savings"]["basis"] == "catalogue" and chiyoda["section"] == "untendered"
     assert chiyoda["price_savings"]["baseline_source"] == "list_price"
     assert s[("municipality", f"{CHUO}/tablet")]["price_savings"]["baseline_source"] == "current_contract"
-    assert s[("prefecture", "13")]["price_savings"]["amount_yen"] == total["price_savings"]["amount_yen"]
-    assert s[("category", "tablet")]["price_savings"]["amount_yen"] == 1600 + 1050 + 1080
+    assert ("prefecture", "13") not in s and ("category", "tablet") not in s
 
     # Minato withdraws its tablets: Q = 8 + 7 = 15 falls below the 20 tier, P(Q) = 900 for the rest.
     current = await w.get("C", f"/v1/procurement/needs/{w.needs['C/tablet']}")
@@ -155,7 +159,7 @@ async def test_savings_match_hand_computed_values_across_a_withdrawal(world: Wor
     assert s[("municipality", f"{CHIYODA}/tablet")]["pooled_unit_price_yen"] == 900
     assert figures(s[("municipality", f"{CHIYODA}/tablet")]) == ((1000 - 900) * 8, (1000 - 900) * 8)  # 800, 800
     assert figures(s[("municipality", f"{CHUO}/tablet")]) == ((950 - 900) * 7, (1000 - 900) * 7)  # 350, 700
-    assert s[("category", "tablet")]["process_savings"]["amount_yen"] == (2 - 1) * 100_000
+    assert s[("pool", "tablet/1")]["participants"] == 2
 
     # Form the tablet tender after the window closes, award after the withdrawal deadline.
     await w.close_window()
@@ -183,15 +187,17 @@ async def test_savings_match_hand_computed_values_across_a_withdrawal(world: Wor
     s = await w.savings()
     chiyoda = s[("municipality", f"{CHIYODA}/tablet")]
     assert chiyoda["realised_savings"]["amount_yen"] == (1000 - 850) * 8  # 1200
-    assert chiyoda["realised_savings"]["method"] == "r_m = (B_m - awarded unit price) * q_m"
+    assert chiyoda["realised_savings"]["method"] == "r_m = (B_m - W(Q)) * q_m"
+    assert (chiyoda["realised_savings"]["basis"], chiyoda["price_savings"]["basis"]) == ("awarded", "catalogue")
     assert s[("municipality", f"{CHUO}/tablet")]["realised_savings"]["amount_yen"] == (950 - 850) * 7  # 700
     assert s[("tender", tender_id)]["realised_savings"]["amount_yen"] == 1200 + 700
     assert s[("tender", tender_id)]["process_savings"]["amount_yen"] == (2 - 1) * 100_000
-    total = s[("total", "total")]
-    assert total["price_savings"]["amount_yen"] == 800 + 350 + 3600 + 2000 + 1000
-    assert total["pooling_uplift"]["amount_yen"] == 800 + 700 + 3000 + 2500 + 1000
+    total = s[("total", "total")]  # the tablet tender only: licences were never tendered
+    assert total["price_savings"]["amount_yen"] == 800 + 350
+    assert total["pooling_uplift"]["amount_yen"] == 800 + 700
     assert total["realised_savings"]["amount_yen"] == 1200 + 700
-    assert total["process_savings"]["amount_yen"] == (2 - 1) * 100_000 + (3 - 1) * 100_000
+    assert total["process_savings"]["amount_yen"] == (2 - 1) * 100_000
+    assert s[("pool", "licence/1")]["price_savings"]["amount_yen"] == 3600 + 2000 + 1000
 
     # Municipalities see only their own rows; the pooled quantity still counts everyone.
     own = await w.savings("B")
@@ -202,8 +208,9 @@ async def test_savings_match_hand_computed_values_across_a_withdrawal(world: Wor
     r = await w.get("tokyo", f"/v1/procurement/rounds/{w.round_id}/savings?detail=municipality", Accept="text/csv")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     lines = r.text.splitlines()
-    assert lines[0].startswith("level,key,category_code")
-    assert any(line.startswith(f"municipality,{CHIYODA},tablet") and ",1200," in line for line in lines)
+    assert lines[0].startswith("level,key,section,category_code")
+    assert lines[1].startswith("headline,realised savings + process savings,tendered") and ",101900," in lines[1]
+    assert any(line.startswith(f"municipality,{CHIYODA},tendered,tablet") and ",1200," in line for line in lines)
 
 
 async def test_bid_curve_award_prices_every_contract_at_the_pooled_quantity(world: World) -> None:
@@ -225,8 +232,14 @@ async def test_bid_curve_award_prices_every_contract_at_the_pooled_quantity(worl
     contracts = (await w.get("tokyo", f"/v1/procurement/tenders/{tender['tender_id']}/contracts")).json()["items"]
     assert [c["amount_yen"] for c in contracts] == [30 * 380, 25 * 380, 10 * 380]
     s = await w.savings()
-    # With a bid curve, estimates use it too: P(65) = 380.
-    assert figures(s[("municipality", f"{CHIYODA}/licence")]) == ((520 - 380) * 30, (450 - 380) * 30)
+    # Estimates stay on the catalogue (C(65) = 400, C(30) = 500); the winning curve gives the awarded figures.
+    chiyoda = s[("municipality", f"{CHIYODA}/licence")]
+    assert figures(chiyoda) == ((520 - 400) * 30, (500 - 400) * 30)
+    assert chiyoda["realised_savings"]["amount_yen"] == (520 - 380) * 30
+    assert chiyoda["pooling_uplift_awarded"]["amount_yen"] == (450 - 380) * 30
+    refused = assert_problem(await w.get("tokyo", f"/v1/procurement/rounds/{w.round_id}/what-if?pool="
+                                                  f"{tender['tender_id']}&k=1&q=1"), 409)
+    assert "awarded" in refused["detail"] and "no longer change" in refused["detail"]
     bad = await w.post("tokyo", f"/v1/procurement/tenders/{tender['tender_id']}/status", {"status": "planned"},
                        **{"If-Match": r.headers["etag"]})
     assert_problem(bad, 422)
@@ -515,7 +528,7 @@ async def test_seed_demo_is_deterministic_and_visible_through_the_api(world: Wor
     second = await admin_session(settings, lambda db: seed_demo(db, "130001", codes, 7))
     assert first["round_id"] != second["round_id"]
     assert {k: v for k, v in first.items() if "_id" not in k} == {k: v for k, v in second.items() if "_id" not in k}
-    assert len(first["tender_ids"]) == 5 and first["needs"] == 15
+    assert len(first["tender_ids"]) == 5 and first["needs"] == 15 + 1 and first["untendered_pools"] == 1
     assert first["realised_savings_yen"] > 0 and first["process_savings_yen"] == sum(
         (3 - 1) * cost for cost in (1_200_000, 900_000, 900_000, 600_000, 1_500_000))
     r = await world.get("tokyo", f"/v1/procurement/rounds/{first['round_id']}/savings")
@@ -566,8 +579,8 @@ async def test_savings_format_by_f_by_the_deprecated_format_and_by_accept(world:
     for query, headers in (("?f=csv", {}), ("?format=csv", {}), ("", {"Accept": "text/csv"})):
         r = await w.get("tokyo", path + query, **headers)
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv"), query
-        # One CSV line per JSON row, after the header.
-        assert len(r.text.splitlines()) == 1 + len(as_json["rows"]), query
+        # The header, the headline, then one CSV line per JSON row of either section.
+        assert len(r.text.splitlines()) == 2 + len(as_json["rows"]) + len(as_json["untendered"]), query
     assert (await w.get("tokyo", path + "?f=json", Accept="text/csv")).json()["rows"] == as_json["rows"]
     assert [e["field"] for e in assert_problem(await w.get("tokyo", path + "?f=xml"), 422)["errors"]] == ["f"]
     assert [e["field"] for e in assert_problem(await w.get("tokyo", path + "?format=xml"), 422)["errors"]] == [

@@ -106,8 +106,9 @@ def test_several_needs_of_one_municipality_keep_their_own_baselines() -> None:
 
 
 def test_report_rolls_up_and_counts_process_savings() -> None:
-    pc = group_compatible([line("a", "131016", 8), line("b", "131024", 7), line("s", "111007", 6)], "pc")[0]
-    rows = report([PoolInput(pc, PoolPricing(CURVE, "c", 100_000))],
+    pc = pools([line("a", "131016", 8, tender="t1"), line("b", "131024", 7, tender="t1"),
+                line("s", "111007", 6, tender="t1")])["pc"][0]
+    rows = report([PoolInput(pc, PoolPricing(CURVE, "c", 100_000, 850, tender_status="awarded"))],
                   {"a": Baseline(1000, "list_price"), "b": Baseline(950, "list_price"),
                    "s": Baseline(900, "list_price")})
     by = {(r.level, r.key): r for r in rows}

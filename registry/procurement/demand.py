@@ -29,19 +29,19 @@ class RoundPools:
         return cls(r, lines, categories, tenders)
 
     def pricing(self, group: Group) -> PoolPricing:
+        """The catalogue curve always; the winning bid (its curve, if any, and its price) once awarded."""
         category = self.categories[group.category_code]
         tender = self.tenders.get(group.tender_id or "")
         catalogue = f"catalogue price curve {category.category_code} v{category.version}"
         if tender is None:
             return PoolPricing(category.price_tiers, catalogue, category.process_cost_yen)
         awarded = tender.awarded_unit_price_yen if tender.status in ("awarded", "contracted") else None
-        if tender.bid_curve:
-            return PoolPricing(tender.bid_curve, f"bid curve of {tender.supplier_name}", tender.process_cost_yen,
-                               awarded)
-        return PoolPricing(category.price_tiers, catalogue, tender.process_cost_yen, awarded)
+        return PoolPricing(category.price_tiers, catalogue, tender.process_cost_yen, awarded, tender.bid_curve,
+                           f"winning bid of {tender.supplier_name}", tender.status)
 
     def inputs(self) -> list[PoolInput]:
-        return [PoolInput(g, self.pricing(g)) for groups in self.groups.values() for g in groups]
+        return [PoolInput(g, self.pricing(g), self.categories[g.category_code].unit_code)
+                for groups in self.groups.values() for g in groups]
 
     def group(self, key: str) -> Group | None:
         for groups in self.groups.values():

@@ -1,4 +1,5 @@
-"""Demo data for joint procurement: a finished round over the five seed categories, tendered and awarded."""
+"""Demo data for joint procurement: a finished round over the five seed categories, tendered and awarded,
+and one pool too small to tender."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from registry.procurement import queries, service
 from registry.procurement.demand import RoundPools
 from registry.procurement.models import NeedFields, TenderForm
 from registry.procurement.pricing import price_at
-from registry.procurement.savings import report
+from registry.procurement.savings import headline, report
 
 # Per seed category: quantity range per municipality, baseline as a share of list price, and the
 # hard requirements a municipality typically states.
@@ -52,6 +53,14 @@ async def seed_demo(conn: asyncpg.Connection, prefecture_code: str, municipality
                 budget_status=rng.choice(("requested", "approved", "approved")), requirements=requirements,
                 delivery_date=(now + timedelta(days=rng.randint(60, 180))).date(),
                 contact_name="情報政策課", contact_email=f"joint-procurement@{code}.example.lg.jp")))
+    # One need no one else shares (a design office's Mac desktops): a pool of one municipality, below the
+    # round's two participants, so it never goes to tender and shows in the savings report's own section.
+    pc = categories["pc"]
+    lines.append((municipality_codes[0], "pc", NeedFields(
+        quantity=12, baseline_unit_price_yen=round(pc.list_price_yen * 0.97), baseline_source="standalone_quote",
+        budget_status="approved", requirements={"os": ["macos"], "form": ["desktop"]},
+        delivery_date=(now + timedelta(days=120)).date(), contact_name="情報政策課",
+        contact_email=f"joint-procurement@{municipality_codes[0]}.example.lg.jp")))
     await queries.insert_needs(conn, r.organiser_code, r.round_id, lines)
     tender_ids = []
     for category_code in sorted(_PROFILES):
@@ -74,6 +83,7 @@ async def seed_demo(conn: asyncpg.Connection, prefecture_code: str, municipality
     rp = await RoundPools.load(conn, r)
     rows = report(rp.inputs(), await queries.visible_baselines(conn, r.organiser_code, r.round_id))
     total = next(row for row in rows if row.level == "total")
+    quoted = headline(rows)
     return {
         "round_id": r.round_id,
         "tender_id": tender_ids[0] if tender_ids else None,
@@ -82,6 +92,7 @@ async def seed_demo(conn: asyncpg.Connection, prefecture_code: str, municipality
         "price_savings_yen": total.price_savings.amount_yen if total.price_savings else 0,
         "realised_savings_yen": total.realised_savings.amount_yen if total.realised_savings else 0,
         "process_savings_yen": total.process_savings.amount_yen if total.process_savings else 0,
-        "total_savings_yen": ((total.realised_savings.amount_yen if total.realised_savings else 0)
-                              + (total.process_savings.amount_yen if total.process_savings else 0)),
+        "total_savings_yen": quoted.amount_yen,
+        "headline": quoted.text,
+        "untendered_pools": quoted.untendered_pools_excluded,
     }

@@ -7,7 +7,7 @@ computed whole, handed out in chunks.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 import asyncpg
 
@@ -15,7 +15,6 @@ from registry.exports.table import Column
 from registry.exports.writers import Rows
 from registry.procurement import labels, queries, views
 from registry.procurement.models import Need
-from registry.procurement.savings import SavingsRow
 
 CHUNK = 1000
 NEED_COLUMNS: list[Column] = [
@@ -32,19 +31,23 @@ NEED_COLUMNS: list[Column] = [
     Column("version", "版", "int", 6), Column("created_at", "登録日時", "datetime", 26),
     Column("updated_at", "更新日時", "datetime", 26), Column("withdrawn_at", "取下げ日時", "datetime", 26),
 ]
+_FIGURES_JA = {"price_savings": "価格削減額", "pooling_uplift": "共同化効果", "realised_savings": "実現削減額",
+               "pooling_uplift_awarded": "落札価格での共同化効果", "process_savings": "事務削減額"}
 _SAVINGS_JA = {
-    "level": "集計単位", "key": "キー", "category_code": "品目コード", "pool": "共同調達の単位", "tender_id": "入札ID",
+    "level": "集計単位", "key": "キー", "section": "区分", "category_code": "品目コード", "unit_code": "単位コード",
+    "pool": "共同調達の単位", "tender_id": "入札ID", "tender_status": "入札の状態",
     "municipality_code": "全国地方公共団体コード", "prefecture": "都道府県", "participants": "参加団体数",
     "participants_included": "算入団体数", "quantity": "数量", "pooled_quantity": "合算数量",
-    "pooled_unit_price_yen": "共同調達単価(円)", "alone_unit_price_yen": "単独調達単価(円)",
-    "awarded_unit_price_yen": "落札単価(円)", "price_savings_yen": "価格削減額(円)", "price_savings_method": "算定方法",
-    "pooling_uplift_yen": "共同化効果(円)", "pooling_uplift_method": "共同化効果の算定方法",
-    "realised_savings_yen": "実現削減額(円)", "realised_savings_method": "実現削減額の算定方法",
-    "process_savings_yen": "事務削減額(円)", "process_savings_method": "事務削減額の算定方法",
+    "pooled_unit_price_yen": "カタログ共同調達単価(円)", "alone_unit_price_yen": "カタログ単独調達単価(円)",
+    "awarded_unit_price_yen": "落札単価(円)",
+    **{k: v for name, ja in _FIGURES_JA.items()
+       for k, v in ((f"{name}_yen", f"{ja}(円)"), (f"{name}_basis", f"{ja}の根拠"),
+                    (f"{name}_method", f"{ja}の算定方法"))},
+    "headline_yen": "削減効果(円)", "headline_method": "削減効果の算定方法",
     "method_version": "算定方法の版", "baseline_source": "基準単価の根拠", "price_basis": "価格の根拠",
 }
-_CODES = {"key", "category_code", "pool", "tender_id", "municipality_code", "prefecture"}
-_LABELLED = {"level": labels.LEVEL, "baseline_source": labels.BASELINE}
+_CODES = {"key", "category_code", "unit_code", "pool", "tender_id", "municipality_code", "prefecture"}
+_LABELLED = {"level": labels.LEVEL, "section": labels.SECTION, "baseline_source": labels.BASELINE}
 SAVINGS_COLUMNS: list[Column] = [
     Column(k, _SAVINGS_JA[k], "code" if k in _CODES else "int" if k.endswith(("_yen", "participants",
                                                                                 "participants_included",
@@ -74,7 +77,7 @@ async def need_chunks(db: asyncpg.Connection, organiser: str, round_id: str) -> 
         after = (page[-1].municipality_code, page[-1].need_id)
 
 
-async def savings_chunks(rows: Sequence[SavingsRow]) -> AsyncIterator[Rows]:
-    for start in range(0, len(rows), CHUNK):
-        flat = [views.savings_cells(r) for r in rows[start:start + CHUNK]]
-        yield [tuple(f.get(k) for k in views.SAVINGS_COLUMNS) for f in flat]
+async def savings_chunks(table: Sequence[Mapping[str, object]]) -> AsyncIterator[Rows]:
+    """The cells of views.savings_table (headline, tendered section, untendered section), in chunks."""
+    for start in range(0, len(table), CHUNK):
+        yield [tuple(f.get(k) for k in views.SAVINGS_COLUMNS) for f in table[start:start + CHUNK]]

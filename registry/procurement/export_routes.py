@@ -9,7 +9,7 @@ from registry.exports.answer import DESCRIPTION, TABLE_OPTIONS, file_answer
 from registry.exports.table import ExportOptions
 from registry.i18n import tr
 from registry.problems import invalid_field
-from registry.procurement import export, service, summary
+from registry.procurement import export, service, summary, views
 from registry.procurement.api import ANY_TENANT, TAG
 from registry.procurement.routes_reports import Detail
 
@@ -26,7 +26,8 @@ async def export_needs(request: Request, db: asyncpg.Connection, round_id: str, 
 @get("/v1/procurement/rounds/{round_id:str}/savings/export", tags=TAG, guards=[ANY_TENANT], media_type="text/csv",
      dependencies={"options": TABLE_OPTIONS}, summary="A round's savings report as one CSV or XLSX",
      description="The rows of GET .../savings (same scope; `detail=municipality` adds a row per municipality and "
-                 "pool), each figure with its method. " + DESCRIPTION)
+                 "pool): the headline first with its method, then the tendered section, then the untendered one; "
+                 "each figure with its basis and method. " + DESCRIPTION)
 async def export_savings(request: Request, db: asyncpg.Connection, round_id: str, options: ExportOptions,
                          detail: Detail = None) -> Response:
     if detail not in (None, "municipality"):
@@ -34,8 +35,8 @@ async def export_savings(request: Request, db: asyncpg.Connection, round_id: str
                                           "roll-ups"))
     r = await service.visible_round(db, round_id)
     _, seen = await summary.scoped(db, r, request.user)
-    rows = seen.rows if detail else [row for row in seen.rows if row.level != "municipality"]
-    return await file_answer(request, export.savings_chunks(rows), export.SAVINGS_COLUMNS, options,
+    table = views.savings_table(seen.headline, seen.rows, bool(detail))
+    return await file_answer(request, export.savings_chunks(table), export.SAVINGS_COLUMNS, options,
                              f"savings-{r.round_id}", "削減効果")
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from registry.procurement.pricing import PositiveYen, PriceTier, Quantity, Yen
-from registry.procurement.savings import SavingsRow
+from registry.procurement.savings import Headline, SavingsRow
 from registry.procurement.states import RoundPhase
 from registry.types import Email
 
@@ -326,8 +326,13 @@ class ContractPage(msgspec.Struct):
 
 
 class SavingsReport(msgspec.Struct):
+    """`headline` adds the tendered section's realised and process savings; `rows` are that section;
+    `untendered` is its own section, of pools that never went to tender, which no roll-up or headline counts."""
+
     round_id: str
     method_version: str
     formulas: dict[str, str]
     scope: str
+    headline: Headline
     rows: list[SavingsRow]
+    untendered: list[SavingsRow]

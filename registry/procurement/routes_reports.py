@@ -14,7 +14,7 @@ from registry.problems import NotFound, invalid_field
 from registry.procurement import ocds_stream, service, summary, views
 from registry.procurement.api import ANY_TENANT, TAG, F, FormatAlias, csv_answer, wanted_format
 from registry.procurement.models import Aggregate, SavingsReport
-from registry.procurement.savings import METHOD_VERSION, WhatIf, what_if
+from registry.procurement.savings import METHOD_VERSION, UNTENDERED, WhatIf, what_if
 
 Detail = Annotated[str | None, Parameter(
     description="`municipality` adds one row per municipality and pool (34,820 at national scale); "
@@ -31,9 +31,12 @@ async def aggregate(request: Request, db: asyncpg.Connection, round_id: str) -> 
 
 @get("/v1/procurement/rounds/{round_id:str}/savings", tags=TAG, guards=[ANY_TENANT],
      summary="Savings by tender, category, prefecture and in total; per municipality on request (JSON or CSV)",
-     description="`?detail=municipality` adds a row per municipality and pool. `?f=csv` (or `Accept: text/csv`) "
-                 "for CSV; `?format=` is the deprecated spelling of `f`. Each figure carries its method, method "
-                 "version and baseline source.")
+     description=f"`headline` is realised savings + process savings of awarded tenders (method {METHOD_VERSION}, "
+                 "formula in docs/procurement.md); `rows` are the pools that went to tender, `untendered` those "
+                 "that did not, which no total counts. `?detail=municipality` adds a row per municipality and "
+                 "pool. `?f=csv` (or `Accept: text/csv`) for CSV, headline first; `?format=` is the deprecated "
+                 "spelling of `f`. Each figure carries its basis (catalogue or awarded), method, method version "
+                 "and baseline source; prefecture and total rows carry yen only, never a quantity.")
 async def savings(request: Request, db: asyncpg.Connection, round_id: str, f: F = None,
                   format: FormatAlias = None, detail: Detail = None) -> Response[SavingsReport]:
     fmt = wanted_format(request, f, format)
@@ -42,15 +45,20 @@ async def savings(request: Request, db: asyncpg.Connection, round_id: str, f: F 
                                          "roll-ups"))
     r = await service.visible_round(db, round_id)
     _, seen = await summary.scoped(db, r, request.user)
-    rows = seen.rows if detail else [row for row in seen.rows if row.level != "municipality"]
     if fmt == "csv":
-        return csv_answer([views.savings_cells(x) for x in rows], views.SAVINGS_COLUMNS, f"savings-{r.round_id}")
+        return csv_answer(views.savings_table(seen.headline, seen.rows, bool(detail)), views.SAVINGS_COLUMNS,
+                          f"savings-{r.round_id}")
+    shown = [row for row in seen.rows if detail or row.level != "municipality"]
     return Response(SavingsReport(r.round_id, METHOD_VERSION, views.FORMULAS,
-                                  views.savings_scope(request.user, r.organiser_code), rows))
+                                  views.savings_scope(request.user, r.organiser_code), seen.headline,
+                                  [row for row in shown if row.section != UNTENDERED],
+                                  [row for row in shown if row.section == UNTENDERED]))
 
 
 @get("/v1/procurement/rounds/{round_id:str}/what-if", tags=TAG, guards=[ANY_TENANT],
-     summary="If k more municipalities join with quantity q each, what does each participant save")
+     summary="If k more municipalities join with quantity q each, what does each participant save",
+     description="On the catalogue curve, while the pool can still change: a pool whose tender is awarded, "
+                 "contracted, cancelled or unsuccessful answers 409 saying why.")
 async def savings_what_if(
     request: Request, db: asyncpg.Connection, round_id: str,
     pool: Annotated[str, Parameter(description="pool key from the aggregate (e.g. pc/1) or a tender id")],

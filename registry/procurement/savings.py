@@ -1,15 +1,25 @@
-"""Savings from pooling, each figure with the method and baseline that produced it. Pure.
+"""Savings from pooling, each figure with its basis, method and baseline. Pure.
 
-For municipality m with quantity q_m in a pool of quantity Q = sum of q_m, a price curve P and m's
-own baseline unit price B_m (current contract, stand-alone quote or list price):
+For municipality m with quantity q_m in a pool of quantity Q = sum of q_m, the catalogue's price curve
+C, the winning bid W (its curve at Q, or its unit price) and m's own baseline unit price B_m (current
+contract, stand-alone quote or list price):
 
-- price savings      s_m = (B_m - P(Q)) * q_m
-- pooling uplift     u_m = (P(q_m) - P(Q)) * q_m   (what joining saved over buying alone)
-- realised savings   r_m = (B_m - awarded unit price) * q_m
-- process savings    (N - 1) * cost of running one procurement, for a pool of N municipalities
+- price savings        s_m = (B_m - C(Q)) * q_m        basis: catalogue (the estimate, before and after award)
+- pooling uplift       u_m = (C(q_m) - C(Q)) * q_m     basis: catalogue (what joining saved over buying alone)
+- realised savings     r_m = (B_m - W(Q)) * q_m        basis: awarded (price savings on the winning bid)
+- awarded uplift       (W(q_m) - W(Q)) * q_m           basis: awarded, only when the winning bid is a curve
+- process savings      (N - 1) * cost of running one procurement, for an awarded tender of N municipalities
 
-A municipality with several needs in one pool sums (B_i - P(Q)) * q_i over them, so each baseline
-keeps its own source. Every amount is integer yen: curves and baselines are integer yen per unit.
+Issue 16 found the basis switching with the award type (a bid-curve award re-priced the estimates on the
+bid, a unit-price award did not), so each figure now keeps one basis and both are shown side by side.
+
+Sections: pools that went to tender roll up by tender, category, prefecture and in total; pools that
+never did (one round showed -2,520,000 yen of "price savings" from them) are rows of their own section
+and count in no roll-up. Quantities are summed only within one category, so in one unit (the total
+once added PCs, licences, OCR pages and seats: 2,079,233 "units"); prefecture and total rows carry yen only.
+
+The headline is realised savings + process savings of awarded tenders: both are on the awarded basis,
+neither is an estimate. Every amount is integer yen: curves and baselines are integer yen per unit.
 """
 
 from __future__ import annotations
@@ -19,15 +29,25 @@ from dataclasses import dataclass
 
 import msgspec
 
+from registry.i18n import tr
+from registry.problems import Conflict
 from registry.procurement.aggregate import Group
 from registry.procurement.pricing import PriceTier, price_at
 
-METHOD_VERSION = "kyodo-savings/1.0"
-PRICE_METHOD = "s_m = (B_m - P(Q)) * q_m"
-UPLIFT_METHOD = "u_m = (P(q_m) - P(Q)) * q_m"
-REALISED_METHOD = "r_m = (B_m - awarded unit price) * q_m"
-PROCESS_METHOD = "(N - 1) * cost of running one procurement"
-WHAT_IF_METHOD = "s_m' = (B_m - P(Q + k * q)) * q_m; joiners: (list price - P(Q + k * q)) * q"
+METHOD_VERSION = "kyodo-savings/2.0"
+PRICE_METHOD = "s_m = (B_m - C(Q)) * q_m"
+UPLIFT_METHOD = "u_m = (C(q_m) - C(Q)) * q_m"
+REALISED_METHOD = "r_m = (B_m - W(Q)) * q_m"
+AWARDED_UPLIFT_METHOD = "u'_m = (W(q_m) - W(Q)) * q_m"
+PROCESS_METHOD = "(N - 1) * cost of running one procurement, for an awarded tender"
+WHAT_IF_METHOD = "s_m' = (B_m - C(Q + k * q)) * q_m; joiners: (list price - C(Q + k * q)) * q"
+HEADLINE_LABEL = "realised savings + process savings"
+HEADLINE_METHOD = ("sum over awarded tenders of realised savings r_m = (B_m - W(Q)) * q_m and process savings "
+                   "(N - 1) * cost of one procurement; pools that did not go to tender excluded")
+CATALOGUE, AWARDED, PROCESS = "catalogue", "awarded", "procurements avoided"
+TENDERED, UNTENDERED = "tendered", "untendered"
+# A what-if moves Q; once a tender is awarded, contracted, cancelled or unsuccessful, Q no longer can.
+SETTLED = frozenset({"awarded", "contracted", "cancelled", "unsuccessful"})
 
 
 class Baseline(msgspec.Struct, frozen=True):
@@ -37,6 +57,7 @@ class Baseline(msgspec.Struct, frozen=True):
 
 class Figure(msgspec.Struct):
     amount_yen: int
+    basis: str
     method: str
     method_version: str
     baseline_source: str
@@ -46,9 +67,12 @@ class Figure(msgspec.Struct):
 class SavingsRow(msgspec.Struct, omit_defaults=True):
     level: str
     key: str
+    section: str = TENDERED
     category_code: str | None = None
+    unit_code: str | None = None
     pool: str | None = None
     tender_id: str | None = None
+    tender_status: str | None = None
     municipality_code: str | None = None
     prefecture: str | None = None
     participants: int | None = None
@@ -61,28 +85,66 @@ class SavingsRow(msgspec.Struct, omit_defaults=True):
     price_savings: Figure | None = None
     pooling_uplift: Figure | None = None
     realised_savings: Figure | None = None
+    pooling_uplift_awarded: Figure | None = None
     process_savings: Figure | None = None
+
+
+class Headline(msgspec.Struct):
+    """The one figure a round's savings are quoted by, with its parts and the method that adds them."""
+
+    amount_yen: int
+    label: str
+    realised_savings_yen: int
+    process_savings_yen: int
+    basis: str
+    method: str
+    method_version: str
+    tenders_counted: int
+    untendered_pools_excluded: int
+    text: str
 
 
 @dataclass(frozen=True)
 class PoolPricing:
-    """How one pool is priced: its curve (catalogue or a supplier's bid) and the award, if any."""
+    """How one pool is priced: the catalogue curve, and the winning bid once its tender is awarded."""
 
     tiers: Sequence[PriceTier]
     basis: str
     process_cost_yen: int
     awarded_unit_price_yen: int | None = None
+    awarded_curve: Sequence[PriceTier] | None = None
+    awarded_basis: str = "winning bid"
+    tender_status: str | None = None
+
+    @property
+    def tiers_in_force(self) -> Sequence[PriceTier]:
+        """The curve prices follow now: the winning bid's once awarded with a curve, else the catalogue's."""
+        return self.awarded_curve if self.awarded_curve and self.awarded_unit_price_yen is not None else self.tiers
+
+    @property
+    def basis_in_force(self) -> str:
+        return self.awarded_basis if self.tiers_in_force is not self.tiers else self.basis
+
+
+@dataclass(frozen=True)
+class PoolInput:
+    group: Group
+    pricing: PoolPricing
+    unit_code: str | None = None
 
 
 def _sources(items: Iterable[str]) -> str:
     return ", ".join(sorted(set(items)))
 
 
-def pool_rows(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseline]) -> list[SavingsRow]:
+def pool_rows(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseline],
+              unit_code: str | None = None) -> list[SavingsRow]:
     """One row per municipality whose baselines the caller may see (`baselines` by need id)."""
     pooled = group.quantity
-    p_q = price_at(pricing.tiers, pooled)
-    participants = len(group.participants)
+    c_q = price_at(pricing.tiers, pooled)
+    award = pricing.awarded_unit_price_yen
+    curve = pricing.awarded_curve if award is not None else None
+    section = TENDERED if group.tender_id else UNTENDERED
     by_municipality: dict[str, list] = {}
     for line in group.lines:
         by_municipality.setdefault(line.municipality_code, []).append(line)
@@ -91,95 +153,135 @@ def pool_rows(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseli
         if not all(line.need_id in baselines for line in lines):
             continue
         q_m = sum(line.quantity for line in lines)
-        own = [baselines[line.need_id] for line in lines]
-        source = _sources(b.source for b in own)
-        p_alone = price_at(pricing.tiers, q_m)
-        price = sum((b.unit_price_yen - p_q) * line.quantity for b, line in zip(own, lines, strict=True))
+        own = [(baselines[line.need_id], line.quantity) for line in lines]
+        source = _sources(b.source for b, _ in own)
+        c_alone = price_at(pricing.tiers, q_m)
         row = SavingsRow(
-            level="municipality", key=code, category_code=group.category_code, pool=group.key,
-            tender_id=group.tender_id, municipality_code=code, prefecture=code[:2], participants=participants,
-            participants_included=1, quantity=q_m, pooled_quantity=pooled, pooled_unit_price_yen=p_q,
-            alone_unit_price_yen=p_alone,
-            price_savings=Figure(price, PRICE_METHOD, METHOD_VERSION, source, f"{pricing.basis} at Q={pooled}"),
-            pooling_uplift=Figure((p_alone - p_q) * q_m, UPLIFT_METHOD, METHOD_VERSION,
+            level="municipality", key=code, section=section, category_code=group.category_code,
+            unit_code=unit_code, pool=group.key, tender_id=group.tender_id, tender_status=pricing.tender_status,
+            municipality_code=code, prefecture=code[:2], participants=len(group.participants),
+            participants_included=1, quantity=q_m, pooled_quantity=pooled, pooled_unit_price_yen=c_q,
+            alone_unit_price_yen=c_alone,
+            price_savings=Figure(sum((b.unit_price_yen - c_q) * q for b, q in own), CATALOGUE, PRICE_METHOD,
+                                 METHOD_VERSION, source, f"{pricing.basis} at Q={pooled}"),
+            pooling_uplift=Figure((c_alone - c_q) * q_m, CATALOGUE, UPLIFT_METHOD, METHOD_VERSION,
                                   f"{pricing.basis} at q_m={q_m}", f"{pricing.basis} at Q={pooled}"))
-        if pricing.awarded_unit_price_yen is not None:
-            award = pricing.awarded_unit_price_yen
+        if award is not None:
             row.awarded_unit_price_yen = award
-            row.realised_savings = Figure(
-                sum((b.unit_price_yen - award) * line.quantity for b, line in zip(own, lines, strict=True)),
-                REALISED_METHOD, METHOD_VERSION, source, f"awarded unit price {award} yen")
+            row.realised_savings = Figure(sum((b.unit_price_yen - award) * q for b, q in own), AWARDED,
+                                          REALISED_METHOD, METHOD_VERSION, source,
+                                          f"{pricing.awarded_basis}: {award} yen per unit at Q={pooled}")
+        if curve:
+            row.pooling_uplift_awarded = Figure(
+                (price_at(curve, q_m) - price_at(curve, pooled)) * q_m, AWARDED, AWARDED_UPLIFT_METHOD, METHOD_VERSION,
+                f"{pricing.awarded_basis} at q_m={q_m}", f"{pricing.awarded_basis} at Q={pooled}")
         rows.append(row)
     return rows
 
 
 def process_figure(participants: int, cost_yen: int, basis: str) -> Figure:
-    return Figure(max(participants - 1, 0) * cost_yen, PROCESS_METHOD, METHOD_VERSION,
+    return Figure(max(participants - 1, 0) * cost_yen, PROCESS, PROCESS_METHOD, METHOD_VERSION,
                   f"{participants} separate procurements at {cost_yen} yen each", basis)
 
 
-def _sum(figures: list[Figure | None], method: str, basis: str) -> Figure | None:
+def _sum(figures: list[Figure | None], basis: str, method: str, price_basis: str) -> Figure | None:
     present = [f for f in figures if f is not None]
     if not present:
         return None
-    return Figure(sum(f.amount_yen for f in present), f"sum of {method}", METHOD_VERSION,
-                  _sources(s for f in present for s in f.baseline_source.split(", ")), basis)
+    return Figure(sum(f.amount_yen for f in present), basis, f"sum of {method}", METHOD_VERSION,
+                  _sources(s for f in present for s in f.baseline_source.split(", ")), price_basis)
 
 
 def roll_up(level: str, key: str, rows: list[SavingsRow], participants: int | None = None,
-            process: Figure | None = None, category_code: str | None = None,
-            tender_id: str | None = None) -> SavingsRow:
+            process: Figure | None = None, category_code: str | None = None, tender_id: str | None = None,
+            unit_code: str | None = None, section: str = TENDERED, one_unit: bool = False,
+            tender_status: str | None = None) -> SavingsRow:
+    """Yen add up across rows; quantities only when every row is in one unit (`one_unit`: one category)."""
     return SavingsRow(
-        level=level, key=key, category_code=category_code, tender_id=tender_id, participants=participants,
-        participants_included=len({r.municipality_code for r in rows}),
-        quantity=sum(r.quantity or 0 for r in rows),
-        price_savings=_sum([r.price_savings for r in rows], PRICE_METHOD, "per-pool P(Q)"),
-        pooling_uplift=_sum([r.pooling_uplift for r in rows], UPLIFT_METHOD, "per-pool P(q_m) and P(Q)"),
-        realised_savings=_sum([r.realised_savings for r in rows], REALISED_METHOD, "awarded unit prices"),
+        level=level, key=key, section=section, category_code=category_code,
+        unit_code=unit_code if one_unit else None, tender_id=tender_id, tender_status=tender_status,
+        participants=participants, participants_included=len({r.municipality_code for r in rows}),
+        quantity=sum(r.quantity or 0 for r in rows) if one_unit else None,
+        price_savings=_sum([r.price_savings for r in rows], CATALOGUE, PRICE_METHOD, "per-pool catalogue C(Q)"),
+        pooling_uplift=_sum([r.pooling_uplift for r in rows], CATALOGUE, UPLIFT_METHOD,
+                            "per-pool catalogue C(q_m) and C(Q)"),
+        realised_savings=_sum([r.realised_savings for r in rows], AWARDED, REALISED_METHOD, "winning bids"),
+        pooling_uplift_awarded=_sum([r.pooling_uplift_awarded for r in rows], AWARDED, AWARDED_UPLIFT_METHOD,
+                                    "winning bid curves"),
         process_savings=process)
 
 
-@dataclass(frozen=True)
-class PoolInput:
-    group: Group
-    pricing: PoolPricing
+def _process_sum(figures: list[Figure | None], basis: str) -> Figure | None:
+    present = [f for f in figures if f is not None]
+    if not present:
+        return None
+    return Figure(sum(f.amount_yen for f in present), PROCESS, f"sum over awarded tenders of {PROCESS_METHOD}",
+                  METHOD_VERSION, "category process cost", basis)
 
 
 def report(pools: Sequence[PoolInput], baselines: Mapping[str, Baseline]) -> list[SavingsRow]:
-    """Municipality rows, then roll-ups by tender, category, prefecture and in total."""
+    """Tendered section (municipality rows, then roll-ups by tender, category, prefecture and in total),
+    then the untendered section (municipality rows, then one row per pool), which no roll-up counts."""
     municipality_rows: list[SavingsRow] = []
     tender_rows: list[SavingsRow] = []
+    untendered_municipality: list[SavingsRow] = []
+    untendered_pools: list[SavingsRow] = []
     per_category: dict[str, list[SavingsRow]] = {}
-    process_by_category: dict[str, int] = {}
+    process_by_category: dict[str, list[Figure | None]] = {}
     participants_by_category: dict[str, set[str]] = {}
-    process_total = 0
+    units: dict[str, str | None] = {}
     for pool in pools:
-        rows = pool_rows(pool.group, pool.pricing, baselines)
+        group, pricing = pool.group, pool.pricing
+        rows = pool_rows(group, pricing, baselines, pool.unit_code)
+        n = len(group.participants)
+        if not group.tender_id:
+            untendered_municipality.extend(rows)
+            untendered_pools.append(roll_up("pool", group.key, rows, n, None, group.category_code,
+                                            unit_code=pool.unit_code, section=UNTENDERED, one_unit=True))
+            continue
         municipality_rows.extend(rows)
-        category = pool.group.category_code
+        category = group.category_code
+        units[category] = pool.unit_code
         per_category.setdefault(category, []).extend(rows)
-        participants_by_category.setdefault(category, set()).update(pool.group.participants)
-        n = len(pool.group.participants)
-        process = process_figure(n, pool.pricing.process_cost_yen, pool.group.key)
-        process_by_category[category] = process_by_category.get(category, 0) + process.amount_yen
-        process_total += process.amount_yen
-        if pool.group.tender_id:
-            tender_rows.append(roll_up("tender", pool.group.tender_id, rows, n, process, category,
-                                       pool.group.tender_id))
+        participants_by_category.setdefault(category, set()).update(group.participants)
+        process = (process_figure(n, pricing.process_cost_yen, group.key)
+                   if pricing.awarded_unit_price_yen is not None else None)
+        process_by_category.setdefault(category, []).append(process)
+        tender_rows.append(roll_up("tender", group.tender_id, rows, n, process, category, group.tender_id,
+                                   pool.unit_code, one_unit=True, tender_status=pricing.tender_status))
     category_rows = [
         roll_up("category", c, rows, len(participants_by_category[c]),
-                Figure(process_by_category[c], f"sum over pools of {PROCESS_METHOD}", METHOD_VERSION,
-                       "category process cost", "one procurement per pool"), c)
+                _process_sum(process_by_category[c], "one procurement per awarded tender"), c,
+                unit_code=units[c], one_unit=True)
         for c, rows in sorted(per_category.items())]
     per_prefecture: dict[str, list[SavingsRow]] = {}
     for row in municipality_rows:
         per_prefecture.setdefault(row.prefecture or "", []).append(row)
     prefecture_rows = [roll_up("prefecture", p, rows) for p, rows in sorted(per_prefecture.items())]
-    everyone = set().union(*(set(p.group.participants) for p in pools)) if pools else set()
+    everyone = set().union(*participants_by_category.values()) if participants_by_category else set()
     total = roll_up("total", "total", municipality_rows, len(everyone),
-                    Figure(process_total, f"sum over pools of {PROCESS_METHOD}", METHOD_VERSION,
-                           "category process cost", "one procurement per pool"))
-    return [*municipality_rows, *tender_rows, *category_rows, *prefecture_rows, total]
+                    _process_sum([f for fs in process_by_category.values() for f in fs],
+                                 "one procurement per awarded tender"))
+    return [*municipality_rows, *tender_rows, *category_rows, *prefecture_rows, total,
+            *untendered_municipality, *untendered_pools]
+
+
+def headline_text(realised_yen: int, process_yen: int) -> str:
+    """The headline as one sentence, for the demo's output and the report: each part named with its method."""
+    return (f"savings ¥{realised_yen + process_yen:,} = {HEADLINE_LABEL}: realised ¥{realised_yen:,} "
+            f"({REALISED_METHOD}, W the winning bid, B_m each municipality's baseline) + process ¥{process_yen:,} "
+            f"({PROCESS_METHOD}); awarded tenders only, pools not tendered excluded; method {METHOD_VERSION}")
+
+
+def headline(rows: Sequence[SavingsRow]) -> Headline:
+    """Realised + process savings of the total row, which counts tendered pools only."""
+    total = next(r for r in rows if r.level == "total" and r.section == TENDERED)
+    realised = total.realised_savings.amount_yen if total.realised_savings else 0
+    process = total.process_savings.amount_yen if total.process_savings else 0
+    counted = sum(1 for r in rows if r.level == "tender" and r.process_savings is not None)
+    excluded = sum(1 for r in rows if r.level == "pool" and r.section == UNTENDERED)
+    return Headline(realised + process, HEADLINE_LABEL, realised, process, AWARDED, HEADLINE_METHOD, METHOD_VERSION,
+                    counted, excluded, headline_text(realised, process))
 
 
 class WhatIfRow(msgspec.Struct):
@@ -208,9 +310,18 @@ class WhatIf(msgspec.Struct):
     rows: list[WhatIfRow]
 
 
+def check_can_change(group: Group, pricing: PoolPricing) -> None:
+    """A what-if describes a pool whose quantity can still move; a settled tender's cannot (409 says why)."""
+    if pricing.tender_status in SETTLED:
+        raise Conflict(tr("Tender {tender_id} is {status}: its participants and its price can no longer change, "
+                          "so a what-if would describe nothing that can happen. The savings report gives its "
+                          "figures on the winning bid.", tender_id=group.tender_id, status=pricing.tender_status))
+
+
 def what_if(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseline], k: int, q: int,
             list_price_yen: int) -> WhatIf:
-    """If k more municipalities join with quantity q each, what each visible participant saves."""
+    """If k more municipalities join with quantity q each, what each visible participant saves (catalogue)."""
+    check_can_change(group, pricing)
     now_q = group.quantity
     then_q = now_q + k * q
     p_now, p_then = price_at(pricing.tiers, now_q), price_at(pricing.tiers, then_q)
@@ -231,4 +342,4 @@ def what_if(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseline
         rows.append(WhatIfRow(f"each of {k} joining", q, alone, p_then, None, (list_price_yen - p_then) * q, None,
                               "list_price"))
     return WhatIf(group.key, group.category_code, k, q, now_q, then_q, p_now, p_then, WHAT_IF_METHOD,
-                  METHOD_VERSION, pricing.basis, rows)
+                  METHOD_VERSION, f"{pricing.basis} (catalogue)", rows)

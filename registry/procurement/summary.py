@@ -29,7 +29,7 @@ from registry.principal import Principal
 from registry.procurement import queries, views
 from registry.procurement.demand import RoundPools
 from registry.procurement.models import Aggregate, Round
-from registry.procurement.savings import Baseline, SavingsRow, report
+from registry.procurement.savings import Baseline, Headline, SavingsRow, headline, report
 
 KEPT = 4
 T = TypeVar("T")
@@ -70,6 +70,7 @@ class Scoped:
     def __init__(self, baselines: dict[str, Baseline], rows: list[SavingsRow], aggregate: Aggregate) -> None:
         self.baselines = baselines
         self.rows = rows
+        self.headline: Headline = headline(rows)
         self.aggregate = aggregate
 
 

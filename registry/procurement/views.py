@@ -30,22 +30,27 @@ from registry.procurement.models import (
 from registry.procurement.pricing import next_breakpoint, price_at
 from registry.procurement.rules import is_organiser
 from registry.procurement.savings import (
+    AWARDED_UPLIFT_METHOD,
+    HEADLINE_METHOD,
     PRICE_METHOD,
     PROCESS_METHOD,
     REALISED_METHOD,
+    UNTENDERED,
     UPLIFT_METHOD,
+    Headline,
     SavingsRow,
     WhatIf,
 )
 
 FORMULAS = {"price_savings": PRICE_METHOD, "pooling_uplift": UPLIFT_METHOD, "realised_savings": REALISED_METHOD,
-            "process_savings": PROCESS_METHOD}
-SAVINGS_COLUMNS = ("level", "key", "category_code", "pool", "tender_id", "municipality_code", "prefecture",
-                   "participants", "participants_included", "quantity", "pooled_quantity", "pooled_unit_price_yen",
-                   "alone_unit_price_yen", "awarded_unit_price_yen", "price_savings_yen", "price_savings_method",
-                   "pooling_uplift_yen", "pooling_uplift_method", "realised_savings_yen", "realised_savings_method",
-                   "process_savings_yen", "process_savings_method", "method_version", "baseline_source",
-                   "price_basis")
+            "pooling_uplift_awarded": AWARDED_UPLIFT_METHOD, "process_savings": PROCESS_METHOD,
+            "headline": HEADLINE_METHOD}
+FIGURES = ("price_savings", "pooling_uplift", "realised_savings", "pooling_uplift_awarded", "process_savings")
+SAVINGS_COLUMNS = ("level", "key", "section", "category_code", "unit_code", "pool", "tender_id", "tender_status",
+                   "municipality_code", "prefecture", "participants", "participants_included", "quantity",
+                   "pooled_quantity", "pooled_unit_price_yen", "alone_unit_price_yen", "awarded_unit_price_yen",
+                   *(f"{name}_{part}" for name in FIGURES for part in ("yen", "basis", "method")),
+                   "headline_yen", "headline_method", "method_version", "baseline_source", "price_basis")
 WHAT_IF_COLUMNS = ("pool", "who", "quantity", "unit_price_now_yen", "unit_price_then_yen", "savings_now_yen",
                    "savings_then_yen", "change_yen", "baseline_source", "method", "method_version", "price_basis")
 
@@ -59,7 +64,7 @@ def tender_view(rp: RoundPools, tender: TenderRecord, lots: Sequence[LotRecord])
     if tender.awarded_unit_price_yen is not None:
         price, basis = tender.awarded_unit_price_yen, "awarded unit price"
     elif pricing is not None and quantity:
-        price, basis = price_at(pricing.tiers, quantity), f"{pricing.basis} at Q={quantity}"
+        price, basis = price_at(pricing.tiers_in_force, quantity), f"{pricing.basis_in_force} at Q={quantity}"
     else:
         price, basis = None, "no active demand"
     lot_views = []
@@ -88,7 +93,7 @@ def aggregate(rp: RoundPools, principal: Principal) -> Aggregate:
         category = rp.categories[code]
         summaries = []
         for g in rp.groups.get(code, []):
-            tiers = rp.pricing(g).tiers
+            tiers = rp.pricing(g).tiers_in_force
             nxt = next_breakpoint(tiers, g.quantity)
             everyone = g.by_municipality()
             shown = {m: q for m, q in everyone.items() if organiser or principal.can_see_municipality(m)}
@@ -111,18 +116,33 @@ def savings_scope(principal: Principal, organiser_code: str) -> str:
 
 
 def savings_cells(row: SavingsRow) -> dict[str, Any]:
-    """A savings row flattened for CSV: each figure becomes its amount and method columns."""
+    """A savings row flattened for CSV: each figure becomes its amount, basis and method columns."""
     out = msgspec.structs.asdict(row)
-    for name in ("price_savings", "pooling_uplift", "realised_savings", "process_savings"):
+    for name in FIGURES:
         figure = out.pop(name)
         if figure is not None:
             out[f"{name}_yen"] = figure.amount_yen
+            out[f"{name}_basis"] = figure.basis
             out[f"{name}_method"] = figure.method
             out["method_version"] = figure.method_version
             if name == "price_savings":
                 out["baseline_source"] = figure.baseline_source
                 out["price_basis"] = figure.price_basis
     return out
+
+
+def headline_cells(h: Headline) -> dict[str, Any]:
+    """The headline as the CSV's first row: its two parts in their own columns, their sum and its method."""
+    return {"level": "headline", "key": h.label, "section": "tendered", "realised_savings_yen": h.realised_savings_yen,
+            "realised_savings_basis": h.basis, "process_savings_yen": h.process_savings_yen,
+            "headline_yen": h.amount_yen, "headline_method": h.text, "method_version": h.method_version}
+
+
+def savings_table(headline: Headline, rows: Sequence[SavingsRow], detail: bool) -> list[dict[str, Any]]:
+    """Headline first, then the tendered section, then the untendered one; municipality rows on request."""
+    shown = [r for r in rows if detail or r.level != "municipality"]
+    ordered = [r for r in shown if r.section != UNTENDERED] + [r for r in shown if r.section == UNTENDERED]
+    return [headline_cells(headline), *(savings_cells(r) for r in ordered)]
 
 
 def what_if_cells(result: WhatIf) -> list[dict[str, Any]]:
