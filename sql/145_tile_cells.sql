@@ -1,0 +1,207 @@
+-- Why (issue 13): below zoom 12 the asset tiles gathered the catalogue into cells on every request (demo
+-- data, 8 concurrent, p50: zoom 4 13.3 s, zoom 6 6.7 s, zoom 8 1.5 s, zoom 11 152 ms; target 100 ms).
+-- From here one summary holds those cells and a tile only adds up the rows of its own cells
+-- (bench/SUMMARIES.md has the before and after).
+--
+-- asset_tile_cells: published assets per (zoom 4-11, tile, cell of 64 x 64 per tile, prefecture, place),
+-- with the counts of each category x availability pair present in the cell as three parallel arrays
+-- (so a category or availability filter sums array slots), their total and the most common category and
+-- availability (so a cell of one row needs no arrays opened). A first attempt (bench/SUMMARIES.md, "Tiles:
+-- not done") kept one row per pair and municipality: 517,441 rows and zooms 5-7 no faster. Masking as in
+-- asset_catalogue (restricted assets at their ~1 km mesh centre unless the reader may see the owner's data):
+--   place 'o' what every reader sees: ordinary assets at their position, restricted ones at their mesh
+--         centre; municipality_code '' (one row per cell and prefecture, whoever reads);
+--   place 'x' the correction for readers who may see the municipality's data: +1 at a restricted asset's
+--         position, -1 at its mesh centre (nothing where both fall in one cell); read only by them.
+-- So a carrier reads one row per cell, and a municipality also its own corrections.
+-- Zooms 0-3 are read from the zoom-4 rows (4, 16, 64 or 256 zoom-4 tiles, a few thousand rows over Japan);
+-- zoom 12 and above show single assets from the catalogue.
+--
+-- A cell is the Web Mercator tile of zoom z + 6 (64 = 2^6 cells a side), found by the slippy-map arithmetic
+-- on longitude and latitude of ST_PointOnSurface (the same point the live cells used) at zoom 17 once and
+-- shifted for each zoom. Kept current by statement-level triggers like sql/090: a log without a unique key;
+-- each statement deletes the committed rows of its keys that nobody has locked (SKIP LOCKED) and writes one
+-- row per key with their sum and its delta, so the parallel loader's two-phase commits never wait on each
+-- other. Readers add up a key's rows.
+
+create table asset_tile_cells (
+  z smallint not null check (z between 4 and 11),
+  x int not null,
+  y int not null,
+  cell smallint not null check (cell between 0 and 4095),   -- row * 64 + column inside the tile
+  prefecture char(2) not null,
+  municipality_code text not null,                          -- '' for place 'o'
+  place char(1) not null check (place in ('o', 'x')),
+  categories text[] not null,
+  availabilities text[] not null,
+  counts int[] not null,
+  n int not null,                                           -- sum of counts
+  top_category text not null,                               -- most counted; ties: the first by name
+  top_availability text not null
+);
+create index asset_tile_cells_tile on asset_tile_cells (z, x, y);
+
+alter table asset_tile_cells enable row level security;
+alter table asset_tile_cells force row level security;
+create policy asset_tile_cells_read on asset_tile_cells for select to kyodo_api
+  using ((select app.role()) <> 'none' and (place = 'o' or app.can_see_lg(municipality_code)));
+create policy asset_tile_cells_owner on asset_tile_cells for all to kyodo_owner using (true) with check (true);
+grant select on asset_tile_cells to kyodo_api;
+
+-- The zoom-17 cell (column, row) of a WGS 84 point: 2^17 = 131,072 cells a side, clamped to the pyramid.
+create function app.tile_cell17(pt geometry) returns int[]
+language sql immutable parallel safe as $$
+  select array[least(greatest(floor((ST_X(pt) + 180) / 360 * 131072), 0), 131071)::int,
+               least(greatest(floor((1 - asinh(tan(radians(ST_Y(pt)))) / pi()) / 2 * 131072), 0), 131071)::int]
+$$;
+
+-- The body every asset trigger shares; %1$s is the changed rows as (municipality_code, category,
+-- availability, visibility, geom, coarse_geom, sign) of published assets only.
+do $do$
+declare
+  body constant text := $body$
+with d as (%1$s),
+pos as (
+  select left(d.municipality_code, 2) as prefecture, '' as municipality_code, 'o' as place, d.category,
+         d.availability, d.sign,
+         app.tile_cell17(ST_PointOnSurface(case when d.visibility = 'restricted' then d.coarse_geom else d.geom end)) as c
+    from d
+  union all
+  select left(d.municipality_code, 2), d.municipality_code::text, 'x', d.category, d.availability, s.sign, s.c
+    from d cross join lateral (values (d.sign, app.tile_cell17(ST_PointOnSurface(d.geom))),
+                                      (-d.sign, app.tile_cell17(d.coarse_geom))) s(sign, c)
+   where d.visibility = 'restricted'),
+fine as (
+  select prefecture, municipality_code, place, category, availability, c[1] as cx, c[2] as cy, sum(sign) as n
+    from pos group by 1, 2, 3, 4, 5, 6, 7),
+delta as (
+  select (g.l - 6)::smallint as z, (f.cx >> (17 - g.l)) >> 6 as x, (f.cy >> (17 - g.l)) >> 6 as y,
+         ((((f.cy >> (17 - g.l)) & 63) << 6) | ((f.cx >> (17 - g.l)) & 63))::smallint as cell,
+         f.prefecture, f.municipality_code, f.place, f.category, f.availability, sum(f.n) as n
+    from fine f cross join generate_series(10, 17) g(l)  -- zoom z's cells are the tiles of zoom l = z + 6
+   group by 1, 2, 3, 4, 5, 6, 7, 8, 9 having sum(f.n) <> 0),
+keys as (select distinct z, x, y, cell, prefecture, municipality_code, place from delta),
+old as (
+  delete from asset_tile_cells l
+   where l.ctid in (select k.ctid from asset_tile_cells k join keys using (z, x, y, cell, prefecture, municipality_code, place)
+                     for update of k skip locked)
+  returning l.*),
+merged as (
+  select z, x, y, cell, prefecture, municipality_code, place, category, availability, sum(n) as n
+    from (select z, x, y, cell, prefecture, municipality_code, place, category, availability, n from delta
+          union all
+          select o.z, o.x, o.y, o.cell, o.prefecture, o.municipality_code, o.place, u.category, u.availability, u.n
+            from old o cross join lateral unnest(o.categories, o.availabilities, o.counts) u(category, availability, n)) s
+   group by 1, 2, 3, 4, 5, 6, 7, 8, 9 having sum(n) <> 0),
+keyed as (
+  select z, x, y, cell, prefecture, municipality_code, place, category, availability, n,
+         sum(n) over (partition by z, x, y, cell, prefecture, municipality_code, place, category) as category_n,
+         sum(n) over (partition by z, x, y, cell, prefecture, municipality_code, place, availability) as availability_n
+    from merged)
+insert into asset_tile_cells (z, x, y, cell, prefecture, municipality_code, place, categories, availabilities, counts,
+                              n, top_category, top_availability)
+select z, x, y, cell, prefecture, municipality_code, place, array_agg(category order by category, availability),
+       array_agg(availability order by category, availability), array_agg(n::int order by category, availability),
+       sum(n)::int, (array_agg(category order by category_n desc, category))[1],
+       (array_agg(availability order by availability_n desc, availability))[1]
+  from keyed group by 1, 2, 3, 4, 5, 6, 7
+$body$;
+  cols constant text := 'municipality_code, category, availability, visibility, geom, coarse_geom';
+begin
+  execute format($f$
+    create function app.tile_cells_after_insert() returns trigger
+    language plpgsql security definer set search_path = public, pg_temp set jit = off as $fn$
+    begin
+      %s;
+      return null;
+    end $fn$ $f$,
+    format(body, format('select %s, 1 as sign from new_rows where status = ''published''', cols)));
+
+  execute format($f$
+    create function app.tile_cells_after_delete() returns trigger
+    language plpgsql security definer set search_path = public, pg_temp set jit = off as $fn$
+    begin
+      %s;
+      return null;
+    end $fn$ $f$,
+    format(body, format('select %s, -1 as sign from old_rows where status = ''published''', cols)));
+
+  -- Counted again from scratch: once at the end of this file, and by app.summaries_rebuild() (the way back
+  -- after writing assets with the triggers disabled), which now rebuilds the tile cells too. The same body
+  -- over every published asset, on an empty summary.
+  execute format($f$
+    create function app.tile_cells_rebuild() returns void
+    language plpgsql security definer set search_path = public, pg_temp set jit = off as $fn$
+    begin
+      lock table asset_tile_cells in exclusive mode;
+      truncate asset_tile_cells;
+      %s;
+    end $fn$ $f$,
+    format(body, format('select %s, 1 as sign from assets where status = ''published''', cols)));
+
+  -- Only rows whose counted columns changed: a recount of current_tenants or a new name moves nothing.
+  execute format($f$
+    create function app.tile_cells_after_update() returns trigger
+    language plpgsql security definer set search_path = public, pg_temp set jit = off as $fn$
+    begin
+      %s;
+      return null;
+    end $fn$ $f$,
+    format(body, $changed$
+      select c.municipality_code, c.category, c.availability, c.visibility, c.geom, c.coarse_geom, c.sign
+        from (select n.*, o.municipality_code as o_code, o.category as o_category, o.availability as o_availability,
+                     o.visibility as o_visibility, o.status as o_status, o.geom as o_geom, o.coarse_geom as o_coarse
+                from new_rows n join old_rows o using (asset_id)
+               where n.municipality_code is distinct from o.municipality_code or n.status is distinct from o.status
+                  or n.category is distinct from o.category or n.availability is distinct from o.availability
+                  or n.visibility is distinct from o.visibility
+                  or ST_AsEWKB(n.geom) is distinct from ST_AsEWKB(o.geom)) p
+       cross join lateral (
+         select p.municipality_code, p.category, p.availability, p.visibility, p.geom, p.coarse_geom, 1 as sign
+          where p.status = 'published'
+         union all
+         select p.o_code, p.o_category, p.o_availability, p.o_visibility, p.o_geom, p.o_coarse, -1
+          where p.o_status = 'published') c
+    $changed$));
+end
+$do$;
+revoke all on function app.tile_cells_after_insert() from public;
+revoke all on function app.tile_cells_after_delete() from public;
+revoke all on function app.tile_cells_after_update() from public;
+revoke all on function app.tile_cells_rebuild() from public;
+
+create function app.tile_cells_truncate() returns trigger
+language plpgsql security definer set search_path = public, pg_temp as $$
+begin
+  truncate asset_tile_cells;
+  return null;
+end $$;
+revoke all on function app.tile_cells_truncate() from public;
+
+create trigger assets_tile_cells_insert after insert on assets
+  referencing new table as new_rows for each statement execute function app.tile_cells_after_insert();
+create trigger assets_tile_cells_update after update on assets
+  referencing old table as old_rows new table as new_rows for each statement
+  execute function app.tile_cells_after_update();
+create trigger assets_tile_cells_delete after delete on assets
+  referencing old table as old_rows for each statement execute function app.tile_cells_after_delete();
+create trigger assets_tile_cells_truncate after truncate on assets
+  for each statement execute function app.tile_cells_truncate();
+
+-- A cell's arrays over its rows (array_cat is not strict: the first row's arrays start the state).
+create aggregate app.tile_concat(anycompatiblearray) (sfunc = array_cat, stype = anycompatiblearray);
+
+create or replace function app.summaries_rebuild() returns void
+language plpgsql security definer set search_path = public, pg_temp set jit = off as $$
+begin
+  lock table asset_count_log, area_coverage_log in exclusive mode;
+  truncate asset_count_log, area_coverage_log;
+  insert into asset_count_log (municipality_code, category, availability, n)
+  select municipality_code, category, availability, count(*) from assets where status = 'published' group by 1, 2, 3;
+  perform app.area_coverage_counted(coalesce(array_agg(prefecture_code), '{}'), coalesce(array_agg(area_id), '{}'))
+     from priority_areas;
+  perform app.tile_cells_rebuild();
+end $$;
+
+-- What is there already, counted once.
+select app.tile_cells_rebuild();
