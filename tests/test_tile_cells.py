@@ -34,8 +34,8 @@ q as (
     from p, b)
 select ST_AsMVT(t, 'assets', 4096, 'geom') from (
   select ST_Point(cx * 64 + 32, cy * 64 + 32) as geom, count(*)::int as point_count,
-         mode() within group (order by category) as category,
-         mode() within group (order by availability) as availability
+         mode() within group (order by category collate "C") as category,
+         mode() within group (order by availability collate "C") as availability
     from q where cx between 0 and 63 and cy between 0 and 63
    group by cy, cx order by cy, cx) t
 """

@@ -31,7 +31,7 @@ select ST_AsMVT(t, 'assets', 4096, 'geom') from (
 # Below DETAIL_ZOOM a tile spans more than ~10 km and may hold every asset of a prefecture (15,170 in
 # Tokyo's demo data, ~1.5 MB as points): assets are gathered into cells of CELL tile units (64 of 4096,
 # 16 px on a 256 px tile), one point per cell at its centre with `point_count` and the cell's most common
-# category and availability (ties: the first by name), so a tile holds at most 64 x 64 = 4,096 features
+# category and availability (ties: the first by name in C order), so a tile holds at most 64 x 64 = 4,096 features
 # (~100 KB). The counts come from the summary asset_tile_cells (sql/145), kept by triggers, instead of the
 # catalogue (13 s at zoom 4 before, bench/SUMMARIES.md): its row security shows each reader a restricted
 # asset once, at its position or at its mesh centre, exactly as the catalogue does. Zooms 0-3 add up the
@@ -68,10 +68,10 @@ select ST_AsMVT(t, 'assets', 4096, 'geom') from (
   select ST_Point(c.cx * 64 + 32, c.cy * 64 + 32) as geom, c.n::int as point_count,
          case when c.k = 1 and c.top_category is not null then c.top_category
               else (select u.category from unnest(c.categories, c.counts) u(category, n)
-                     group by 1 order by sum(u.n) desc, 1 limit 1) end as category,
+                     group by 1 order by sum(u.n) desc, u.category collate "C" limit 1) end as category,
          case when c.k = 1 and c.top_availability is not null then c.top_availability
               else (select u.availability from unnest(c.availabilities, c.counts) u(availability, n)
-                     group by 1 order by sum(u.n) desc, 1 limit 1) end as availability
+                     group by 1 order by sum(u.n) desc, u.availability collate "C" limit 1) end as availability
     from c order by c.cy, c.cx) t  -- same data, same bytes, same ETag
 """
 
