@@ -1,13 +1,14 @@
 -- Why (issue 13): below zoom 12 the asset tiles gathered the catalogue into cells on every request (demo
 -- data, 8 concurrent, p50: zoom 4 13.3 s, zoom 6 6.7 s, zoom 8 1.5 s, zoom 11 152 ms; target 100 ms).
--- From here one summary holds those cells and a tile only adds up the rows of its own cells
--- (bench/SUMMARIES.md has the before and after).
+-- From here one summary holds those cells and a tile only adds up the rows of its own cells: 11 to 77 ms
+-- p50 for zooms 4-11 at load average 11 (bench/SUMMARIES.md, "Tiles (sql/145)", has the before and after
+-- and what the triggers add to a 100,000-row insert, about 3.5 s).
 --
 -- asset_tile_cells: published assets per (zoom 4-11, tile, cell of 64 x 64 per tile, prefecture, place),
 -- with the counts of each category x availability pair present in the cell as three parallel arrays
 -- (so a category or availability filter sums array slots), their total and the most common category and
--- availability (so a cell of one row needs no arrays opened). A first attempt (bench/SUMMARIES.md, "Tiles:
--- not done") kept one row per pair and municipality: 517,441 rows and zooms 5-7 no faster. Masking as in
+-- availability (so a cell of one row needs no arrays opened). A first attempt (bench/SUMMARIES.md, "Tiles
+-- (sql/145)") kept one row per pair and municipality: 517,441 rows and zooms 5-7 no faster. Masking as in
 -- asset_catalogue (restricted assets at their ~1 km mesh centre unless the reader may see the owner's data):
 --   place 'o' what every reader sees: ordinary assets at their position, restricted ones at their mesh
 --         centre; municipality_code '' (one row per cell and prefecture, whoever reads);
