@@ -126,6 +126,15 @@ async def reads(pool: asyncpg.Pool) -> None:
             t_new, a_new = await _timed(pool, carrier, tile_queries.TILE, *args, 50_000, runs=16)
             size = len(a_new[0][0] or b"") / 1000  # type: ignore[index]
             print(f"{f'tile {z}/{x}/{y} (unchanged)':34} {'':17} {_p(t_new)}  {'':15} {'':7} {size:7.1f}")
+    # With a category and an availability filter, where every row's slots are opened and summed.
+    for z in (6, 9):
+        x, y = _tile(139.76, 35.68, z)
+        args = (z, x, y, ["rooftop", "streetlight"], ["offered", "on_request"], None)
+        t_old, a_old = await _timed(pool, carrier, _OLD_TILE_CELLS, *args, runs=16)
+        t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, runs=16)
+        size_old, size = len(a_old[0][0] or b"") / 1000, len(a_new[0][0] or b"") / 1000  # type: ignore[index]
+        print(f"{f'tile {z}/{x}/{y} 2 categories, 2 avail.':34} {_p(t_old)} {_p(t_new)}  {'':15} {size_old:7.1f} "
+              f"{size:7.1f}")
 
 
 async def _each(conn: asyncpg.Connection, n: int, step: Callable[[int], Awaitable[None]]) -> float:

@@ -47,8 +47,12 @@ with r as (
    cross join lateral (
      select l.n, l.top_category, l.top_availability, l.categories, l.availabilities, l.counts
       where $4::text[] is null and $5::text[] is null
-     union all  -- a category or availability filter: the row's matching slots only
-     select sum(u.n)::int, null, null, array_agg(u.category), array_agg(u.availability), array_agg(u.n)
+     union all  -- a category or availability filter: the row's matching slots only, and its most common
+                -- values when they are plain (one category, one availability: most rows, so most cells skip
+                -- the slot counting below; 26.5 -> 22.5 ms for a filtered zoom-9 tile alone, same bytes)
+     select sum(u.n)::int, case when min(u.category) = max(u.category) then min(u.category) end,
+            case when min(u.availability) = max(u.availability) then min(u.availability) end,
+            array_agg(u.category), array_agg(u.availability), array_agg(u.n)
        from unnest(l.categories, l.availabilities, l.counts) u(category, availability, n)
       where ($4::text[] is not null or $5::text[] is not null)
         and ($4::text[] is null or u.category = any($4)) and ($5::text[] is null or u.availability = any($5))
