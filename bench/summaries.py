@@ -1,4 +1,4 @@
-"""Summaries (sql/090) against the catalogue scans they replace, on the demo data, in one run.
+"""Summaries (sql/090, sql/145) against the catalogue scans they replace, on the demo data, in one run.
 
 Run by hand, never as a test (see bench/SUMMARIES.md):
 
@@ -6,9 +6,13 @@ Run by hand, never as a test (see bench/SUMMARIES.md):
 
 1. Reads: p50 and p95 of statistics by prefecture and Tokyo's coverage, the old catalogue scan and the
    summary query side by side, 8 connections at once as a carrier (the API role, row security on), checking
-   that both give the same answer; and the tiles at zooms 4-16 over central Tokyo as they are.
+   that both give the same answer; the tiles at zooms 4-11 over central Tokyo, the old clustering of the
+   catalogue and the tile summary side by side (the tile's asset total from both, and KB), and 12-16 as they
+   are (the catalogue's single assets, unchanged).
 2. Writes: a single-row insert and a single-row update (availability and a move), each its own transaction
-   as the API makes it, with the summary triggers disabled and enabled, interleaved.
+   as the API makes it, with the tile-cell triggers (sql/145) disabled and enabled, interleaved (the sql/090
+   triggers stay on: their cost is in bench/SUMMARIES.md); the triggers' own time per call; and one
+   100,000-row statement with the tile-cell insert trigger off and on.
 """
 
 from __future__ import annotations
@@ -33,7 +37,34 @@ _SET = ("select set_config('app.role', $1, true), set_config('app.tenant_code', 
 _OLD_STATS = """select left(c.municipality_code, 2) as key, p.name as label, count(*) as n
                   from asset_catalogue c join prefectures p on p.number = left(c.municipality_code, 2)
                  group by 1, 2 order by 1"""
-_TRIGGERS = ("assets_summaries_insert", "assets_summaries_update")
+_TRIGGERS = ("assets_tile_cells_insert", "assets_tile_cells_update")
+# The low-zoom tile before sql/145 (registry/assets/tile_queries.py until then): the catalogue clustered per
+# request, cells snapped to every 64th tile unit.
+_OLD_TILE_CELLS = """
+with bounds as (select ST_TileEnvelope($1, $2, $3) as merc),
+points as (
+  select ST_AsMVTGeom(ST_Transform(ST_PointOnSurface(c.geom), 3857), bounds.merc, 4096, 0, true) as geom,
+         c.category, c.availability
+    from asset_catalogue c, bounds
+   where c.geom && ST_Transform(bounds.merc, 4326)
+     and ($4::text[] is null or c.category = any($4))
+     and ($5::text[] is null or c.availability = any($5))
+     and ($6::text is null or left(c.municipality_code, 2) = $6))
+select ST_AsMVT(t, 'assets', 4096, 'geom') from (
+  select ST_SnapToGrid(geom, 64) as geom, count(*)::int as point_count,
+         mode() within group (order by category) as category,
+         mode() within group (order by availability) as availability
+    from points where geom is not null
+   group by ST_SnapToGrid(geom, 64)
+   order by ST_Y(ST_SnapToGrid(geom, 64)), ST_X(ST_SnapToGrid(geom, 64))) t
+"""
+# A tile's asset total, read from the summary (the cells the tile adds up) and from the catalogue.
+_SUMMARY_TOTAL = """select coalesce(sum(l.n), 0) from asset_tile_cells l
+                     where l.z = greatest($1, 4)
+                       and l.x >> (greatest($1, 4) - $1) = $2 and l.y >> (greatest($1, 4) - $1) = $3"""
+_CATALOGUE_TOTAL = """select count(*) from asset_catalogue c
+                       where ST_Intersects(ST_Transform(ST_PointOnSurface(c.geom), 3857),
+                                           ST_TileEnvelope($1, $2, $3))"""
 
 
 def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -77,17 +108,33 @@ async def reads(pool: asyncpg.Pool) -> None:
         t_new, a_new = await _timed(pool, carrier, new, *new_args)
         same = [tuple(r) for r in a_old] == [tuple(r) for r in a_new]  # type: ignore[attr-defined]
         print(f"{name:34} {_p(t_old)} {_p(t_new)}  {same}")
-    # Tiles are not summarised yet (bench/SUMMARIES.md): their time as they are, for the record.
+    print(f"\n{'tile (8 at once, ms)':34} {'old p50':>8} {'old p95':>8} {'new p50':>8} {'new p95':>8}  "
+          f"{'assets old/new':>15} {'KB old':>7} {'KB new':>7}")
     for z in range(4, 17):
         x, y = _tile(139.76, 35.68, z)
         args = (z, x, y, None, None, None)
         if z < tile_queries.DETAIL_ZOOM:
-            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, float(tile_queries.CELL),
-                                        runs=16)
+            t_old, a_old = await _timed(pool, carrier, _OLD_TILE_CELLS, *args, runs=16)
+            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, runs=16)
+            _, [[n_old]] = await _timed(pool, carrier, _CATALOGUE_TOTAL, z, x, y, runs=8)  # type: ignore[misc]
+            _, [[n_new]] = await _timed(pool, carrier, _SUMMARY_TOTAL, z, x, y, runs=8)  # type: ignore[misc]
+            size_old = len(a_old[0][0] or b"") / 1000  # type: ignore[index]
+            size = len(a_new[0][0] or b"") / 1000  # type: ignore[index]
+            print(f"{f'tile {z}/{x}/{y}':34} {_p(t_old)} {_p(t_new)}  {f'{n_old}/{n_new}':>15} {size_old:7.1f} "
+                  f"{size:7.1f}")
         else:
             t_new, a_new = await _timed(pool, carrier, tile_queries.TILE, *args, 50_000, runs=16)
-        size = len(a_new[0][0] or b"") / 1000  # type: ignore[index]
-        print(f"{f'tile {z}/{x}/{y} (unchanged)':34} {'':17} {_p(t_new)}  -    {size:6.1f}")
+            size = len(a_new[0][0] or b"") / 1000  # type: ignore[index]
+            print(f"{f'tile {z}/{x}/{y} (unchanged)':34} {'':17} {_p(t_new)}  {'':15} {'':7} {size:7.1f}")
+    # With a category and an availability filter, where every row's slots are opened and summed.
+    for z in (6, 9):
+        x, y = _tile(139.76, 35.68, z)
+        args = (z, x, y, ["rooftop", "streetlight"], ["offered", "on_request"], None)
+        t_old, a_old = await _timed(pool, carrier, _OLD_TILE_CELLS, *args, runs=16)
+        t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, runs=16)
+        size_old, size = len(a_old[0][0] or b"") / 1000, len(a_new[0][0] or b"") / 1000  # type: ignore[index]
+        print(f"{f'tile {z}/{x}/{y} 2 categories, 2 avail.':34} {_p(t_old)} {_p(t_new)}  {'':15} {size_old:7.1f} "
+              f"{size:7.1f}")
 
 
 async def _each(conn: asyncpg.Connection, n: int, step: Callable[[int], Awaitable[None]]) -> float:
@@ -127,15 +174,15 @@ async def writes(owner: asyncpg.Connection, api: asyncpg.Connection, rounds: int
         off, on_ = statistics.median(by[False]), statistics.median(by[True])
         print(f"{'single-row ' + what:44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
     # Rows written with the triggers off were never counted: they leave with the delete trigger off too.
-    await owner.execute("alter table assets disable trigger assets_summaries_delete")
+    await owner.execute("alter table assets disable trigger assets_tile_cells_delete")
     await owner.execute("delete from assets where source_id like 'bench-%-0-%'")
-    await owner.execute("alter table assets enable trigger assets_summaries_delete")
+    await owner.execute("alter table assets enable trigger assets_tile_cells_delete")
     await owner.execute("delete from assets where source_id like 'bench-%'")
 
 
 _FUNCTIONS = """select funcname, calls, total_time from pg_stat_user_functions
                  where schemaname = 'app' and funcname like any(array['summaries_after_%', 'assets_after_%',
-                                                                      'assets_emit_%'])"""
+                                                                      'assets_emit_%', 'tile_cells_after_%'])"""
 
 
 async def trigger_times(owner: asyncpg.Connection, url: str, n: int = 300) -> None:
@@ -187,7 +234,7 @@ async def bulk(owner: asyncpg.Connection, n: int = 100_000, rounds: int = 2) -> 
             tr = owner.transaction()
             await tr.start()
             if not on:
-                await owner.execute("alter table assets disable trigger assets_summaries_insert")
+                await owner.execute("alter table assets disable trigger assets_tile_cells_insert")
             t = time.perf_counter()
             await owner.execute(sql, n)
             times[on].append(time.perf_counter() - t)
@@ -205,11 +252,14 @@ async def main() -> None:
     try:
         print(f"assets: {await owner.fetchval('select count(*) from assets'):,}; "
               f"{await owner.fetchval('select count(*) from asset_count_log'):,} counts, "
-              f"{await owner.fetchval('select count(*) from area_coverage_log'):,} coverage\n")
+              f"{await owner.fetchval('select count(*) from area_coverage_log'):,} coverage, "
+              f"{await owner.fetchval('select count(*) from asset_tile_cells'):,} tile cells; "
+              f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
         await reads(pool)
         await writes(owner, api)
         await trigger_times(owner, url)
         await bulk(owner)
+        print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     finally:
         for trigger in _TRIGGERS:
             await owner.execute(f"alter table assets enable trigger {trigger}")

@@ -1,0 +1,153 @@
+"""The low-zoom asset tiles (zoom < 12) from the summary asset_tile_cells (sql/145) against an oracle that
+clusters the catalogue from scratch, per role, after inserts, moves, withdrawals and a bulk load: the
+oracle finds each asset's cell with PostGIS's own projection and tile envelope (the summary uses the
+slippy-map formulas on longitude and latitude), counts with mode() over the rows each reader may see
+through asset_catalogue (restricted assets at their mesh centre for the others), and is encoded by the same
+ST_AsMVT call, so equal bytes mean equal cells, counts, modes and order."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import asyncpg
+import pytest
+from litestar.testing import AsyncTestClient
+
+from registry.assets import tile_queries
+from registry.assets.search import build_filter
+from tests.conftest import as_principal
+from tests.test_summaries import CENTRES, ROLES, _insert, _mutate
+
+ORACLE = """
+with b as (select ST_TileEnvelope($1, $2, $3) as merc),
+p as (
+  select ST_Transform(ST_PointOnSurface(c.geom), 3857) as m, c.category, c.availability
+    from asset_catalogue c
+   where ($4::text[] is null or c.category = any($4))
+     and ($5::text[] is null or c.availability = any($5))
+     and ($6::text is null or left(c.municipality_code, 2) = $6)),
+q as (
+  select floor((ST_X(p.m) - ST_XMin(b.merc)) / (ST_XMax(b.merc) - ST_XMin(b.merc)) * 64)::int as cx,
+         floor((ST_YMax(b.merc) - ST_Y(p.m)) / (ST_YMax(b.merc) - ST_YMin(b.merc)) * 64)::int as cy,
+         p.category, p.availability
+    from p, b)
+select ST_AsMVT(t, 'assets', 4096, 'geom') from (
+  select ST_Point(cx * 64 + 32, cy * 64 + 32) as geom, count(*)::int as point_count,
+         mode() within group (order by category collate "C") as category,
+         mode() within group (order by availability collate "C") as availability
+    from q where cx between 0 and 63 and cy between 0 and 63
+   group by cy, cx order by cy, cx) t
+"""
+# Cell counts of one tile, from the catalogue, to read a tile's total without decoding it.
+ORACLE_TOTAL = """
+select count(*) from asset_catalogue c
+ where ST_Intersects(ST_Transform(ST_PointOnSurface(c.geom), 3857), ST_TileEnvelope($1, $2, $3))"""
+FILTERS = [build_filter(), build_filter(category="rooftop,streetlight"),
+           build_filter(availability="offered,occupied", prefecture="13")]
+
+
+def _tile(lon: float, lat: float, z: int) -> tuple[int, int]:
+    n = 2**z
+    return int((lon + 180) / 360 * n), int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+
+
+TILES = [(z, *_tile(*CENTRES[code], z)) for z in (2, 4, 6, 9, 11) for code in ("131016", "271004")]
+
+
+async def _assert_tiles_match(api_conn: asyncpg.Connection) -> int:
+    """Every role x tile x filter: the summary's tile is the oracle's, byte for byte. Returns how many were
+    non-empty, so a test cannot pass on empty tiles alone."""
+    filled = 0
+    for who in ROLES:
+        for z, x, y in TILES:
+            for f in FILTERS:
+                args = (z, x, y, f.categories, f.availabilities, f.prefecture)
+                [[expected]] = await as_principal(api_conn, who, ORACLE, *args)
+                [[got]] = await as_principal(api_conn, who, tile_queries.TILE_CELLS, *args)
+                assert (got or b"") == (expected or b""), (who.role, z, x, y, f)
+                filled += bool(got)
+    return filled
+
+
+async def test_low_zoom_tiles_equal_a_clustering_of_the_catalogue(owner: asyncpg.Connection,
+                                                                   api_conn: asyncpg.Connection) -> None:
+    rng = random.Random(5)
+    for step in range(8):
+        if step % 3 == 0:
+            await _insert(owner, rng, rng.randint(10, 40), f"t{step}")  # single rows, sometimes one statement
+        else:
+            await _mutate(owner, rng)  # moves, availability, visibility, withdraw, category, delete
+        assert await _assert_tiles_match(api_conn) > 0
+    withdrawn = await owner.fetchval("update assets set status = 'withdrawn' where asset_id in "
+                                     "(select asset_id from assets where status = 'published' limit 5) returning 1")
+    assert withdrawn
+    assert await _assert_tiles_match(api_conn) > 0
+    # The summary counted again from scratch holds the same counts as the one kept by the triggers.
+    totals = """select z, x, y, cell, prefecture, municipality_code, place, u.category, u.availability, sum(u.n)
+                  from asset_tile_cells, unnest(categories, availabilities, counts) u(category, availability, n)
+                 group by 1, 2, 3, 4, 5, 6, 7, 8, 9 having sum(u.n) <> 0 order by 1, 2, 3, 4, 5, 6, 7, 8, 9"""
+    kept = await owner.fetch(totals)
+    await owner.execute("select app.summaries_rebuild()")
+    assert await owner.fetch(totals) == kept and kept
+
+
+async def test_restricted_assets_stay_masked(owner: asyncpg.Connection, api_conn: asyncpg.Connection) -> None:
+    """A restricted asset of Chiyoda is counted at its exact cell only for Chiyoda, Tokyo and the admin; a
+    carrier counts it at its mesh centre's cell. Each reader counts it once."""
+    lon, lat = 139.7402, 35.6805  # ~500 m west of its mesh centre (139.74375, 35.6791...), another zoom-11 cell
+    await owner.execute(
+        """insert into assets (municipality_code, source_id, category, name, geom, availability, visibility)
+           values ('131016', 'secret', 'rooftop', 'x', ST_SetSRID(ST_MakePoint($1, $2), 4326), 'offered',
+                   'restricted')""", lon, lat)
+    coarse = await owner.fetchrow("select ST_X(coarse_geom), ST_Y(coarse_geom) from assets where source_id = 'secret'")
+    z = 11
+    exact, centre = _tile(lon, lat, z + 6), _tile(coarse[0], coarse[1], z + 6)
+    assert exact != centre
+    for who in ROLES:
+        cells = await as_principal(api_conn, who, """
+            select (x << 6) | (cell & 63), (y << 6) | (cell >> 6), sum(n) from asset_tile_cells where z = $1
+             group by 1, 2 having sum(n) <> 0""", z)
+        sees_exact = who.role != "carrier"
+        assert [tuple(c) for c in cells] == [(*(exact if sees_exact else centre), 1)], who.role
+        [[total]] = await as_principal(api_conn, who, ORACLE_TOTAL, z, exact[0] >> 6, exact[1] >> 6)
+        assert total == 1
+    # Beside it an ordinary bus stop and a second restricted rooftop: the owner's cell holds two rows (the
+    # bus stop, and the rooftops' correction), whose own most common categories differ from the cell's.
+    await owner.execute(
+        """insert into assets (municipality_code, source_id, category, name, geom, availability, visibility)
+           select '131016', 'beside-' || v, c, 'x', ST_SetSRID(ST_MakePoint($1, $2), 4326), 'offered', v
+             from (values ('bus_stop', 'carriers'), ('rooftop', 'restricted')) t(c, v)""", lon, lat)
+    for who in ROLES:
+        args = (z, exact[0] >> 6, exact[1] >> 6, None, None, None)
+        [[expected]] = await as_principal(api_conn, who, ORACLE, *args)
+        assert (await as_principal(api_conn, who, tile_queries.TILE_CELLS, *args))[0][0] == expected, who.role
+    # The corrections that hold the exact place are not even readable by a carrier.
+    corrections = "select count(*) from asset_tile_cells where place = 'x'"
+    assert await owner.fetchval(corrections) > 0
+    assert (await as_principal(api_conn, ROLES[0], corrections))[0][0] == 0
+    assert await _assert_tiles_match(api_conn) > 0
+
+
+async def test_tiles_are_the_same_bytes_each_time(client: AsyncTestClient, make_key, owner: asyncpg.Connection
+                                                  ) -> None:
+    await _insert(owner, random.Random(9), 60, "d")
+    carrier = await make_key("carrier", "docomo")
+    for z in (4, 8, 11):
+        x, y = _tile(*CENTRES["131016"], z)
+        first = await client.get(f"/v1/tiles/assets/{z}/{x}/{y}.pbf", headers=carrier)
+        second = await client.get(f"/v1/tiles/assets/{z}/{x}/{y}.pbf", headers=carrier)
+        assert first.status_code == second.status_code == 200 and first.content
+        assert first.content == second.content and first.headers["etag"] == second.headers["etag"]
+
+
+@pytest.mark.parametrize("z", [0, 3])
+async def test_zooms_below_the_summary_add_up_its_coarsest_rows(owner: asyncpg.Connection,
+                                                                api_conn: asyncpg.Connection, z: int) -> None:
+    await _insert(owner, random.Random(z), 40, "low")
+    x, y = _tile(*CENTRES["131016"], z)
+    for who in ROLES:
+        args = (z, x, y, None, None, None)
+        [[expected]] = await as_principal(api_conn, who, ORACLE, *args)
+        [[got]] = await as_principal(api_conn, who, tile_queries.TILE_CELLS, *args)
+        assert got == expected and got, who.role
