@@ -1,8 +1,8 @@
 -- Why (issue 17): a spike on a three-node Citus 13.2 cluster found that a policy with a subquery cannot
 -- be created on a distributed or reference table, and that moving the subquery into a SQL function fails
--- at run time on the workers, which see only their own shards. Sixteen policies here looked up another
--- row: twelve EXISTS over a parent (applications, needs, rounds, tenders), two `(select app.role())`
--- initplans (sql/090), and four called app.bidding_open / app.bids_opened, which read notices and
+-- at run time on the workers, which see only their own shards. Nineteen policies here looked up another
+-- row: twelve EXISTS over a parent (applications, needs, rounds, tenders), three `(select app.role())`
+-- initplans (sql/090, sql/145), and four called app.bidding_open / app.bids_opened, which read notices and
 -- tenders. From here every policy reads only columns of its own row and the principal
 -- (tests/test_policies_own_row.py checks pg_policies and the functions policies call):
 --
@@ -271,3 +271,6 @@ create policy asset_count_log_read on asset_count_log for select to kyodo_api us
 drop policy area_coverage_log_read on area_coverage_log;
 create policy area_coverage_log_read on area_coverage_log for select to kyodo_api
   using (app.role() <> 'none' and (place = 'p' or (place = 'e') = app.can_see_lg(municipality_code)));
+drop policy asset_tile_cells_read on asset_tile_cells;
+create policy asset_tile_cells_read on asset_tile_cells for select to kyodo_api
+  using (app.role() <> 'none' and (place = 'o' or app.can_see_lg(municipality_code)));
