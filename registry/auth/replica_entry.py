@@ -46,14 +46,17 @@ async def serve(app: ASGIApp, scope: Scope, receive: Receive, send: Send, tenant
     """Answer a keyed request if it is the replicas' business; False leaves it to the primary's usual path.
     `refuse` is the 401 of an unknown or revoked key."""
     replicas = replicas_of(scope["app"].state)
+    reads = is_read_route(scope["method"], scope["path"])
+    # A malformed position is refused with or without replicas: the same request must not pass on one server
+    # and fail on another.
+    wanted = requested_position(scope) if reads else 0
     if replicas is None:
         return False
-    if not is_read_route(scope["method"], scope["path"]):
+    if not reads:
         if scope["method"] in _WRITES and not replicas.primary_up:
             raise primary_away()
         return False
     settings: Settings = scope["app"].state.settings
-    wanted = requested_position(scope)
     key_bucket = ratelimit.key_bucket(digest)
     entry: Entry | None = None
     if replicas.primary_up:
