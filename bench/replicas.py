@@ -1,7 +1,8 @@
 """Read replicas (issue 17), by hand, never as a test: the cost of a replica-served read, and replay lag under writes.
 
     .venv/bin/registry db up --replicas 1 && .venv/bin/registry migrate
-    KYODO_RATE_KEY_REQUESTS=1000000 .venv/bin/python bench/replicas.py [--rounds 8] [--per-round 40] [--writers 4] [--seconds 10]
+    KYODO_RATE_KEY_REQUESTS=1000000 .venv/bin/python bench/replicas.py [--rounds 10] [--per-round 40] \
+        [--writers 4] [--seconds 10]
 
 1. The same search (a municipality's 2,000 assets, limit 100) through an app without replicas and one with the
    embedded standby, interleaved round by round so that both see the same machine load; mean and median ms.
