@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from urllib.parse import urlsplit
@@ -147,3 +148,27 @@ async def test_the_feed_on_the_standby_never_skips_a_transaction_held_open(
     finally:
         await first.close()
         await second.close()
+
+
+async def test_a_standby_lagging_beyond_the_bound_is_skipped(settings: Settings, standby_url: str, make_key) -> None:
+    writer = await make_key("municipality", CHIYODA, "writer")
+    colleague = await make_key("municipality", CHIYODA, "colleague")
+    await wait_replayed(settings.database_url, standby_url)
+    bounded = msgspec.structs.replace(settings, replica_api_urls=(api_url_for(standby_url),),
+                                      replica_check_s=0.05, replica_max_lag_s=0.3)
+    standby = await asyncpg.connect(standby_url)
+    await standby.execute("select pg_wal_replay_pause()")
+    try:
+        async with AsyncTestClient(app=create_app(bounded)) as client:
+            replica = client.app.state.replicas.replicas[0]
+            created = await client.post("/v1/assets", json=ASSET, headers=writer)    # the primary moves on
+            assert created.status_code == 201, created.text
+            deadline = asyncio.get_running_loop().time() + 10
+            while replica.lag_s <= 0.3:                                               # ... the standby does not
+                assert asyncio.get_running_loop().time() < deadline, replica
+                await asyncio.sleep(0.05)
+            # The paused standby has not got the asset; the colleague (who never wrote) sees it: the primary served.
+            assert created.json()["id"] in await _ids(client, colleague)
+    finally:
+        await standby.execute("select pg_wal_replay_resume()")
+        await standby.close()
