@@ -105,6 +105,18 @@ class Cluster:
         data directory and the next port, so its socket never collides with the primary's."""
         return Cluster(datadir=self.datadir.parent / f"replica{number}", port=self.port + number)
 
+    @property
+    def slot(self) -> str:
+        """The replication slot this cluster streams from its primary through, named after its folder."""
+        return "kyodo_" + hashlib.sha1(str(self.datadir).encode()).hexdigest()[:12]
+
+    def forget_standby(self, standby: Cluster) -> None:
+        """Drop a removed standby's slot, so that the primary stops keeping WAL for it."""
+        bindir = find_bindir()
+        _run([str(bindir / "psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER, "-d",
+              "postgres", "-Atc", f"select pg_drop_replication_slot(slot_name) from pg_replication_slots "
+                                  f"where slot_name = '{standby.slot}' and not active"], check=False)
+
     def standbys(self) -> list[Cluster]:
         """The standbys made so far (replica1, replica2, ...), in order."""
         found, n = [], 1
@@ -149,9 +161,13 @@ class Cluster:
                 os.chown(self.datadir, user.pw_uid, user.pw_gid)
             self.datadir.chmod(0o700)
             # -R writes standby.signal and primary_conninfo; -X stream copies the WAL made meanwhile; -c fast
-            # checkpoints at once instead of waiting up to checkpoint_timeout (30 min here).
+            # checkpoints at once instead of waiting up to checkpoint_timeout (30 min here). -C -S: a replication
+            # slot keeps the WAL a stopped standby still needs (without it, one stopped while the tests restarted
+            # the primary found "requested WAL segment ... has already been removed" and never caught up);
+            # max_slot_wal_keep_size bounds what a standby gone for good can hold.
             _run([str(bindir / "pg_basebackup"), "-D", str(self.datadir), "-h", str(primary.socket_dir),
-                  "-p", str(primary.port), "-U", SUPERUSER, "-R", "-X", "stream", "-c", "fast"],
+                  "-p", str(primary.port), "-U", SUPERUSER, "-R", "-X", "stream", "-c", "fast",
+                  "-C", "-S", self.slot],
                  as_user=self.run_as)
             self._write_settings(override=("port", "unix_socket_directories", "hot_standby_feedback"))
             done.append(f"copied from port {primary.port} into {self.datadir}")
@@ -246,6 +262,9 @@ class Cluster:
             # On a standby: its readers' snapshots hold back the primary's vacuum instead of being cancelled
             # by it after max_standby_streaming_delay (30 s), so a long export on a replica completes.
             "hot_standby_feedback": "on",
+            # A standby's replication slot keeps at most this much WAL for it; beyond, the slot is invalidated
+            # and that standby must be made again (`registry db up --replicas N` after removing its folder).
+            "max_slot_wal_keep_size": "'4GB'",
         }
 
     def _write_settings(self, override: tuple[str, ...] = ()) -> None:

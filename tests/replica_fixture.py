@@ -36,9 +36,12 @@ def standby_of(primary: Cluster, folder: Path, offset: int = 100) -> Cluster:
     return standby
 
 
-def remove(folder: Path, *clusters: Cluster) -> None:
+def remove(folder: Path, *clusters: Cluster, primary: Cluster | None = None) -> None:
+    """Stop the clusters and delete their folder; a standby of a primary that stays gives back its slot."""
     for cluster in clusters:
         cluster.stop("immediate")
+        if primary is not None:
+            primary.forget_standby(cluster)
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -35,7 +35,7 @@ def shared_standby(admin_url: str) -> Iterator[Cluster]:
     folder = temp_cluster_dir("kyodo-standby-")
     standby = standby_of(primary, folder)
     yield standby
-    remove(folder, standby)
+    remove(folder, standby, primary=primary)
 
 
 @pytest.fixture
