@@ -29,6 +29,7 @@ from registry.auth.middleware import ApiKeyMiddleware
 from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.boundaries import routes as boundary_routes
 from registry.db.pool import create_pool, provide_db
+from registry.db.replicas import WAL_HEADER, ReplicaSet, add_wal_position
 from registry.headers import EntityTagMiddleware, answer_head, complete_allow, security_headers
 from registry.mail import routes as mail_routes
 from registry.ogc import routes as ogc_routes
@@ -102,7 +103,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         pool: asyncpg.Pool = await create_pool(settings)
         app.state.pool = pool
         try:
-            yield
+            if settings.replica_api_urls:
+                async with (await ReplicaSet.open(settings)).running() as replicas:
+                    app.state.replicas = replicas
+                    yield
+            else:
+                yield
         finally:
             await pool.close()
 
@@ -124,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         # Below 1 KB the compressed body plus its header saves nothing worth the CPU.
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
         before_send=[add_request_id, security_headers(settings.public_base_url, web.basemap_origin(settings)),
-                     complete_allow],
+                     complete_allow, add_wal_position],
         exception_handlers={Exception: exception_to_problem},
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
@@ -137,10 +143,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
 # The headers a browser script may send and read: the key, the concurrency and caching validators, links.
 _CORS_REQUEST_HEADERS = ["Authorization", "Content-Type", "If-Match", "If-None-Match", "Idempotency-Key",
-                         "Accept", "Accept-Language", "X-CSRF-Token"]
+                         "Accept", "Accept-Language", "X-CSRF-Token", WAL_HEADER]
 # A page on another origin reads an export's row count, cap and CP932 report (registry/exports/writers.py).
 _CORS_EXPOSED_HEADERS = ["ETag", "Link", "Location", "Content-Disposition", "Retry-After", "X-Request-Id",
-                         "X-Export-Rows", "X-Export-Cap", "X-Export-Truncated", "X-Export-Unencodable"]
+                         "X-Export-Rows", "X-Export-Cap", "X-Export-Truncated", "X-Export-Unencodable",
+                         WAL_HEADER]
 
 
 def cors_config(settings: Settings) -> CORSConfig | None:

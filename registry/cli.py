@@ -53,7 +53,7 @@ def cmd_db(args: argparse.Namespace) -> int:
     cluster = Cluster.default()
     try:
         if args.action == "up":
-            print(cluster.up())
+            print(cluster.up(replicas=args.replicas))
         elif args.action == "down":
             print(cluster.down())
         elif args.action == "status":
@@ -301,6 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     db = sub.add_parser("db", help="the embedded PostgreSQL + PostGIS cluster")
     db.add_argument("action", choices=["up", "down", "status", "url"])
+    db.add_argument("--replicas", type=int, default=0, metavar="N",
+                    help="with up: also start N streaming standbys (.kyodo/replicaN, ports after the primary's)")
     db.set_defaults(func=cmd_db)
 
     mig = sub.add_parser("migrate", help="apply sql/ migrations and refresh reference data")

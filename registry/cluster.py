@@ -100,6 +100,35 @@ class Cluster:
         digest = hashlib.sha1(str(self.datadir).encode()).hexdigest()[:10]
         return Path(tempfile.gettempdir()) / f"kyodo-{digest}"
 
+    def standby(self, number: int) -> Cluster:
+        """The n-th streaming standby of this cluster (`registry db up --replicas N`): a folder beside the
+        data directory and the next port, so its socket never collides with the primary's."""
+        return Cluster(datadir=self.datadir.parent / f"replica{number}", port=self.port + number)
+
+    @property
+    def slot(self) -> str:
+        """The replication slot this cluster streams from its primary through, named after its folder."""
+        return "kyodo_" + hashlib.sha1(str(self.datadir).encode()).hexdigest()[:12]
+
+    def forget_standby(self, standby: Cluster) -> None:
+        """Drop a removed standby's slot, so that the primary stops keeping WAL for it."""
+        bindir = find_bindir()
+        _run([str(bindir / "psql"), "-h", str(self.socket_dir), "-p", str(self.port), "-U", SUPERUSER, "-d",
+              "postgres", "-Atc", f"select pg_drop_replication_slot(slot_name) from pg_replication_slots "
+                                  f"where slot_name = '{standby.slot}' and not active"], check=False)
+
+    def standbys(self) -> list[Cluster]:
+        """The standbys made so far (replica1, replica2, ...), in order."""
+        found, n = [], 1
+        while (s := self.standby(n)).is_initialised():
+            found.append(s)
+            n += 1
+        return found
+
+    def replica_urls(self, database: str = DATABASE) -> list[str]:
+        """DATABASE_REPLICA_URLS for the running standbys."""
+        return [s.url(database) for s in self.standbys() if s.is_running()]
+
     def url(self, database: str = DATABASE, user: str = SUPERUSER) -> str:
         return f"postgresql://{user}@/{database}?host={self.socket_dir}&port={self.port}"
 
@@ -113,8 +142,48 @@ class Cluster:
         proc = _run([str(bindir / "pg_ctl"), "-D", str(self.datadir), "status"], as_user=self.run_as, check=False)
         return proc.returncode == 0
 
-    def up(self) -> str:
-        """Initialise (first time), start, and create the database. Returns what was done."""
+    def up(self, replicas: int = 0) -> str:
+        """Initialise (first time), start, and create the database; then start `replicas` streaming
+        standbys (made the first time with pg_basebackup -R). Returns what was done."""
+        done = [self._up_primary()]
+        for n in range(1, replicas + 1):
+            done.append(f"replica{n}: " + self.standby(n).follow(self))
+        return "; ".join(done)
+
+    def follow(self, primary: Cluster) -> str:
+        """Make this folder a hot standby streaming from `primary` (first time), and start it."""
+        bindir = find_bindir()
+        done = []
+        if not self.is_initialised():
+            self.datadir.mkdir(parents=True, exist_ok=True)
+            if self.run_as:
+                user = pwd.getpwnam(self.run_as)
+                os.chown(self.datadir, user.pw_uid, user.pw_gid)
+            self.datadir.chmod(0o700)
+            # -R writes standby.signal and primary_conninfo; -X stream copies the WAL made meanwhile; -c fast
+            # checkpoints at once instead of waiting up to checkpoint_timeout (30 min here). -C -S: a replication
+            # slot keeps the WAL a stopped standby still needs (without it, one stopped while the tests restarted
+            # the primary found "requested WAL segment ... has already been removed" and never caught up);
+            # max_slot_wal_keep_size bounds what a standby gone for good can hold.
+            _run([str(bindir / "pg_basebackup"), "-D", str(self.datadir), "-h", str(primary.socket_dir),
+                  "-p", str(primary.port), "-U", SUPERUSER, "-R", "-X", "stream", "-c", "fast",
+                  "-C", "-S", self.slot],
+                 as_user=self.run_as)
+            self._write_settings(override=("port", "unix_socket_directories", "hot_standby_feedback"))
+            done.append(f"copied from port {primary.port} into {self.datadir}")
+        if not self.is_running():
+            self._start(bindir)
+            done.append(f"streaming on socket {self.socket_dir} port {self.port}")
+        return "; ".join(done) or "already running"
+
+    def _start(self, bindir: Path) -> None:
+        self._write_settings()
+        self._prepare_socket_dir()
+        log = self.datadir / "server.log"
+        _run([str(bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-w", "-t", "60", "start"],
+             as_user=self.run_as)
+
+    def _up_primary(self) -> str:
         bindir = find_bindir()
         check_postgis(bindir)
         done = []
@@ -122,19 +191,19 @@ class Cluster:
             self._initdb(bindir)
             done.append(f"initialised {self.datadir}")
         if not self.is_running():
-            self._write_settings()
-            self._prepare_socket_dir()
-            log = self.datadir / "server.log"
-            _run(
-                [str(bindir / "pg_ctl"), "-D", str(self.datadir), "-l", str(log), "-w", "-t", "60", "start"],
-                as_user=self.run_as,
-            )
+            self._start(bindir)
             done.append(f"started on socket {self.socket_dir} port {self.port}")
         self._create_database(bindir)
         return "; ".join(done) or "already running"
 
     def down(self, mode: str = "fast") -> str:
-        """Stop the cluster: `fast` rolls back open transactions; `immediate` is a crash (the tests use it)."""
+        """Stop the cluster and its standbys: `fast` rolls back open transactions; `immediate` is a crash
+        (the tests use it)."""
+        done = [f"replica{n}: {s.stop(mode)}" for n, s in enumerate(self.standbys(), 1)]
+        return "; ".join([self.stop(mode), *done])
+
+    def stop(self, mode: str = "fast") -> str:
+        """Stop this one server only."""
         if not self.is_running():
             return "not running"
         bindir = find_bindir()
@@ -145,7 +214,11 @@ class Cluster:
         if not self.is_initialised():
             return f"not initialised ({self.datadir}); run `registry db up`"
         state = "running" if self.is_running() else "stopped"
-        return f"{state}: data {self.datadir}, socket {self.socket_dir}, port {self.port}"
+        lines = [f"{state}: data {self.datadir}, socket {self.socket_dir}, port {self.port}"]
+        for n, s in enumerate(self.standbys(), 1):
+            lines.append(f"replica{n} {'streaming' if s.is_running() else 'stopped'}: data {s.datadir}, "
+                         f"socket {s.socket_dir}, port {s.port}")
+        return "\n".join(lines)
 
     def _initdb(self, bindir: Path) -> None:
         self.datadir.mkdir(parents=True, exist_ok=True)
@@ -186,16 +259,24 @@ class Cluster:
             "max_prepared_transactions": "16",
             "timezone": "'UTC'",
             "log_min_messages": "warning",
+            # On a standby: its readers' snapshots hold back the primary's vacuum instead of being cancelled
+            # by it after max_standby_streaming_delay (30 s), so a long export on a replica completes.
+            "hot_standby_feedback": "on",
+            # A standby's replication slot keeps at most this much WAL for it; beyond, the slot is invalidated
+            # and that standby must be made again (`registry db up --replicas N` after removing its folder).
+            "max_slot_wal_keep_size": "'4GB'",
         }
 
-    def _write_settings(self) -> None:
+    def _write_settings(self, override: tuple[str, ...] = ()) -> None:
         """Append the settings this file does not have yet: a cluster made by an older version gains
-        the newer ones at its next start, and settings someone changed by hand are kept."""
+        the newer ones at its next start, and settings someone changed by hand are kept. `override` names
+        settings to write again (a standby's copied file names the primary's port and socket)."""
         conf = self.datadir / "postgresql.auto.conf"
-        text = conf.read_text()
+        text = "".join(line + "\n" for line in conf.read_text().splitlines()
+                       if line.split("=", 1)[0].strip() not in override)
         present = {line.split("=", 1)[0].strip() for line in text.splitlines() if "=" in line}
         missing = {k: v for k, v in self._settings().items() if k not in present}
-        if missing:
+        if missing or override:
             conf.write_text(text + "".join(f"{k} = {v}\n" for k, v in missing.items()))
 
     def _prepare_socket_dir(self) -> None:

@@ -8,6 +8,7 @@ write (409). Each is an RFC 9457 problem. Page limits get their bounds from the 
 
 from __future__ import annotations
 
+import re
 from typing import get_args
 
 import msgspec
@@ -15,10 +16,12 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.openapi.spec import (
     Components,
     OpenAPI,
+    OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     OpenAPIType,
     Operation,
+    Parameter,
     Reference,
     RequestBody,
     Schema,
@@ -28,6 +31,7 @@ from loaders.formats import FORMATS as UPLOAD_FORMATS
 from registry.areas.models import AreaKind
 from registry.assets import rules
 from registry.codes import with_check_digit
+from registry.db.replicas import WAL_HEADER, is_read_route
 from registry.problems import _STATUS_TITLES, PROBLEM_JSON
 from registry.settings import Settings
 from registry.tenants.models import CARRIER_CODE_PATTERN
@@ -239,6 +243,29 @@ def _date_formats(struct: type[msgspec.Struct], schema: dict) -> None:
                 option["format"] = fmt
 
 
+_WAL_ANSWER = OpenAPIHeader(
+    schema=Schema(type=OpenAPIType.STRING, pattern=r"^[0-9A-F]{1,8}/[0-9A-F]{1,8}$"),
+    description="With read replicas configured (DATABASE_REPLICA_URLS): the primary's WAL position after this "
+                "write committed. Send it back on a later read to be served only by a replica that has it "
+                "(docs/scaling.md); the key's own reads see its writes without it.")
+_WAL_ASK = Parameter(
+    name=WAL_HEADER, param_in="header", required=False,
+    schema=Schema(type=OpenAPIType.STRING, pattern=r"^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"),
+    description="A write's Kyodo-WAL-Position: this read is served only by a server that has replayed it.")
+
+
+def _document_wal_position(path: str, method: str, operation: Operation) -> None:
+    """Writes answer Kyodo-WAL-Position; reads a replica may serve take it back (registry/db/replicas.py)."""
+    if not path.startswith(_KEYED_PREFIXES):
+        return
+    if is_read_route(method.upper(), re.sub(r"\{[^}]*\}", "1", path)):
+        operation.parameters = [*(operation.parameters or []), _WAL_ASK]
+    elif method in _WRITES:
+        for status, answer in (operation.responses or {}).items():
+            if status.startswith("2") and isinstance(answer, OpenAPIResponse):
+                answer.headers = {**(answer.headers or {}), WAL_HEADER: _WAL_ANSWER}
+
+
 def complete(openapi: OpenAPI, settings: Settings) -> OpenAPI:
     components = openapi.components if isinstance(openapi.components, Components) else Components()
     schemas = dict(components.schemas or {})
@@ -258,6 +285,7 @@ def complete(openapi: OpenAPI, settings: Settings) -> OpenAPI:
             if not path.startswith(_KEYED_PREFIXES):
                 operation.security = []  # health probes and the API description need no key
             _document_csv(operation)
+            _document_wal_position(path, method, operation)
             if (path, method) == ("/v1/assets/uploads", "post"):
                 operation.request_body = UPLOAD_BODY
             for param in operation.parameters or []:

@@ -138,3 +138,24 @@ class RateLimitMiddleware:
             return
         if refuse:
             enforce(settings, row["before"], 0, row["retry_after"])
+
+
+class LocalCounts:
+    """Requests per key counted in this process, for reads standbys serve while the primary (which keeps the
+    shared counts) is away: each of N workers then allows the budget, N times it in all, for as long as the
+    outage lasts; better than no limit, and the shared count resumes when the primary is back."""
+
+    def __init__(self) -> None:
+        self.window = -1
+        self.hits: dict[str, int] = {}
+
+    def count(self, bucket: str, window_s: int, now: float) -> tuple[int, int]:
+        """(requests in the current window including this one, seconds left in it)."""
+        window = int(now // window_s)
+        if window != self.window:
+            self.window, self.hits = window, {}
+        self.hits[bucket] = self.hits.get(bucket, 0) + 1
+        return self.hits[bucket], max(1, int((window + 1) * window_s - now + 0.999))
+
+
+LOCAL_COUNTS = LocalCounts()

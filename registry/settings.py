@@ -18,6 +18,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Connection used for migrations and administration (the owner, or a superuser)."""
     api_database_url: str
     """Connection the API uses: the kyodo_api role, which owns nothing and cannot bypass row security."""
+    replica_api_urls: tuple[str, ...] = ()
+    """Hot standbys the read-only routes are served from, as the API role (DATABASE_REPLICA_URLS, comma-separated,
+    written like DATABASE_URL; registry/db/replicas.py). None: everything runs on the primary, as before."""
+    replica_max_lag_s: float = 5.0
+    """A standby further behind the primary than this (in seconds of the primary's WAL) is skipped until it
+    catches up (KYODO_REPLICA_MAX_LAG_S). A read that must see a given write waits for nothing: it goes to the
+    primary when no standby has replayed that write."""
+    replica_check_s: float = 0.5
+    """How often each server process samples the primary's and the standbys' WAL positions (KYODO_REPLICA_CHECK_S):
+    two one-row queries per standby a second, and a standby that went down is skipped within this."""
     statement_timeout_ms: int = 5000
     pool_min: int = 2
     pool_max: int = 10
@@ -69,9 +79,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         env = dict(os.environ if env is None else env)
         database_url = env.get("DATABASE_URL") or _embedded_url()
         api_url = env.get("API_DATABASE_URL") or api_url_for(database_url, env.get("KYODO_API_PASSWORD"))
+        password = env.get("KYODO_API_PASSWORD")
         return cls(
             database_url=database_url,
             api_database_url=api_url,
+            replica_api_urls=tuple(api_url_for(u.strip(), password)
+                                   for u in env.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()),
+            replica_max_lag_s=float(env.get("KYODO_REPLICA_MAX_LAG_S", "5")),
+            replica_check_s=float(env.get("KYODO_REPLICA_CHECK_S", "0.5")),
             statement_timeout_ms=int(env.get("KYODO_STATEMENT_TIMEOUT_MS", "5000")),
             pool_min=int(env.get("KYODO_POOL_MIN", "2")),
             pool_max=int(env.get("KYODO_POOL_MAX", "10")),

@@ -21,7 +21,7 @@ from litestar.middleware._utils import should_bypass_middleware
 from litestar.types import Receive, Scope, Send
 
 from registry import ratelimit
-from registry.auth import keys, queries, sessions
+from registry.auth import keys, queries, replica_entry, sessions
 from registry.db.pool import request_transaction, set_principal
 from registry.i18n import SCOPE_KEY, tr
 from registry.problems import Forbidden
@@ -57,6 +57,10 @@ def _parse(connection: ASGIConnection) -> tuple[str, bytes]:
     return parsed
 
 
+def _unknown_key() -> NotAuthorizedException:
+    return _unauthorised(tr("This API key is unknown or has been revoked."))
+
+
 def _session_ended() -> NotAuthorizedException:
     return _unauthorised(tr("Your session has ended (signed out, expired, or its key was revoked); sign "
                             "in again with your API key."))
@@ -74,6 +78,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
             await self._with_session(scope, receive, send, connection, connection.cookies[sessions.COOKIE])
             return
         tenant, digest = _parse(connection)
+        if await replica_entry.serve(self.app, scope, receive, send, tenant, digest, _unknown_key):
+            return  # a read a standby served, or one routed by what the replicas know (issue 17)
         settings: Settings = scope["app"].state.settings
         pool: asyncpg.Pool = scope["app"].state.pool
         key_bucket = ratelimit.key_bucket(digest)
@@ -82,7 +88,7 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
                                                  key_bucket, settings.rate_window_s)
             ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
             if entry.principal is None:
-                raise _unauthorised(tr("This API key is unknown or has been revoked."))
+                raise _unknown_key()
             scope["user"] = entry.principal
             scope["auth"] = entry.principal.key_id
             if entry.lang:

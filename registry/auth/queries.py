@@ -181,3 +181,63 @@ async def close_session(db: asyncpg.Connection, tenant: str, session_id: str) ->
             where tenant_code = $1 and session_id = $2::uuid and revoked_at is null returning true""",
         tenant, session_id)
     return bool(done)
+
+
+# --- reads served by a standby (registry/auth/replica_entry.py) ----------------------------------------
+
+class ReplicaEntry(msgspec.Struct, frozen=True):
+    """What the primary said about a read a standby will serve: the entry, and the key's last write position."""
+
+    entry: Entry
+    written: str | None
+
+
+# On the primary, autocommitted: count the request, check the key (revocation is seen at once, not after the
+# standby's lag) and read its last write position (sql/160). enter_with_key's set_config ends with the statement.
+_ENTER_FOR_REPLICA = """
+select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name,
+       k.lang, app.key_write_lsn(k.key_id::uuid) as written
+  from app.count_request($3, $4, $5) r
+  left join app.enter_with_key($1, $2) k on true
+"""
+
+
+def _entry(r: asyncpg.Record) -> Entry:
+    principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
+        if r["key_id"] is not None else None
+    return Entry(principal, r.get("failures", 0), r.get("requests", 0), r.get("retry_after", 0), r["lang"])
+
+
+async def enter_for_replica(db: asyncpg.Connection, tenant: str, digest: bytes, failures_bucket: str,
+                            key_bucket: str, window_s: int) -> ReplicaEntry:
+    r = await db.fetchrow(_ENTER_FOR_REPLICA, tenant, digest, failures_bucket, key_bucket, window_s)
+    return ReplicaEntry(_entry(r), r["written"])
+
+
+# On the standby, first in the request's transaction: set the principal and say whether the standby has replayed
+# the position the read must see ($5; null: any). One round trip, as on the primary.
+_ON_REPLICA = """
+select set_config('app.role', $1, true), set_config('app.tenant_code', coalesce($2, ''), true),
+       set_config('app.prefecture_code', coalesce($3, ''), true), set_config('app.key_id', coalesce($4, ''), true),
+       coalesce(pg_last_wal_replay_lsn() >= $5::text::pg_lsn, true) as caught_up
+"""
+
+
+async def enter_on_replica(db: asyncpg.Connection, principal: Principal, position: str | None) -> bool:
+    """Set the principal the primary found; True when the standby has replayed `position`."""
+    return await db.fetchval(_ON_REPLICA, principal.role, principal.tenant_code, principal.prefecture_code,
+                             principal.key_id, position, column=4)
+
+
+# With the primary away: the key is checked on the standby itself (app.enter_with_key only reads and sets).
+_ON_REPLICA_WITH_KEY = """
+select k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name, k.lang,
+       coalesce(pg_last_wal_replay_lsn() >= $3::text::pg_lsn, true) as caught_up
+  from (select) one left join app.enter_with_key($1, $2) k on true
+"""
+
+
+async def enter_on_replica_with_key(db: asyncpg.Connection, tenant: str, digest: bytes,
+                                    position: str | None) -> tuple[Entry, bool]:
+    r = await db.fetchrow(_ON_REPLICA_WITH_KEY, tenant, digest, position)
+    return _entry(r), r["caught_up"]

@@ -28,18 +28,22 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     ALL, UNLISTEN, RESET ALL) was one more round trip per release, three per request before issue 13."""
 
 
-async def create_pool(settings: Settings) -> asyncpg.Pool:
+async def create_pool(settings: Settings, *, url: str | None = None, min_size: int | None = None,
+                      max_size: int | None = None, application_name: str = "kyodo-registry",
+                      extra: dict[str, str] | None = None) -> asyncpg.Pool:
+    """The API's pool; `url` and the rest for a read replica's (registry/db/replicas.py)."""
     return await asyncpg.create_pool(
-        settings.api_database_url,
-        min_size=settings.pool_min,
-        max_size=settings.pool_max,
+        url or settings.api_database_url,
+        min_size=settings.pool_min if min_size is None else min_size,
+        max_size=max_size or settings.pool_max,
         reset=_no_reset,
         server_settings={
             "statement_timeout": str(settings.statement_timeout_ms),
             # A crashed client must not hold row locks for long.
             "idle_in_transaction_session_timeout": "30000",
-            "application_name": "kyodo-registry",
+            "application_name": application_name,
             "timezone": "UTC",
+            **(extra or {}),
         },
     )
 
@@ -105,6 +109,11 @@ class RequestTransaction:
 
 
 _SCOPE_KEY = "kyodo.request_transaction"
+
+
+def held_transaction(scope: dict) -> RequestTransaction | None:
+    """The request's connection and transaction, while the request runs (registry/db/replicas.py reads it)."""
+    return scope.get(_SCOPE_KEY)
 
 
 @asynccontextmanager
