@@ -46,13 +46,17 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 wait_for() { for _ in $(seq 1 120); do curl -sf -o /dev/null "$1" && return 0; sleep 0.5; done; echo "no answer at $1" >&2; exit 1; }
 
 DATABASE_URL=$url KYODO_RATE_KEY_REQUESTS=100000000 .venv/bin/registry serve --port 8090 --workers 1 \
-  >"$work/kyodo.log" 2>&1 &
+  --server granian >"$work/kyodo.log" 2>&1 &
+# The same application under uvicorn (uvloop, httptools), the other server `registry serve` offers.
+DATABASE_URL=$url KYODO_RATE_KEY_REQUESTS=100000000 .venv/bin/registry serve --port 8092 --workers 1 \
+  --server uvicorn >"$work/kyodo-uvicorn.log" 2>&1 &
 # tipg's settings want a host in the URL: the socket directory, percent-encoded (asyncpg decodes it).
 tipg_host=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$socket")
 DATABASE_URL="postgresql://postgres@${tipg_host}:${port}/${db}" TIPG_DB_SCHEMAS='["public"]' \
   TIPG_MAX_FEATURES_PER_QUERY=10000 bench/.peers-venv/bin/uvicorn tipg.main:app --port 8091 --workers 1 \
   --loop uvloop --http httptools --no-access-log >"$work/tipg.log" 2>&1 &
 wait_for http://127.0.0.1:8090/readyz
+wait_for http://127.0.0.1:8092/readyz
 wait_for http://127.0.0.1:8091/collections/public.peer_assets
 # Warm both (prepared statements, catalogues) and check both answer 100 features for the first box.
 first=$(.venv/bin/python -c 'import sys; sys.path.insert(0, "bench"); import peers; print(",".join(map(str, peers.box(1))))')
@@ -67,12 +71,16 @@ for rep in 1 2; do
   wrk -t1 -c16 -d"${duration}s" -s "$work/kyodo.lua" -H "Authorization: Bearer $key" http://127.0.0.1:8090 \
     >"$work/k$rep" 2>"$work/k$rep.err"
   echo "kyodo $rep $(rate "$work/k$rep")" | tee -a "$results"
+  wrk -t1 -c16 -d"${duration}s" -s "$work/kyodo.lua" -H "Authorization: Bearer $key" http://127.0.0.1:8092 \
+    >"$work/u$rep" 2>"$work/u$rep.err"
+  echo "uvicorn $rep $(rate "$work/u$rep")" | tee -a "$results"
   wrk -t1 -c16 -d"${duration}s" -s "$work/tipg.lua" http://127.0.0.1:8091 >"$work/t$rep" 2>"$work/t$rep.err"
   echo "tipg $rep $(rate "$work/t$rep")" | tee -a "$results"
   pgbench -n -M prepared -c 16 -j 1 -T "$duration" -f "$work/page.sql" \
     "host=$socket port=$port dbname=$db user=postgres" >"$work/p$rep" 2>&1
   echo "plain $rep $(sed -nE 's/^tps = ([0-9.]+).*/\1/p' "$work/p$rep" | tail -1)" | tee -a "$results"
-  grep -h "status" "$work/k$rep.err" "$work/t$rep.err" | sort | uniq -c || true
+  grep -h "status" "$work/k$rep.err" "$work/u$rep.err" "$work/t$rep.err" | sort | uniq -c || true
+  echo "load average after rep $rep: $(cut -d' ' -f1-3 /proc/loadavg)"
 done
 .venv/bin/python - "$results" "$n" <<'PY'
 import statistics, sys
@@ -80,7 +88,8 @@ rates = {}
 for line in open(sys.argv[1]):
     name, _, value = line.split()
     rates.setdefault(name, []).append(float(value))
-k, t, p = (statistics.mean(rates[x]) for x in ("kyodo", "tipg", "plain"))
-print(f"\n{int(sys.argv[2]):,} points, mean of 2: Kyodo {k:.0f} req/s, tipg {t:.0f} req/s, plain query {p:.0f} tx/s; "
-      f"Kyodo/tipg {k / t:.2f}x, Kyodo/plain {k / p:.2f}")
+k, u, t, p = (statistics.mean(rates[x]) for x in ("kyodo", "uvicorn", "tipg", "plain"))
+print(f"\n{int(sys.argv[2]):,} points, mean of 2: Kyodo (Granian) {k:.0f} req/s, Kyodo (uvicorn) {u:.0f} req/s, "
+      f"tipg {t:.0f} req/s, plain query {p:.0f} tx/s; Kyodo/tipg {k / t:.2f}x, Kyodo/plain {k / p:.2f} "
+      f"(uvicorn: {u / t:.2f}x, {u / p:.2f})")
 PY
