@@ -129,8 +129,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = args.host or host, args.port or port
     settings = ensure_database()
     if args.server == "granian":
-        # Granian (Rust HTTP/1.1 on an uvloop worker): 174-186 -> 316-348 req/s against uvicorn with uvloop and
-        # httptools on the bbox search, side by side on one core each (bench/PEERS.md, issue 13).
+        # Granian (Rust HTTP/1.1 on an uvloop worker): on the bbox search 1.4-1.8x uvicorn with uvloop and
+        # httptools side by side while the machine was busy (load 7-18), equal at load 3-8; about 1 ms of CPU
+        # per request in both (bench/PEERS.md, issue 13).
         from granian import Granian
         from granian.constants import HTTPModes, Interfaces, Loops
 
