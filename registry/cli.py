@@ -129,8 +129,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host, port = args.host or host, args.port or port
     settings = ensure_database()
     if args.server == "granian":
-        # Granian (Rust HTTP/1.1 on an uvloop worker): on the bbox search 1.4-1.8x uvicorn with uvloop and
-        # httptools side by side while the machine was busy (load 7-18), equal at load 3-8; about 1 ms of CPU
+        # Granian (Rust HTTP/1.1 on an uvloop worker): on the bbox search 0.9-1.9x uvicorn with uvloop and
+        # httptools side by side on a busy machine (load 7-18; 12 of 13 pairs faster), equal at load 3-8; 1 ms CPU
         # per request in both (bench/PEERS.md, issue 13).
         from granian import Granian
         from granian.constants import HTTPModes, Interfaces, Loops
