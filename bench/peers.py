@@ -48,7 +48,7 @@ def pgbench_script() -> str:
     return f"""\\set i random(0, 999)
 \\set cx 139.56 + 0.33 * ((:i * 6180) % 10000) / 10000.0
 \\set cy 35.56 + 0.23 * ((:i * 4142) % 10000) / 10000.0
-select s.municipality_code, s.asset_id, {" ".join(_FEATURE.split())}
+select s.municipality_code, s.asset_id, convert_to({" ".join(_FEATURE.split())}, 'UTF8')
   from (select a.*, a.geom as shown, false as coarse, null::float8 as distance_m from assets a
          where ST_Intersects(a.geom, ST_MakeEnvelope(:cx - {HALF_LON}, :cy - {HALF_LAT},
                                                      :cx + {HALF_LON}, :cy + {HALF_LAT}, 4326))

@@ -6,12 +6,12 @@ Two budgets, each over a fixed window of `rate_window_s` seconds:
 - requests per key (`rate_key_requests`), so a runaway script slows down instead of starving others.
 Both answer 429 problem+json with Retry-After: the seconds left in the window. Litestar's own rate
 limiter keeps one budget in a store it reads and then writes (two workers can both pass at the
-limit); these counters are bumped and read in one statement. A request's count is made inside its own
-transaction, by the statement that also sets its principal (sql/058, registry/auth/middleware.py): no
-round trip of its own. Each database backend counts on a row of its own, so concurrent requests of one
-key never wait for each other's commit; the budget is the sum, and requests still running on other
-connections (at most the pool's size) are seen once they commit. While the database is away the
-request answers 503: neither its key nor its budget can be checked.
+limit); these counters are bumped and read in one statement. A request's count is made by the statement
+that also sets its principal, committed before the handler runs (sql/058, sql/150,
+registry/auth/middleware.py): no round trip of its own, and a failed handler cannot take it back. Each
+database backend counts on a row of its own, so concurrent requests of one key never wait for each
+other's commit; the budget is the sum. While the database is away the request answers 503: neither its
+key nor its budget can be checked.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import asyncpg
 from litestar.exceptions import NotAuthorizedException
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from registry.db.pool import is_gone, pooled
+from registry.db.pool import pooled
 from registry.i18n import tr
 from registry.problems import Problem, is_unavailable
 from registry.settings import Settings
@@ -36,8 +36,6 @@ returning (select coalesce(sum(o.hits), 0)::integer from app.rate_counters o
             where o.bucket = $1 and o.window_start = c.window_start) as before,
           ceil(extract(epoch from c.window_start + make_interval(secs => $2) - now()))::integer as retry_after
 """
-# A request whose transaction was rolled back is counted again outside it (app.count_request, sql/058).
-_RECOUNT = "select 1 from app.count_request(null, $1, $2)"
 # Windows older than this are deleted now and then: by app.count_request, and here every 1,000th failure.
 _PRUNE = "delete from app.rate_counters where window_start < now() - make_interval(secs => $1 * 2)"
 
@@ -83,17 +81,6 @@ async def _prune_now_and_then(conn: asyncpg.Connection, window_s: int) -> None:
     _writes += 1
     if _writes % 1000 == 0:
         await conn.execute(_PRUNE, window_s)
-
-
-async def recount(conn: asyncpg.Connection, bucket: str, window_s: int) -> None:
-    """Count a request whose transaction was rolled back, on its own connection after the rollback."""
-    if is_gone(conn) or conn.is_in_transaction():
-        return
-    try:
-        await conn.fetchval(_RECOUNT, bucket, window_s)
-    except Exception as exc:
-        if not is_unavailable(exc):
-            raise
 
 
 class RateLimitMiddleware:

@@ -1,11 +1,13 @@
 """Authentication: `Authorization: Bearer <key>` on every /v1 and /ogc request, or the web map's session
 cookie (registry/auth/sessions.py), whose writes also need the CSRF token and a same-origin `Origin`.
 
-The middleware opens the request's connection and transaction (registry/db/pool.py) and, in one
-statement inside it, counts the request for the rate limits, turns the key into a principal and sets
-it for row security (sql/058). The handler's `db` is that same connection: a keyed request makes four
-round trips (BEGIN, that statement, its query, COMMIT) where it made nine. A session request makes one
-more: the principal is set by a statement of its own after the session is found.
+The middleware takes the request's connection (registry/db/pool.py) and, in one statement committed on
+its own, counts the request for the rate limits, turns the key into a principal and sets it for row
+security for the connection's session (sql/058, sql/150). The handler's `db` is that same connection: a
+keyed read route marked AUTOCOMMIT (the catalogue search) makes two round trips (that statement and its
+query), any other route four (BEGIN and COMMIT around its queries), where a request made nine before
+issue 13. A session request makes one more: the principal is set by a statement of its own after the
+session is found. Since the count commits before the handler runs, a handler that fails still counts.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from litestar.types import Receive, Scope, Send
 
 from registry import ratelimit
 from registry.auth import keys, queries, replica_entry, sessions
-from registry.db.pool import request_transaction, set_principal
+from registry.db.pool import mark_principal_in_session, request_connection, set_principal
 from registry.i18n import SCOPE_KEY, tr
 from registry.problems import Forbidden
 from registry.settings import Settings
@@ -83,7 +85,8 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         settings: Settings = scope["app"].state.settings
         pool: asyncpg.Pool = scope["app"].state.pool
         key_bucket = ratelimit.key_bucket(digest)
-        async with request_transaction(pool, scope) as held:  # type: ignore[arg-type]
+        async with request_connection(pool, scope, sets_own_principal=True) as held:  # type: ignore[arg-type]
+            mark_principal_in_session(held.conn)
             entry = await queries.enter_with_key(held.conn, tenant, digest, ratelimit.failures_bucket(scope),
                                                  key_bucket, settings.rate_window_s)
             ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
@@ -94,9 +97,6 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
             if entry.lang:
                 scope[SCOPE_KEY] = entry.lang  # type: ignore[literal-required]
             await self.app(scope, receive, send)
-            if held.rolled_back:
-                # The handler failed and its transaction took the request's count with it: count again.
-                await ratelimit.recount(held.conn, key_bucket, settings.rate_window_s)
 
     async def _with_session(self, scope: Scope, receive: Receive, send: Send, connection: ASGIConnection,
                             token: str) -> None:
@@ -107,7 +107,7 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         pool: asyncpg.Pool = scope["app"].state.pool
         # A session counts against a budget of its own, as a key does.
         bucket = ratelimit.key_bucket(parsed[1])
-        async with request_transaction(pool, scope) as held:  # type: ignore[arg-type]
+        async with request_connection(pool, scope, sets_own_principal=False) as held:  # type: ignore[arg-type]
             entry = await queries.enter_with_session(held.conn, *parsed, ratelimit.failures_bucket(scope), bucket,
                                                      settings.rate_window_s)
             ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
@@ -118,12 +118,10 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
                 if not sessions.csrf_matches(token, connection.headers.get(sessions.CSRF_HEADER)):
                     raise Forbidden(tr("A write made with the session cookie needs the X-CSRF-Token "
                                        "header that POST or GET /v1/session returned."), slug="csrf-token")
-            await set_principal(held.conn, entry.principal)
+            await set_principal(held.conn, entry.principal, local=False)
             scope["user"] = entry.principal
             scope["auth"] = SessionAuth(entry.session_id, entry.expires_at, sessions.csrf_token(token))
             await self.app(scope, receive, send)
-            if held.rolled_back:
-                await ratelimit.recount(held.conn, bucket, settings.rate_window_s)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
         raise NotImplementedError("__call__ authenticates inside the request's transaction")

@@ -33,19 +33,20 @@ class Entry(msgspec.Struct, frozen=True):
     lang: str | None = None
 
 
-# One round trip: count the request and read the address's failures (app.count_request), then turn the
-# key into the principal and set it in the open transaction (app.enter_with_key, sql/058).
+# One round trip, committed on its own: count the request and read the address's failures
+# (app.count_request), then turn the key into the principal and set it for the connection's session
+# (app.enter_session_with_key, sql/150; registry/db/pool.py clears it for the pool's other users).
 _ENTER = """
 select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name,
        k.lang
   from app.count_request($3, $4, $5) r
-  left join app.enter_with_key($1, $2) k on true
+  left join app.enter_session_with_key($1, $2) k on true
 """
 
 
 async def enter_with_key(db: asyncpg.Connection, tenant: str, digest: bytes, failures_bucket: str,
                          key_bucket: str, window_s: int) -> Entry:
-    """Inside the request's transaction: the key's principal, set for row security, and the counts."""
+    """The key's principal, set for row security on this connection's session, and the counts."""
     r = await db.fetchrow(_ENTER, tenant, digest, failures_bucket, key_bucket, window_s)
     principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
         if r["key_id"] is not None else None

@@ -1,9 +1,11 @@
-"""The asyncpg pool and one transaction per request with the principal set inside it."""
+"""The asyncpg pool, the request's connection with its principal, and a transaction per request where the
+route needs one."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar, Token
 
 import asyncpg
 from litestar import Request
@@ -14,11 +16,24 @@ from registry.problems import is_unavailable
 from registry.settings import Settings
 
 _SET_PRINCIPAL = """
-select set_config('app.role', $1, true),
-       set_config('app.tenant_code', coalesce($2, ''), true),
-       set_config('app.prefecture_code', coalesce($3, ''), true),
-       set_config('app.key_id', coalesce($4, ''), true)
+select set_config('app.role', $1, $5),
+       set_config('app.tenant_code', coalesce($2, ''), $5),
+       set_config('app.prefecture_code', coalesce($3, ''), $5),
+       set_config('app.key_id', coalesce($4, ''), $5)
 """
+_FORGET_PRINCIPAL = """
+select set_config('app.role', '', false), set_config('app.tenant_code', '', false),
+       set_config('app.prefecture_code', '', false), set_config('app.key_id', '', false)
+"""
+# Backends (by pid) whose session may hold a request's principal (app.enter_session_with_key, sql/150).
+# A pid of a closed connection left here costs its successor one needless clearing, never a leak.
+_PRINCIPAL_IN_SESSION: set[int] = set()
+# True only while the key middleware acquires: it sets the principal itself in its first statement.
+_SETS_OWN_PRINCIPAL: ContextVar[bool] = ContextVar("kyodo_sets_own_principal", default=False)
+
+AUTOCOMMIT = "autocommit"
+"""A GET route's `opt` key: the route only reads, one statement per query, so its `db` runs without BEGIN
+and COMMIT (GET /v1/assets: two round trips, the key statement and the search)."""
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
@@ -26,6 +41,18 @@ async def _no_reset(conn: asyncpg.Connection) -> None:
     only with set_config(..., true) and SET LOCAL, which end with the transaction (asyncpg still rolls
     back a transaction left open before calling this). asyncpg's default reset (advisory unlock, CLOSE
     ALL, UNLISTEN, RESET ALL) was one more round trip per release, three per request before issue 13."""
+
+
+async def _forget_principal(conn: asyncpg.Connection) -> None:
+    """asyncpg's setup hook, run on every acquire: a connection whose session still holds the last
+    request's principal is cleared before anyone but the key middleware (which overwrites all four
+    settings in its first statement) gets it. One round trip, and only after a keyed request."""
+    if _SETS_OWN_PRINCIPAL.get():
+        return
+    pid = conn.get_server_pid()
+    if pid in _PRINCIPAL_IN_SESSION:
+        await conn.execute(_FORGET_PRINCIPAL)
+        _PRINCIPAL_IN_SESSION.discard(pid)
 
 
 async def create_pool(settings: Settings, *, url: str | None = None, min_size: int | None = None,
@@ -37,23 +64,36 @@ async def create_pool(settings: Settings, *, url: str | None = None, min_size: i
         min_size=settings.pool_min if min_size is None else min_size,
         max_size=max_size or settings.pool_max,
         reset=_no_reset,
+        setup=_forget_principal,
         server_settings={
             "statement_timeout": str(settings.statement_timeout_ms),
             # A crashed client must not hold row locks for long.
             "idle_in_transaction_session_timeout": "30000",
             "application_name": application_name,
+            # No parallel workers for the API's short queries: at 1,000,000 points the bbox search planned one
+            # (Gather Merge) and took 37 ms instead of 5 ms, the worker's start-up costing more than it saved;
+            # with 16 requests at once on 2 cores there is no idle core for it anyway (issue 13).
+            "max_parallel_workers_per_gather": "0",
             "timezone": "UTC",
             **(extra or {}),
         },
     )
 
 
-async def set_principal(conn: asyncpg.Connection, principal: Principal | None) -> None:
+async def set_principal(conn: asyncpg.Connection, principal: Principal | None, *, local: bool = True) -> None:
+    """For the open transaction (local), or for the session of a connection held by request_connection."""
+    if not local:
+        mark_principal_in_session(conn)
     if principal is None:
-        await conn.execute(_SET_PRINCIPAL, "none", None, None, None)
+        await conn.execute(_SET_PRINCIPAL, "none", None, None, None, local)
     else:
         await conn.execute(_SET_PRINCIPAL, principal.role, principal.tenant_code, principal.prefecture_code,
-                           principal.key_id)
+                           principal.key_id, local)
+
+
+def mark_principal_in_session(conn: asyncpg.Connection) -> None:
+    """Called before a statement sets a principal for the session: the next other user clears it."""
+    _PRINCIPAL_IN_SESSION.add(conn.get_server_pid())
 
 
 @asynccontextmanager
@@ -97,45 +137,67 @@ async def _rollback(conn: asyncpg.Connection, tx: asyncpg.transaction.Transactio
         conn.terminate()
 
 
-class RequestTransaction:
-    """The connection and transaction of one request, opened by the authentication middleware before
-    the principal is known, so that setting it costs no round trip of its own; provide_db hands the
-    same connection to the handler and commits it."""
+class RequestConnection:
+    """The pooled connection of one request, taken by the authentication middleware, whose first statement
+    sets the principal for the connection's session (sql/150); provide_db hands it to the handler, in a
+    transaction unless the route is an AUTOCOMMIT read."""
 
-    __slots__ = ("conn", "rolled_back", "tx")
+    __slots__ = ("conn",)
 
-    def __init__(self, conn: asyncpg.Connection, tx: asyncpg.transaction.Transaction) -> None:
-        self.conn, self.tx, self.rolled_back = conn, tx, False
-
-
-_SCOPE_KEY = "kyodo.request_transaction"
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
 
-def held_transaction(scope: dict) -> RequestTransaction | None:
-    """The request's connection and transaction, while the request runs (registry/db/replicas.py reads it)."""
+_SCOPE_KEY = "kyodo.request_connection"
+
+
+@asynccontextmanager
+async def request_connection(pool: asyncpg.Pool, scope: dict, *,
+                             sets_own_principal: bool) -> AsyncIterator[RequestConnection]:
+    """A pooled connection for the whole request (released after the answer is sent). With
+    `sets_own_principal` the caller's first statement overwrites every principal setting, so a principal
+    left by the connection's previous request is not cleared first (one round trip saved per request)."""
+    token: Token[bool] | None = _SETS_OWN_PRINCIPAL.set(sets_own_principal)
+    try:
+        async with pooled(pool) as conn:
+            _SETS_OWN_PRINCIPAL.reset(token)  # only this acquire: the handler's own ones (exports) clear
+            token = None
+            held = scope[_SCOPE_KEY] = RequestConnection(conn)
+            try:
+                yield held
+            finally:
+                scope.pop(_SCOPE_KEY, None)
+    finally:
+        if token is not None:
+            _SETS_OWN_PRINCIPAL.reset(token)
+
+
+def held_connection(scope: dict) -> RequestConnection | None:
+    """The request's connection while the request runs (registry/db/replicas.py reads it after a write)."""
     return scope.get(_SCOPE_KEY)
 
 
 @asynccontextmanager
-async def request_transaction(pool: asyncpg.Pool, scope: dict) -> AsyncIterator[RequestTransaction]:
-    """A pooled connection in a transaction for the whole request (released after the answer is sent).
-    Whatever the handler left open (a route without `db`, a refusal before it ran) is committed when the
-    request ended normally, so the request's count in the rate limits stays; rolled back otherwise."""
-    async with pooled(pool) as conn:
+async def request_transaction(pool: asyncpg.Pool, scope: dict) -> AsyncIterator[RequestConnection]:
+    """A connection in one transaction for the whole request, the principal set inside it by the caller
+    (set_config(..., true)): the reads a standby serves, or the primary serves in a standby's place
+    (registry/auth/replica_entry.py). provide_db then runs the handler in this transaction."""
+    async with request_connection(pool, scope, sets_own_principal=False) as held:
+        conn = held.conn
         tx = conn.transaction()
         await tx.start()
-        held = RequestTransaction(conn, tx)
-        scope[_SCOPE_KEY] = held
         try:
             yield held
         except BaseException:
             if not is_gone(conn) and conn.is_in_transaction():
                 await _rollback(conn, tx)
             raise
-        finally:
-            scope.pop(_SCOPE_KEY, None)
         if not is_gone(conn) and conn.is_in_transaction():
             await _commit(conn, tx)
+
+
+def _autocommit(request: Request) -> bool:
+    return request.scope["method"] == "GET" and bool(request.route_handler.opt.get(AUTOCOMMIT))
 
 
 async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.Connection, None]:
@@ -143,16 +205,20 @@ async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.C
 
     Litestar runs this cleanup before the response is sent, so a client never sees success for
     a write that did not commit; any exception rolls everything back. A request that passed the key
-    middleware already has its connection, transaction and principal (request_transaction); the
-    others (OPTIONS, paths without a key) open their own here.
+    middleware already has its connection and principal (request_connection); an AUTOCOMMIT read then
+    runs without a transaction. The others (OPTIONS, paths without a key) open their own here.
     """
-    held: RequestTransaction | None = request.scope.get(_SCOPE_KEY)  # type: ignore[assignment]
+    held: RequestConnection | None = request.scope.get(_SCOPE_KEY)  # type: ignore[assignment]
     if held is not None:
-        conn, tx = held.conn, held.tx
+        conn = held.conn
+        if _autocommit(request) or conn.is_in_transaction():  # the latter: request_transaction's own
+            yield conn
+            return
+        tx = conn.transaction()
+        await tx.start()
         try:
             yield conn
         except BaseException:
-            held.rolled_back = True
             await _rollback(conn, tx)
             raise
         await _commit(conn, tx)

@@ -34,7 +34,7 @@ from litestar.datastructures import State
 from litestar.types import Message, Scope
 
 from registry.db import replica_queries
-from registry.db.pool import create_pool, held_transaction, is_gone
+from registry.db.pool import create_pool, held_connection, is_gone
 from registry.i18n import tr
 from registry.problems import Problem, invalid_field, is_unavailable
 from registry.settings import Settings
@@ -225,7 +225,7 @@ async def add_wal_position(message: Message, scope: Scope) -> None:
     state: State = scope["app"].state
     if replicas_of(state) is None or scope["method"] in _SAFE or is_read_route(scope["method"], scope["path"]):
         return
-    held, principal = held_transaction(scope), scope.get("user")
+    held, principal = held_connection(scope), scope.get("user")
     if held is None or principal is None or is_gone(held.conn) or held.conn.is_in_transaction():
         return  # nothing was committed by the handler (it had no `db`, or still holds its transaction)
     try:
