@@ -17,8 +17,10 @@
 --
 -- The copying triggers run as the owner (its `owner` policies read the parents), so a copy is always the
 -- parent's value, whatever the caller may see; the round check runs as the caller, like the subquery it
--- replaces (which met the rounds' own policy). Backfills run with the tables' user triggers disabled:
--- they change no figure, so no event, audit row or pool version must follow.
+-- replaces (which met the rounds' own policy). Backfills run with the tables' user triggers disabled
+-- (they change no figure, so no event, audit row or pool version must follow) and row security not forced
+-- on the owner, which has no UPDATE policy on most of these tables: forced, each backfill would update
+-- nothing and the NOT NULL after it fail on any database that has rows.
 
 -- Applications: the carrier, for app.can_see_application on the assets and events of an application.
 alter table application_assets add column carrier_code text;
@@ -38,14 +40,18 @@ create trigger application_assets_carrier before insert on application_assets
 create trigger application_events_carrier before insert on application_events
   for each row execute function app.copy_application_carrier();
 
+alter table application_assets no force row level security;
 alter table application_assets disable trigger user;
 update application_assets x set carrier_code = a.carrier_code
   from applications a where a.municipality_code = x.municipality_code and a.application_id = x.application_id;
 alter table application_assets enable trigger user;
+alter table application_assets force row level security;
+alter table application_events no force row level security;
 alter table application_events disable trigger user;
 update application_events x set carrier_code = a.carrier_code
   from applications a where a.municipality_code = x.municipality_code and a.application_id = x.application_id;
 alter table application_events enable trigger user;
+alter table application_events force row level security;
 alter table application_assets alter column carrier_code set not null;
 alter table application_events alter column carrier_code set not null;
 
@@ -73,9 +79,11 @@ end
 $$;
 create trigger procurement_need_versions_organiser before insert on procurement_need_versions
   for each row execute function app.copy_need_organiser();
+alter table procurement_need_versions no force row level security;
 alter table procurement_need_versions disable trigger user;
 update procurement_need_versions set organiser_code = snapshot ->> 'organiser_code';
 alter table procurement_need_versions enable trigger user;
+alter table procurement_need_versions force row level security;
 alter table procurement_need_versions alter column organiser_code set not null;
 drop policy procurement_need_versions_read on procurement_need_versions;
 create policy procurement_need_versions_read on procurement_need_versions for select to kyodo_api
@@ -138,30 +146,42 @@ create trigger procurement_lot_awards_prefectures before insert on procurement_l
 create trigger procurement_tender_notices_prefectures before insert on procurement_tender_notices
   for each row execute function app.copy_tender_prefectures();
 
+alter table procurement_tenders no force row level security;
 alter table procurement_tenders disable trigger user;
 update procurement_tenders x set round_prefectures = r.prefectures
   from procurement_rounds r where r.organiser_code = x.organiser_code and r.round_id = x.round_id;
 alter table procurement_tenders enable trigger user;
+alter table procurement_tenders force row level security;
+alter table procurement_pool_versions no force row level security;
 alter table procurement_pool_versions disable trigger user;
 update procurement_pool_versions x set round_prefectures = r.prefectures
   from procurement_rounds r where r.organiser_code = x.organiser_code and r.round_id = x.round_id;
 alter table procurement_pool_versions enable trigger user;
+alter table procurement_pool_versions force row level security;
+alter table procurement_lots no force row level security;
 alter table procurement_lots disable trigger user;
 update procurement_lots x set round_prefectures = t.round_prefectures
   from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
 alter table procurement_lots enable trigger user;
+alter table procurement_lots force row level security;
+alter table procurement_tender_needs no force row level security;
 alter table procurement_tender_needs disable trigger user;
 update procurement_tender_needs x set round_prefectures = t.round_prefectures
   from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
 alter table procurement_tender_needs enable trigger user;
+alter table procurement_tender_needs force row level security;
+alter table procurement_lot_awards no force row level security;
 alter table procurement_lot_awards disable trigger user;
 update procurement_lot_awards x set round_prefectures = t.round_prefectures
   from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
 alter table procurement_lot_awards enable trigger user;
+alter table procurement_lot_awards force row level security;
+alter table procurement_tender_notices no force row level security;
 alter table procurement_tender_notices disable trigger user;
 update procurement_tender_notices x set round_prefectures = t.round_prefectures
   from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
 alter table procurement_tender_notices enable trigger user;
+alter table procurement_tender_notices force row level security;
 -- Every row but the catalogue's own version row ('' and the nil round, sql/065) has a round.
 alter table procurement_tenders alter column round_prefectures set not null;
 alter table procurement_lots alter column round_prefectures set not null;
@@ -238,14 +258,18 @@ create trigger procurement_tender_notices_copy after update of opened_at, bid_de
   for each row when (new.opened_at is distinct from old.opened_at or new.bid_deadline is distinct from old.bid_deadline)
   execute function app.copy_notice_to_bids();
 
+alter table procurement_bids no force row level security;
 alter table procurement_bids disable trigger user;
 update procurement_bids b set bid_deadline = n.bid_deadline, opened_at = n.opened_at
   from procurement_tender_notices n where n.organiser_code = b.organiser_code and n.tender_id = b.tender_id;
 alter table procurement_bids enable trigger user;
+alter table procurement_bids force row level security;
+alter table procurement_tender_questions no force row level security;
 alter table procurement_tender_questions disable trigger user;
 update procurement_tender_questions q set bid_deadline = n.bid_deadline
   from procurement_tender_notices n where n.organiser_code = q.organiser_code and n.tender_id = q.tender_id;
 alter table procurement_tender_questions enable trigger user;
+alter table procurement_tender_questions force row level security;
 alter table procurement_bids alter column bid_deadline set not null;
 alter table procurement_tender_questions alter column bid_deadline set not null;
 
