@@ -141,7 +141,7 @@ async def test_savings_match_hand_computed_values_across_a_withdrawal(world: Wor
     assert "price_savings" not in s[("total", "total")] and "quantity" not in s[("total", "total")]
     chiyoda = s[("municipality", f"{CHIYODA}/tablet")]
     assert chiyoda["price_savings"]["method"] == "s_m = (B_m - C(Q)) * q_m"
-    assert chiyoda["price_savings"]["method_version"] == "kyodo-savings/2.0"
+    assert chiyoda["price_savings"]["method_version"] == "kyodo-savings/2.1"
     assert chiyoda["price_savings"]["basis"] == "catalogue" and chiyoda["section"] == "untendered"
     assert chiyoda["price_savings"]["baseline_source"] == "list_price"
     assert s[("municipality", f"{CHUO}/tablet")]["price_savings"]["baseline_source"] == "current_contract"
@@ -187,7 +187,7 @@ async def test_savings_match_hand_computed_values_across_a_withdrawal(world: Wor
     s = await w.savings()
     chiyoda = s[("municipality", f"{CHIYODA}/tablet")]
     assert chiyoda["realised_savings"]["amount_yen"] == (1000 - 850) * 8  # 1200
-    assert chiyoda["realised_savings"]["method"] == "r_m = (B_m - W(Q)) * q_m"
+    assert chiyoda["realised_savings"]["method"] == "r_m = (B_m - W_L(Q_L)) * q_m"
     assert (chiyoda["realised_savings"]["basis"], chiyoda["price_savings"]["basis"]) == ("awarded", "catalogue")
     assert s[("municipality", f"{CHUO}/tablet")]["realised_savings"]["amount_yen"] == (950 - 850) * 7  # 700
     assert s[("tender", tender_id)]["realised_savings"]["amount_yen"] == 1200 + 700

@@ -73,7 +73,7 @@ async def test_demo_round_savings_add_up_in_yen_with_untendered_pools_apart(worl
     assert (headline["realised_savings_yen"], headline["process_savings_yen"]) == (realised, process)
     assert headline["amount_yen"] == realised + process > 0
     assert headline["label"] == "realised savings + process savings" and headline["basis"] == "awarded"
-    assert "method kyodo-savings/2.0" in headline["text"] and f"¥{realised + process:,}" in headline["text"]
+    assert "method kyodo-savings/2.1" in headline["text"] and f"¥{realised + process:,}" in headline["text"]
     assert (headline["tenders_counted"], headline["untendered_pools_excluded"]) == (5, 1)
 
     total = next(r for r in body["rows"] if r["level"] == "total")
@@ -98,7 +98,7 @@ async def test_demo_round_savings_add_up_in_yen_with_untendered_pools_apart(worl
     text = (await w.get("tokyo", f"/v1/procurement/rounds/{round_id}/savings?f=csv")).text
     rows = list(csv.DictReader(io.StringIO(text)))
     assert rows[0]["level"] == "headline" and int(rows[0]["headline_yen"]) == realised + process
-    assert "method kyodo-savings/2.0" in rows[0]["headline_method"]
+    assert "method kyodo-savings/2.1" in rows[0]["headline_method"]
     csv_total = next(r for r in rows if r["level"] == "total")
     assert csv_total["quantity"] == "" and int(csv_total["price_savings_yen"]) == price
     assert [r["level"] for r in rows if r["section"] == "untendered"] == ["pool"]

@@ -13,6 +13,7 @@ from registry.procurement.savings import (
     METHOD_VERSION,
     SETTLED,
     Baseline,
+    LotPrice,
     PoolInput,
     PoolPricing,
     headline,
@@ -84,7 +85,7 @@ def test_sections_totals_in_yen_and_the_headline() -> None:
     assert (h.amount_yen, h.realised_savings_yen, h.process_savings_yen) == (realised + process, 3670, 200_000)
     assert (h.tenders_counted, h.untendered_pools_excluded, h.basis) == (1, 1, "awarded")
     assert "realised savings + process savings" in h.text and f"method {METHOD_VERSION}" in h.text
-    assert "¥203,670" in h.text and METHOD_VERSION == "kyodo-savings/2.0"
+    assert "¥203,670" in h.text and METHOD_VERSION == "kyodo-savings/2.1"
 
 
 def test_each_figure_keeps_one_basis_whatever_the_award_type() -> None:
@@ -99,6 +100,40 @@ def test_each_figure_keeps_one_basis_whatever_the_award_type() -> None:
         assert (a.price_savings, a.pooling_uplift, a.realised_savings) == (b.price_savings, b.pooling_uplift,
                                                                            b.realised_savings)
         assert b.pooling_uplift_awarded is None  # a unit price says nothing about buying alone
+
+
+def test_each_buyer_is_priced_on_its_own_lots_winning_bid() -> None:
+    """The pc tender split by prefecture: Tokyo's lot (Q_L = 15) won on the curve BID at W(15) = 780, Saitama's
+    (Q_L = 6) by another supplier at a flat 820. The tender row names Tokyo's winner (the largest lot)."""
+    lines = [PoolLine("a", "131016", "pc", 8, None, {}, "t1", "LOT-13"),
+             PoolLine("b", "131024", "pc", 7, None, {}, "t1", "LOT-13"),
+             PoolLine("s", "111007", "pc", 6, None, {}, "t1", "LOT-11")]
+    lots = {"LOT-13": LotPrice("t1", "LOT-13", "NTA", 15, 780, BID),
+            "LOT-11": LotPrice("t1", "LOT-11", "Toyota", 6, 820)}
+    (group,) = pools(lines)["pc"]
+    rows = report([PoolInput(group, PoolPricing(PC, "catalogue pc", 100_000, 780, BID, "winning bid of NTA", "awarded",
+                                                lots), "H87")], BASELINES)
+    by = {(r.level, r.key): r for r in rows}
+    # r_m = (B_m - W_L(Q_L)) * q_m: Saitama at its own lot's 820, not the tender row's 780.
+    assert [by[("municipality", m)].realised_savings.amount_yen for m in ("131016", "131024", "111007")] == \
+        [(1000 - 780) * 8, (950 - 780) * 7, (900 - 820) * 6] == [1760, 1190, 480]
+    assert (by[("municipality", "111007")].lot_id, by[("municipality", "111007")].awarded_unit_price_yen) == \
+        ("LOT-11", 820)
+    assert by[("municipality", "111007")].realised_savings.price_basis == \
+        "LOT-11 winning bid of Toyota: 820 yen per unit at Q=6"
+    # u'_m = (W_L(q_m) - W_L(Q_L)) * q_m on Tokyo's curve (W(8) = W(7) = 950); Saitama's flat price has none.
+    assert [by[("municipality", m)].pooling_uplift_awarded.amount_yen for m in ("131016", "131024")] == [1360, 1190]
+    assert by[("municipality", "111007")].pooling_uplift_awarded is None
+    # The catalogue estimate stays on the whole pool (Q = 21, C = 800), whatever the lots.
+    assert by[("municipality", "111007")].price_savings.amount_yen == (900 - 800) * 6
+    # Every roll-up is the sum of its parts, and the headline the total's realised + process.
+    total, tender = by[("total", "total")], by[("tender", "t1")]
+    assert total.realised_savings.amount_yen == tender.realised_savings.amount_yen == 1760 + 1190 + 480
+    by_prefecture = [by[("prefecture", p)].realised_savings.amount_yen for p in ("13", "11")]
+    assert by_prefecture == [1760 + 1190, 480]
+    assert total.pooling_uplift_awarded.amount_yen == 1360 + 1190
+    h = headline(rows)
+    assert (h.realised_savings_yen, h.process_savings_yen, h.amount_yen) == (3430, 200_000, 203_430)
 
 
 @pytest.mark.parametrize("status", sorted(SETTLED))

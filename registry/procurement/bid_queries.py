@@ -169,13 +169,14 @@ async def buyer_lines(db: asyncpg.Connection, organiser: str, tender_id: str) ->
 
 
 async def insert_lot_awards(db: asyncpg.Connection, organiser: str, tender_id: str,
-                            awards: Sequence[tuple[str, str, str, int, int]]) -> None:
-    """(lot, supplier, bid id, pooled quantity, unit price) per lot."""
+                            awards: Sequence[tuple[str, str, str, int, int, list[PriceTier] | None]]) -> None:
+    """(lot, supplier, bid id, pooled quantity, unit price, the bid's curve or None) per lot; the curve is
+    copied because the savings report prices each lot on it for everyone who sees the round (sql/140)."""
     await db.executemany(
         """insert into procurement_lot_awards (organiser_code, tender_id, lot_id, supplier_code, bid_id,
-                  pooled_quantity, unit_price_yen)
-           values ($1, $2::uuid, $3, $4, $5::uuid, $6, $7)""",
-        [(organiser, tender_id, *a) for a in awards])
+                  pooled_quantity, unit_price_yen, price_curve)
+           values ($1, $2::uuid, $3, $4, $5::uuid, $6, $7, $8::jsonb)""",
+        [(organiser, tender_id, *a[:5], _json(a[5]) if a[5] else None) for a in awards])
 
 
 async def lot_awards(db: asyncpg.Connection, tender_ids: Sequence[str]) -> list[LotAward]:

@@ -176,7 +176,8 @@ async def award_from_bids(db: asyncpg.Connection, principal: Principal, tender_i
         return found, None
     by_lot = {e.lot_id: e for e in evaluation.lots}
     await bid_queries.insert_lot_awards(db, found.organiser_code, found.tender_id, [
-        (lot, w.supplier_code, w.bid_id, by_lot[lot].pooled_quantity, w.unit_price_yen) for lot, w in won.items()])
+        (lot, w.supplier_code, w.bid_id, by_lot[lot].pooled_quantity, w.unit_price_yen, opened[w.bid_id].price_curve)
+        for lot, w in won.items()])
     lines = await bid_queries.buyer_lines(db, found.organiser_code, found.tender_id)
     contracts = [c for lot, w in won.items() for c in rules.contract_lines(
         [(x.municipality_code, x.lot_id, x.quantity) for x in lines if x.lot_id == lot], w.unit_price_yen)]

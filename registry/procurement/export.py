@@ -35,7 +35,7 @@ _FIGURES_JA = {"price_savings": "価格削減額", "pooling_uplift": "共同化�
                "pooling_uplift_awarded": "落札価格での共同化効果", "process_savings": "事務削減額"}
 _SAVINGS_JA = {
     "level": "集計単位", "key": "キー", "section": "区分", "category_code": "品目コード", "unit_code": "単位コード",
-    "pool": "共同調達の単位", "tender_id": "入札ID", "tender_status": "入札の状態",
+    "pool": "共同調達の単位", "tender_id": "入札ID", "tender_status": "入札の状態", "lot_id": "ロット",
     "municipality_code": "全国地方公共団体コード", "prefecture": "都道府県", "participants": "参加団体数",
     "participants_included": "算入団体数", "quantity": "数量", "pooled_quantity": "合算数量",
     "pooled_unit_price_yen": "カタログ共同調達単価(円)", "alone_unit_price_yen": "カタログ単独調達単価(円)",
@@ -46,7 +46,7 @@ _SAVINGS_JA = {
     "headline_yen": "削減効果(円)", "headline_method": "削減効果の算定方法",
     "method_version": "算定方法の版", "baseline_source": "基準単価の根拠", "price_basis": "価格の根拠",
 }
-_CODES = {"key", "category_code", "unit_code", "pool", "tender_id", "municipality_code", "prefecture"}
+_CODES = {"key", "category_code", "unit_code", "pool", "tender_id", "lot_id", "municipality_code", "prefecture"}
 _LABELLED = {"level": labels.LEVEL, "section": labels.SECTION, "baseline_source": labels.BASELINE}
 SAVINGS_COLUMNS: list[Column] = [
     Column(k, _SAVINGS_JA[k], "code" if k in _CODES else "int" if k.endswith(("_yen", "participants",

@@ -21,7 +21,7 @@ from registry.procurement.models import (
     TenderRecord,
 )
 from registry.procurement.pricing import PriceTier
-from registry.procurement.savings import Baseline
+from registry.procurement.savings import Baseline, LotPrice
 from registry.procurement.states import round_phase
 
 
@@ -320,6 +320,20 @@ async def list_tenders(db: asyncpg.Connection, organiser: str, round_id: str) ->
     rows = await db.fetch(f"select {_TENDER} from procurement_tenders where organiser_code = $1 "
                           "and round_id = $2::uuid order by created_at, tender_id", organiser, round_id)
     return [_tender_row(r) for r in rows]
+
+
+async def lot_prices(db: asyncpg.Connection, organiser: str, round_id: str) -> list[LotPrice]:
+    """The winning bid of every awarded lot of the round's tenders: its price at the lot's Q and its curve."""
+    rows = await db.fetch(
+        """select a.tender_id::text, a.lot_id, coalesce(s.name, a.supplier_code), a.pooled_quantity,
+                  a.unit_price_yen, a.price_curve::text
+             from procurement_lot_awards a
+             join procurement_tenders t on t.organiser_code = a.organiser_code and t.tender_id = a.tender_id
+             left join suppliers s on s.corporate_number = a.supplier_code
+            where t.organiser_code = $1 and t.round_id = $2::uuid
+            order by a.tender_id, a.lot_id""", organiser, round_id)
+    return [LotPrice(r[0], r[1], r[2], r[3], r[4],
+                     msgspec.json.decode(r[5], type=list[PriceTier]) if r[5] else None) for r in rows]
 
 
 async def lots_of(db: asyncpg.Connection, organiser: str, tender_id: str) -> list[LotRecord]:

@@ -1,14 +1,19 @@
 """Savings from pooling, each figure with its basis, method and baseline. Pure.
 
 For municipality m with quantity q_m in a pool of quantity Q = sum of q_m, the catalogue's price curve
-C, the winning bid W (its curve at Q, or its unit price) and m's own baseline unit price B_m (current
-contract, stand-alone quote or list price):
+C, m's own baseline unit price B_m (current contract, stand-alone quote or list price) and, once the
+tender is awarded, the winning bid W_L of m's lot L with the lot's pooled quantity Q_L (a tender of one lot,
+or one awarded by hand: the tender's winning bid and Q_L = Q):
 
 - price savings        s_m = (B_m - C(Q)) * q_m        basis: catalogue (the estimate, before and after award)
 - pooling uplift       u_m = (C(q_m) - C(Q)) * q_m     basis: catalogue (what joining saved over buying alone)
-- realised savings     r_m = (B_m - W(Q)) * q_m        basis: awarded (price savings on the winning bid)
-- awarded uplift       (W(q_m) - W(Q)) * q_m           basis: awarded, only when the winning bid is a curve
+- realised savings     r_m = (B_m - W_L(Q_L)) * q_m    basis: awarded (price savings on m's lot's winning bid)
+- awarded uplift       (W_L(q_m) - W_L(Q_L)) * q_m     basis: awarded, only when that winning bid is a curve
 - process savings      (N - 1) * cost of running one procurement, for an awarded tender of N municipalities
+
+W_L(Q_L) is the price m pays: its lot award's unit price, which is also its contract's (the award from bids
+writes both in one transaction). Issue 16 found a tender split by prefecture priced every buyer at the
+tender row's price, the winner of its largest lot: another lot's buyers got the wrong winner's price.
 
 Issue 16 found the basis switching with the award type (a bid-curve award re-priced the estimates on the
 bid, a unit-price award did not), so each figure now keeps one basis and both are shown side by side.
@@ -31,18 +36,20 @@ import msgspec
 
 from registry.i18n import tr
 from registry.problems import Conflict
-from registry.procurement.aggregate import Group
+from registry.procurement.aggregate import Group, PoolLine
 from registry.procurement.pricing import PriceTier, price_at
 
-METHOD_VERSION = "kyodo-savings/2.0"
+# 2.1 (issue 16): realised savings and the awarded uplift on each buyer's own lot's winning bid (2.0 used the
+# tender row's, the winner of the largest lot, for every lot).
+METHOD_VERSION = "kyodo-savings/2.1"
 PRICE_METHOD = "s_m = (B_m - C(Q)) * q_m"
 UPLIFT_METHOD = "u_m = (C(q_m) - C(Q)) * q_m"
-REALISED_METHOD = "r_m = (B_m - W(Q)) * q_m"
-AWARDED_UPLIFT_METHOD = "u'_m = (W(q_m) - W(Q)) * q_m"
+REALISED_METHOD = "r_m = (B_m - W_L(Q_L)) * q_m"
+AWARDED_UPLIFT_METHOD = "u'_m = (W_L(q_m) - W_L(Q_L)) * q_m"
 PROCESS_METHOD = "(N - 1) * cost of running one procurement, for an awarded tender"
 WHAT_IF_METHOD = "s_m' = (B_m - C(Q + k * q)) * q_m; joiners: (list price - C(Q + k * q)) * q"
 HEADLINE_LABEL = "realised savings + process savings"
-HEADLINE_METHOD = ("sum over awarded tenders of realised savings r_m = (B_m - W(Q)) * q_m and process savings "
+HEADLINE_METHOD = ("sum over awarded tenders of realised savings r_m = (B_m - W_L(Q_L)) * q_m and process savings "
                    "(N - 1) * cost of one procurement; pools that did not go to tender excluded")
 CATALOGUE, AWARDED, PROCESS = "catalogue", "awarded", "procurements avoided"
 TENDERED, UNTENDERED = "tendered", "untendered"
@@ -53,6 +60,17 @@ SETTLED = frozenset({"awarded", "contracted", "cancelled", "unsuccessful"})
 class Baseline(msgspec.Struct, frozen=True):
     unit_price_yen: int
     source: str
+
+
+class LotPrice(msgspec.Struct, frozen=True):
+    """What one lot's winning bid set: its unit price at the lot's pooled quantity and its curve, if any."""
+
+    tender_id: str
+    lot_id: str
+    supplier_name: str
+    pooled_quantity: int
+    unit_price_yen: int
+    curve: list[PriceTier] | None = None
 
 
 class Figure(msgspec.Struct):
@@ -73,6 +91,7 @@ class SavingsRow(msgspec.Struct, omit_defaults=True):
     pool: str | None = None
     tender_id: str | None = None
     tender_status: str | None = None
+    lot_id: str | None = None
     municipality_code: str | None = None
     prefecture: str | None = None
     participants: int | None = None
@@ -115,6 +134,20 @@ class PoolPricing:
     awarded_curve: Sequence[PriceTier] | None = None
     awarded_basis: str = "winning bid"
     tender_status: str | None = None
+    lots: Mapping[str, LotPrice] | None = None  # by lot id, once awarded lot by lot (award from bids)
+
+    def lot_award(self, lot_id: str | None, pooled: int) -> tuple[int, Sequence[PriceTier] | None, int, str] | None:
+        """(W_L(Q_L), W_L's curve or None, Q_L, basis) for a line of lot `lot_id`; None before an award.
+
+        A lot's own award when there is one; else the tender's winning bid at the pool's Q (one lot, or an
+        award by hand, which awards the whole tender at one price)."""
+        if self.awarded_unit_price_yen is None:
+            return None
+        lot = (self.lots or {}).get(lot_id or "")
+        if lot is not None:
+            return (lot.unit_price_yen, lot.curve, lot.pooled_quantity,
+                    f"{lot.lot_id} winning bid of {lot.supplier_name}")
+        return self.awarded_unit_price_yen, self.awarded_curve, pooled, self.awarded_basis
 
     @property
     def tiers_in_force(self) -> Sequence[PriceTier]:
@@ -142,8 +175,6 @@ def pool_rows(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseli
     """One row per municipality whose baselines the caller may see (`baselines` by need id)."""
     pooled = group.quantity
     c_q = price_at(pricing.tiers, pooled)
-    award = pricing.awarded_unit_price_yen
-    curve = pricing.awarded_curve if award is not None else None
     section = TENDERED if group.tender_id else UNTENDERED
     by_municipality: dict[str, list] = {}
     for line in group.lines:
@@ -166,17 +197,41 @@ def pool_rows(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseli
                                  METHOD_VERSION, source, f"{pricing.basis} at Q={pooled}"),
             pooling_uplift=Figure((c_alone - c_q) * q_m, CATALOGUE, UPLIFT_METHOD, METHOD_VERSION,
                                   f"{pricing.basis} at q_m={q_m}", f"{pricing.basis} at Q={pooled}"))
-        if award is not None:
-            row.awarded_unit_price_yen = award
-            row.realised_savings = Figure(sum((b.unit_price_yen - award) * q for b, q in own), AWARDED,
-                                          REALISED_METHOD, METHOD_VERSION, source,
-                                          f"{pricing.awarded_basis}: {award} yen per unit at Q={pooled}")
-        if curve:
-            row.pooling_uplift_awarded = Figure(
-                (price_at(curve, q_m) - price_at(curve, pooled)) * q_m, AWARDED, AWARDED_UPLIFT_METHOD, METHOD_VERSION,
-                f"{pricing.awarded_basis} at q_m={q_m}", f"{pricing.awarded_basis} at Q={pooled}")
+        _awarded(row, pricing, lines, baselines, pooled, source)
         rows.append(row)
     return rows
+
+
+def _awarded(row: SavingsRow, pricing: PoolPricing, lines: Sequence[PoolLine], baselines: Mapping[str, Baseline],
+             pooled: int, source: str) -> None:
+    """The awarded figures of one municipality, each line priced on its own lot's winning bid."""
+    per_lot: dict[str | None, list[PoolLine]] = {}
+    for line in lines:
+        per_lot.setdefault(line.lot_id, []).append(line)
+    row.lot_id = next(iter(per_lot)) if len(per_lot) == 1 else None
+    realised = uplift = 0
+    realised_bases, uplift_bases, alone_bases, prices = [], [], [], set()
+    with_curve = False
+    for lot_id, in_lot in sorted(per_lot.items(), key=lambda item: item[0] or ""):
+        award = pricing.lot_award(lot_id, pooled)
+        if award is None:
+            return
+        price, curve, lot_q, basis = award
+        q_l = sum(line.quantity for line in in_lot)
+        prices.add(price)
+        realised += sum((baselines[line.need_id].unit_price_yen - price) * line.quantity for line in in_lot)
+        realised_bases.append(f"{basis}: {price} yen per unit at Q={lot_q}")
+        if curve:
+            with_curve = True
+            uplift += (price_at(curve, q_l) - price) * q_l
+            alone_bases.append(f"{basis} at q_m={q_l}")
+            uplift_bases.append(f"{basis} at Q={lot_q}")
+    row.awarded_unit_price_yen = next(iter(prices)) if len(prices) == 1 else None
+    row.realised_savings = Figure(realised, AWARDED, REALISED_METHOD, METHOD_VERSION, source,
+                                  "; ".join(realised_bases))
+    if with_curve:
+        row.pooling_uplift_awarded = Figure(uplift, AWARDED, AWARDED_UPLIFT_METHOD, METHOD_VERSION,
+                                            "; ".join(alone_bases), "; ".join(uplift_bases))
 
 
 def process_figure(participants: int, cost_yen: int, basis: str) -> Figure:
@@ -205,9 +260,10 @@ def roll_up(level: str, key: str, rows: list[SavingsRow], participants: int | No
         price_savings=_sum([r.price_savings for r in rows], CATALOGUE, PRICE_METHOD, "per-pool catalogue C(Q)"),
         pooling_uplift=_sum([r.pooling_uplift for r in rows], CATALOGUE, UPLIFT_METHOD,
                             "per-pool catalogue C(q_m) and C(Q)"),
-        realised_savings=_sum([r.realised_savings for r in rows], AWARDED, REALISED_METHOD, "winning bids"),
+        realised_savings=_sum([r.realised_savings for r in rows], AWARDED, REALISED_METHOD,
+                              "each buyer's lot's winning bid"),
         pooling_uplift_awarded=_sum([r.pooling_uplift_awarded for r in rows], AWARDED, AWARDED_UPLIFT_METHOD,
-                                    "winning bid curves"),
+                                    "each buyer's lot's winning bid curve"),
         process_savings=process)
 
 
@@ -269,7 +325,8 @@ def report(pools: Sequence[PoolInput], baselines: Mapping[str, Baseline]) -> lis
 def headline_text(realised_yen: int, process_yen: int) -> str:
     """The headline as one sentence, for the demo's output and the report: each part named with its method."""
     return (f"savings ¥{realised_yen + process_yen:,} = {HEADLINE_LABEL}: realised ¥{realised_yen:,} "
-            f"({REALISED_METHOD}, W the winning bid, B_m each municipality's baseline) + process ¥{process_yen:,} "
+            f"({REALISED_METHOD}, W_L(Q_L) the price of the winning bid of m's lot, B_m each municipality's "
+            f"baseline) + process ¥{process_yen:,} "
             f"({PROCESS_METHOD}); awarded tenders only, pools not tendered excluded; method {METHOD_VERSION}")
 
 

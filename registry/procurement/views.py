@@ -47,7 +47,7 @@ FORMULAS = {"price_savings": PRICE_METHOD, "pooling_uplift": UPLIFT_METHOD, "rea
             "headline": HEADLINE_METHOD}
 FIGURES = ("price_savings", "pooling_uplift", "realised_savings", "pooling_uplift_awarded", "process_savings")
 SAVINGS_COLUMNS = ("level", "key", "section", "category_code", "unit_code", "pool", "tender_id", "tender_status",
-                   "municipality_code", "prefecture", "participants", "participants_included", "quantity",
+                   "lot_id", "municipality_code", "prefecture", "participants", "participants_included", "quantity",
                    "pooled_quantity", "pooled_unit_price_yen", "alone_unit_price_yen", "awarded_unit_price_yen",
                    *(f"{name}_{part}" for name in FIGURES for part in ("yen", "basis", "method")),
                    "headline_yen", "headline_method", "method_version", "baseline_source", "price_basis")
