@@ -9,6 +9,9 @@ from litestar import Response
 from registry.i18n import tr
 from registry.problems import PreconditionFailed, PreconditionRequired, invalid_field
 
+# Every version column is an `integer`: a larger number is no ETag of ours.
+MAX_VERSION = 2**31 - 1
+
 
 def etag(version: int) -> str:
     return f'"{version}"'
@@ -27,7 +30,11 @@ def required_version(if_match: str | None) -> int:
     if not value.isdigit():
         raise invalid_field("If-Match", tr('{if_match} is not an ETag this API issued (they look like "3")',
                                            if_match=f"{if_match!r}"))
-    return int(value)
+    version = int(value)
+    # Well formed but never issued: versions are `integer` columns starting at 1, so 0 matches no row and the
+    # route answers as for any stale ETag (each route's own 412 or 409 with the current one), after its own
+    # checks of the path; passing the number on made PostgreSQL refuse it as out of range (a 422).
+    return version if version <= MAX_VERSION else 0
 
 
 def stale(current: int) -> PreconditionFailed:

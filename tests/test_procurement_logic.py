@@ -8,8 +8,9 @@ from registry.procurement import csvio
 from registry.procurement.aggregate import PoolLine, check_requirements, group_compatible, merge, pools
 from registry.procurement.pricing import CurveError, check_curve, next_breakpoint, price_at
 from registry.procurement.pricing import PriceTier as Tier
-from registry.procurement.savings import Baseline, PoolInput, PoolPricing, pool_rows, report, what_if
+from registry.procurement.savings import Baseline, PoolInput, PoolPricing, pool_rows, report
 from registry.procurement.states import transition_error
+from registry.procurement.what_if import what_if
 
 CURVE = [Tier(1, 1000), Tier(10, 900), Tier(20, 800)]
 

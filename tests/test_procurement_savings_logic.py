@@ -18,8 +18,8 @@ from registry.procurement.savings import (
     PoolPricing,
     headline,
     report,
-    what_if,
 )
+from registry.procurement.what_if import what_if
 
 PC = [Tier(1, 1000), Tier(10, 900), Tier(20, 800)]      # catalogue curve C of "pc"
 LIC = [Tier(1, 500), Tier(50, 400)]                      # catalogue curve C of "lic"

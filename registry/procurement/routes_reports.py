@@ -14,7 +14,8 @@ from registry.problems import NotFound, invalid_field
 from registry.procurement import ocds_stream, service, summary, views
 from registry.procurement.api import ANY_TENANT, TAG, F, FormatAlias, csv_answer, wanted_format
 from registry.procurement.models import Aggregate, SavingsReport
-from registry.procurement.savings import METHOD_VERSION, UNTENDERED, WhatIf, what_if
+from registry.procurement.savings import METHOD_VERSION, UNTENDERED
+from registry.procurement.what_if import WhatIf, what_if
 
 Detail = Annotated[str | None, Parameter(
     description="`municipality` adds one row per municipality and pool (34,820 at national scale); "

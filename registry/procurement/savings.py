@@ -34,8 +34,6 @@ from dataclasses import dataclass
 
 import msgspec
 
-from registry.i18n import tr
-from registry.problems import Conflict
 from registry.procurement.aggregate import Group, PoolLine
 from registry.procurement.pricing import PriceTier, price_at
 
@@ -166,7 +164,7 @@ class PoolInput:
     unit_code: str | None = None
 
 
-def _sources(items: Iterable[str]) -> str:
+def sources(items: Iterable[str]) -> str:
     return ", ".join(sorted(set(items)))
 
 
@@ -185,7 +183,7 @@ def pool_rows(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseli
             continue
         q_m = sum(line.quantity for line in lines)
         own = [(baselines[line.need_id], line.quantity) for line in lines]
-        source = _sources(b.source for b, _ in own)
+        source = sources(b.source for b, _ in own)
         c_alone = price_at(pricing.tiers, q_m)
         row = SavingsRow(
             level="municipality", key=code, section=section, category_code=group.category_code,
@@ -244,7 +242,7 @@ def _sum(figures: list[Figure | None], basis: str, method: str, price_basis: str
     if not present:
         return None
     return Figure(sum(f.amount_yen for f in present), basis, f"sum of {method}", METHOD_VERSION,
-                  _sources(s for f in present for s in f.baseline_source.split(", ")), price_basis)
+                  sources(s for f in present for s in f.baseline_source.split(", ")), price_basis)
 
 
 def roll_up(level: str, key: str, rows: list[SavingsRow], participants: int | None = None,
@@ -339,64 +337,3 @@ def headline(rows: Sequence[SavingsRow]) -> Headline:
     excluded = sum(1 for r in rows if r.level == "pool" and r.section == UNTENDERED)
     return Headline(realised + process, HEADLINE_LABEL, realised, process, AWARDED, HEADLINE_METHOD, METHOD_VERSION,
                     counted, excluded, headline_text(realised, process))
-
-
-class WhatIfRow(msgspec.Struct):
-    who: str
-    quantity: int
-    unit_price_now_yen: int
-    unit_price_then_yen: int
-    savings_now_yen: int | None
-    savings_then_yen: int
-    change_yen: int | None
-    baseline_source: str
-
-
-class WhatIf(msgspec.Struct):
-    pool: str
-    category_code: str
-    joining_municipalities: int
-    joining_quantity_each: int
-    pooled_quantity_now: int
-    pooled_quantity_then: int
-    unit_price_now_yen: int
-    unit_price_then_yen: int
-    method: str
-    method_version: str
-    price_basis: str
-    rows: list[WhatIfRow]
-
-
-def check_can_change(group: Group, pricing: PoolPricing) -> None:
-    """A what-if describes a pool whose quantity can still move; a settled tender's cannot (409 says why)."""
-    if pricing.tender_status in SETTLED:
-        raise Conflict(tr("Tender {tender_id} is {status}: its participants and its price can no longer change, "
-                          "so a what-if would describe nothing that can happen. The savings report gives its "
-                          "figures on the winning bid.", tender_id=group.tender_id, status=pricing.tender_status))
-
-
-def what_if(group: Group, pricing: PoolPricing, baselines: Mapping[str, Baseline], k: int, q: int,
-            list_price_yen: int) -> WhatIf:
-    """If k more municipalities join with quantity q each, what each visible participant saves (catalogue)."""
-    check_can_change(group, pricing)
-    now_q = group.quantity
-    then_q = now_q + k * q
-    p_now, p_then = price_at(pricing.tiers, now_q), price_at(pricing.tiers, then_q)
-    rows: list[WhatIfRow] = []
-    by_municipality: dict[str, list] = {}
-    for line in group.lines:
-        by_municipality.setdefault(line.municipality_code, []).append(line)
-    for code, lines in sorted(by_municipality.items()):
-        if not all(line.need_id in baselines for line in lines):
-            continue
-        own = [(baselines[line.need_id], line.quantity) for line in lines]
-        before = sum((b.unit_price_yen - p_now) * qty for b, qty in own)
-        after = sum((b.unit_price_yen - p_then) * qty for b, qty in own)
-        rows.append(WhatIfRow(code, sum(qty for _, qty in own), p_now, p_then, before, after, after - before,
-                              _sources(b.source for b, _ in own)))
-    if k:
-        alone = price_at(pricing.tiers, q)
-        rows.append(WhatIfRow(f"each of {k} joining", q, alone, p_then, None, (list_price_yen - p_then) * q, None,
-                              "list_price"))
-    return WhatIf(group.key, group.category_code, k, q, now_q, then_q, p_now, p_then, WHAT_IF_METHOD,
-                  METHOD_VERSION, f"{pricing.basis} (catalogue)", rows)

@@ -39,8 +39,8 @@ from registry.procurement.savings import (
     UPLIFT_METHOD,
     Headline,
     SavingsRow,
-    WhatIf,
 )
+from registry.procurement.what_if import WhatIf
 
 FORMULAS = {"price_savings": PRICE_METHOD, "pooling_uplift": UPLIFT_METHOD, "realised_savings": REALISED_METHOD,
             "pooling_uplift_awarded": AWARDED_UPLIFT_METHOD, "process_savings": PROCESS_METHOD,
