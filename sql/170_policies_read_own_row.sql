@@ -22,6 +22,16 @@
 -- on the owner, which has no UPDATE policy on most of these tables: forced, each backfill would update
 -- nothing and the NOT NULL after it fail on any database that has rows.
 
+-- One backfill: `fill` runs with the table's user triggers disabled and row security not forced on the owner
+-- (why: above); dropped at the end of this file.
+create function pg_temp.backfill(tbl regclass, fill text) returns void language plpgsql as $$
+begin
+  execute format('alter table %s no force row level security, disable trigger user', tbl);
+  execute fill;
+  execute format('alter table %s enable trigger user, force row level security', tbl);
+end
+$$;
+
 -- Applications: the carrier, for app.can_see_application on the assets and events of an application.
 alter table application_assets add column carrier_code text;
 alter table application_events add column carrier_code text;
@@ -40,18 +50,12 @@ create trigger application_assets_carrier before insert on application_assets
 create trigger application_events_carrier before insert on application_events
   for each row execute function app.copy_application_carrier();
 
-alter table application_assets no force row level security;
-alter table application_assets disable trigger user;
+select pg_temp.backfill('application_assets', $$
 update application_assets x set carrier_code = a.carrier_code
-  from applications a where a.municipality_code = x.municipality_code and a.application_id = x.application_id;
-alter table application_assets enable trigger user;
-alter table application_assets force row level security;
-alter table application_events no force row level security;
-alter table application_events disable trigger user;
+  from applications a where a.municipality_code = x.municipality_code and a.application_id = x.application_id;$$);
+select pg_temp.backfill('application_events', $$
 update application_events x set carrier_code = a.carrier_code
-  from applications a where a.municipality_code = x.municipality_code and a.application_id = x.application_id;
-alter table application_events enable trigger user;
-alter table application_events force row level security;
+  from applications a where a.municipality_code = x.municipality_code and a.application_id = x.application_id;$$);
 alter table application_assets alter column carrier_code set not null;
 alter table application_events alter column carrier_code set not null;
 
@@ -79,11 +83,8 @@ end
 $$;
 create trigger procurement_need_versions_organiser before insert on procurement_need_versions
   for each row execute function app.copy_need_organiser();
-alter table procurement_need_versions no force row level security;
-alter table procurement_need_versions disable trigger user;
-update procurement_need_versions set organiser_code = snapshot ->> 'organiser_code';
-alter table procurement_need_versions enable trigger user;
-alter table procurement_need_versions force row level security;
+select pg_temp.backfill('procurement_need_versions', $$
+update procurement_need_versions set organiser_code = snapshot ->> 'organiser_code';$$);
 alter table procurement_need_versions alter column organiser_code set not null;
 drop policy procurement_need_versions_read on procurement_need_versions;
 create policy procurement_need_versions_read on procurement_need_versions for select to kyodo_api
@@ -146,42 +147,24 @@ create trigger procurement_lot_awards_prefectures before insert on procurement_l
 create trigger procurement_tender_notices_prefectures before insert on procurement_tender_notices
   for each row execute function app.copy_tender_prefectures();
 
-alter table procurement_tenders no force row level security;
-alter table procurement_tenders disable trigger user;
+select pg_temp.backfill('procurement_tenders', $$
 update procurement_tenders x set round_prefectures = r.prefectures
-  from procurement_rounds r where r.organiser_code = x.organiser_code and r.round_id = x.round_id;
-alter table procurement_tenders enable trigger user;
-alter table procurement_tenders force row level security;
-alter table procurement_pool_versions no force row level security;
-alter table procurement_pool_versions disable trigger user;
+  from procurement_rounds r where r.organiser_code = x.organiser_code and r.round_id = x.round_id;$$);
+select pg_temp.backfill('procurement_pool_versions', $$
 update procurement_pool_versions x set round_prefectures = r.prefectures
-  from procurement_rounds r where r.organiser_code = x.organiser_code and r.round_id = x.round_id;
-alter table procurement_pool_versions enable trigger user;
-alter table procurement_pool_versions force row level security;
-alter table procurement_lots no force row level security;
-alter table procurement_lots disable trigger user;
+  from procurement_rounds r where r.organiser_code = x.organiser_code and r.round_id = x.round_id;$$);
+select pg_temp.backfill('procurement_lots', $$
 update procurement_lots x set round_prefectures = t.round_prefectures
-  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
-alter table procurement_lots enable trigger user;
-alter table procurement_lots force row level security;
-alter table procurement_tender_needs no force row level security;
-alter table procurement_tender_needs disable trigger user;
+  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;$$);
+select pg_temp.backfill('procurement_tender_needs', $$
 update procurement_tender_needs x set round_prefectures = t.round_prefectures
-  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
-alter table procurement_tender_needs enable trigger user;
-alter table procurement_tender_needs force row level security;
-alter table procurement_lot_awards no force row level security;
-alter table procurement_lot_awards disable trigger user;
+  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;$$);
+select pg_temp.backfill('procurement_lot_awards', $$
 update procurement_lot_awards x set round_prefectures = t.round_prefectures
-  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
-alter table procurement_lot_awards enable trigger user;
-alter table procurement_lot_awards force row level security;
-alter table procurement_tender_notices no force row level security;
-alter table procurement_tender_notices disable trigger user;
+  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;$$);
+select pg_temp.backfill('procurement_tender_notices', $$
 update procurement_tender_notices x set round_prefectures = t.round_prefectures
-  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;
-alter table procurement_tender_notices enable trigger user;
-alter table procurement_tender_notices force row level security;
+  from procurement_tenders t where t.organiser_code = x.organiser_code and t.tender_id = x.tender_id;$$);
 -- Every row but the catalogue's own version row ('' and the nil round, sql/065) has a round.
 alter table procurement_tenders alter column round_prefectures set not null;
 alter table procurement_lots alter column round_prefectures set not null;
@@ -258,18 +241,12 @@ create trigger procurement_tender_notices_copy after update of opened_at, bid_de
   for each row when (new.opened_at is distinct from old.opened_at or new.bid_deadline is distinct from old.bid_deadline)
   execute function app.copy_notice_to_bids();
 
-alter table procurement_bids no force row level security;
-alter table procurement_bids disable trigger user;
+select pg_temp.backfill('procurement_bids', $$
 update procurement_bids b set bid_deadline = n.bid_deadline, opened_at = n.opened_at
-  from procurement_tender_notices n where n.organiser_code = b.organiser_code and n.tender_id = b.tender_id;
-alter table procurement_bids enable trigger user;
-alter table procurement_bids force row level security;
-alter table procurement_tender_questions no force row level security;
-alter table procurement_tender_questions disable trigger user;
+  from procurement_tender_notices n where n.organiser_code = b.organiser_code and n.tender_id = b.tender_id;$$);
+select pg_temp.backfill('procurement_tender_questions', $$
 update procurement_tender_questions q set bid_deadline = n.bid_deadline
-  from procurement_tender_notices n where n.organiser_code = q.organiser_code and n.tender_id = q.tender_id;
-alter table procurement_tender_questions enable trigger user;
-alter table procurement_tender_questions force row level security;
+  from procurement_tender_notices n where n.organiser_code = q.organiser_code and n.tender_id = q.tender_id;$$);
 alter table procurement_bids alter column bid_deadline set not null;
 alter table procurement_tender_questions alter column bid_deadline set not null;
 
@@ -298,3 +275,5 @@ create policy area_coverage_log_read on area_coverage_log for select to kyodo_ap
 drop policy asset_tile_cells_read on asset_tile_cells;
 create policy asset_tile_cells_read on asset_tile_cells for select to kyodo_api
   using (app.role() <> 'none' and (place = 'o' or app.can_see_lg(municipality_code)));
+
+drop function pg_temp.backfill(regclass, text);
