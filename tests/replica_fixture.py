@@ -79,8 +79,10 @@ async def reads_on(standby_url: str) -> int:
         await conn.close()
 
 
-async def wait_reads_on(standby_url: str, above: int, seconds: float = 5.0) -> int:
-    """A backend reports its statistics at most once a second (PGSTAT_MIN_INTERVAL), so poll for them."""
+async def wait_reads_on(standby_url: str, above: int, seconds: float = 12.0) -> int:
+    """A backend reports its statistics at most once a second (PGSTAT_MIN_INTERVAL), and one that reported less
+    than a second ago (the pooled standby connection also runs the replica poller's queries) waits for the idle
+    timeout, PGSTAT_IDLE_INTERVAL = 10 s, before reporting again: so poll for up to 12 s (5 s failed once in CI)."""
     deadline = time.monotonic() + seconds
     while True:
         n = await reads_on(standby_url)
