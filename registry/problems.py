@@ -157,7 +157,8 @@ def _problem(request: Request, status: int, detail: str, *, title: str | None = 
         errors=[FieldError(e.field, render(e.message, lang)) for e in errors] if errors else None,
     )
     return Response(content=msgspec.json.encode(doc), status_code=status, media_type=PROBLEM_JSON,
-                    headers={**(headers or {}), "Content-Language": lang})
+                    # The words depend on Accept-Language: a cache keeps one answer per language (RFC 9110 12.5.5).
+                    headers={**(headers or {}), "Content-Language": lang, "Vary": "Accept-Language"})
 
 
 def _joined(errors: list[FieldError]) -> str:

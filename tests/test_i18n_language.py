@@ -31,6 +31,7 @@ async def _language(client: AsyncTestClient, headers: dict[str, str]) -> str:
     body = assert_problem(r, 404)
     said = "ja" if KANA.search(body["detail"]) else "en"
     assert r.headers["content-language"] == said
+    assert "accept-language" in [v.strip().lower() for v in r.headers.get("vary", "").split(",")]
     return said
 
 
