@@ -29,9 +29,9 @@ from litestar.types import Receive, Scope, Send
 
 from registry import ratelimit
 from registry.auth import keys, queries, replica_entry, sessions
-from registry.db.pool import mark_principal_in_session, request_connection, set_principal
+from registry.db.pool import is_gone, mark_principal_in_session, request_connection, set_principal
 from registry.i18n import SCOPE_KEY, tr
-from registry.problems import Forbidden
+from registry.problems import Forbidden, is_unavailable
 from registry.settings import Settings
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kyodo-registry"'}
@@ -110,8 +110,12 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
             if entry.lang:
                 scope[SCOPE_KEY] = entry.lang  # type: ignore[literal-required]
             await self.app(scope, receive, send)
-            if held.rolled_back:
-                await queries.count_again(held.conn, key_bucket, settings.rate_window_s)
+            if held.rolled_back and not is_gone(held.conn):
+                try:
+                    await queries.count_again(held.conn, key_bucket, settings.rate_window_s)
+                except Exception as exc:  # the answer has gone out; a database that went away loses one count
+                    if not is_unavailable(exc):
+                        raise
 
     async def _with_session(self, scope: Scope, receive: Receive, send: Send, connection: ASGIConnection,
                             token: str) -> None:
