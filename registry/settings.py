@@ -28,6 +28,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     replica_check_s: float = 0.5
     """How often each server process samples the primary's and the standbys' WAL positions (KYODO_REPLICA_CHECK_S):
     two one-row queries per standby a second, and a standby that went down is skipped within this."""
+    principal_scope: str = "session"
+    """How a request's principal reaches row security (KYODO_PRINCIPAL_SCOPE): `session` (issue 13's fast path: the
+    key statement sets it for the connection's session, committed on its own; GET /v1/assets in two round trips)
+    or `transaction` (every setter runs SET LOCAL inside the request's BEGIN ... COMMIT, sql/175: four round trips),
+    which a Citus coordinator needs, since it propagates only SET LOCAL to the workers (issue 17)."""
     statement_timeout_ms: int = 5000
     pool_min: int = 2
     pool_max: int = 10
@@ -87,6 +92,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                                    for u in env.get("DATABASE_REPLICA_URLS", "").split(",") if u.strip()),
             replica_max_lag_s=float(env.get("KYODO_REPLICA_MAX_LAG_S", "5")),
             replica_check_s=float(env.get("KYODO_REPLICA_CHECK_S", "0.5")),
+            principal_scope=parse_principal_scope(env.get("KYODO_PRINCIPAL_SCOPE", "")),
             statement_timeout_ms=int(env.get("KYODO_STATEMENT_TIMEOUT_MS", "5000")),
             pool_min=int(env.get("KYODO_POOL_MIN", "2")),
             pool_max=int(env.get("KYODO_POOL_MAX", "10")),
@@ -109,6 +115,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             webhook_retry_base_s=float(env.get("KYODO_WEBHOOK_RETRY_BASE_S", "5")),
             worker_lease_s=float(env.get("KYODO_WORKER_LEASE_S", "30")),
         )
+
+
+PRINCIPAL_SCOPES = ("session", "transaction")
+
+
+def parse_principal_scope(text: str) -> str:
+    """KYODO_PRINCIPAL_SCOPE, checked at start-up: a typo must not silently keep the session path on a cluster."""
+    value = text.strip().lower() or "session"
+    if value not in PRINCIPAL_SCOPES:
+        raise ValueError(f"KYODO_PRINCIPAL_SCOPE={text!r} is neither 'session' nor 'transaction'")
+    return value
 
 
 def _embedded_url() -> str:

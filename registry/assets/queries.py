@@ -101,8 +101,28 @@ returning {TABLE_COLUMNS}
 
 GET = f"select {TABLE_COLUMNS} from assets a where a.asset_id = $1"
 GET_PUBLISHED = f"select {CATALOGUE_COLUMNS} from asset_catalogue c where c.asset_id = $1"
-HISTORY = """select version, op, actor_role, actor_tenant, at, state::text as state
-               from asset_history where asset_id = $1 order by version"""
+# Every version with the state it left: the next audit row's undo image (sql/051), or the asset as it is for the
+# latest. The state is app.asset_snapshot's jsonb (sql/050) built from the columns here: the asset_history view
+# called that function with the assets row type, which made `assets` depend on itself under Citus (issue 17); the
+# join is on (municipality_code, asset_id) of both tables, so it stays on one shard.
+HISTORY = """
+select u.version, u.op, u.actor_role, u.actor_tenant, u.at,
+       coalesce(lead(u.before) over (partition by u.municipality_code order by u.version), jsonb_build_object(
+         'municipality_code', a.municipality_code, 'asset_id', a.asset_id, 'source_id', a.source_id,
+         'category', a.category, 'name', a.name, 'address', a.address, 'position_accuracy_m', a.position_accuracy_m,
+         'height_m', a.height_m, 'mountable_height_m', a.mountable_height_m, 'spare_load_kg', a.spare_load_kg,
+         'power', a.power, 'fibre_distance_m', a.fibre_distance_m, 'area_m2', a.area_m2,
+         'availability', a.availability, 'current_tenants', a.current_tenants, 'max_tenants', a.max_tenants,
+         'constraints', a.constraints, 'fee_rule', a.fee_rule, 'permit_type', a.permit_type, 'contact', a.contact,
+         'source', a.source, 'last_verified', a.last_verified, 'visibility', a.visibility, 'status', a.status,
+         'version', a.version, 'created_at', a.created_at, 'updated_at', a.updated_at,
+         'geom', ST_AsGeoJSON(a.geom, 15, 0)::jsonb
+                 || '{"crs": {"type": "name", "properties": {"name": "EPSG:4326"}}}'))::text as state
+  from asset_audit u
+  join assets a on a.municipality_code = u.municipality_code and a.asset_id = u.asset_id
+ where u.asset_id = $1
+ order by u.version
+"""
 SOURCE_ID_TAKEN = "select asset_id::text from assets where municipality_code = $1 and source_id = $2"
 
 LIST_OWN = f"""

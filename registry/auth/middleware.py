@@ -8,6 +8,11 @@ keyed read route marked AUTOCOMMIT (the catalogue search) makes two round trips 
 query), any other route four (BEGIN and COMMIT around its queries), where a request made nine before
 issue 13. A session request makes one more: the principal is set by a statement of its own after the
 session is found. Since the count commits before the handler runs, a handler that fails still counts.
+
+With KYODO_PRINCIPAL_SCOPE=transaction (a Citus coordinator passes on only SET LOCAL, issue 17) the request
+runs in one transaction begun before that statement, which sets the principal with SET LOCAL (sql/175): a
+keyed read makes four round trips (BEGIN, key, query, COMMIT), a write too. The count then commits with the
+handler's work; a refused key commits it at once, and a handler that fails (rolled back) is counted again.
 """
 
 from __future__ import annotations
@@ -24,9 +29,9 @@ from litestar.types import Receive, Scope, Send
 
 from registry import ratelimit
 from registry.auth import keys, queries, replica_entry, sessions
-from registry.db.pool import mark_principal_in_session, request_connection, set_principal
+from registry.db.pool import is_gone, mark_principal_in_session, request_connection, set_principal
 from registry.i18n import SCOPE_KEY, tr
-from registry.problems import Forbidden
+from registry.problems import Forbidden, is_unavailable
 from registry.settings import Settings
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="kyodo-registry"'}
@@ -85,18 +90,32 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         settings: Settings = scope["app"].state.settings
         pool: asyncpg.Pool = scope["app"].state.pool
         key_bucket = ratelimit.key_bucket(digest)
+        in_transaction = settings.principal_scope == "transaction"
         async with request_connection(pool, scope, sets_own_principal=True) as held:  # type: ignore[arg-type]
-            mark_principal_in_session(held.conn)
+            if in_transaction:
+                await held.begin()
+            else:
+                mark_principal_in_session(held.conn)
             entry = await queries.enter_with_key(held.conn, tenant, digest, ratelimit.failures_bucket(scope),
-                                                 key_bucket, settings.rate_window_s)
-            ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
-            if entry.principal is None:
-                raise _unknown_key()
+                                                 key_bucket, settings.rate_window_s, scope=settings.principal_scope)
+            try:
+                ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
+                if entry.principal is None:
+                    raise _unknown_key()
+            except Exception:
+                await held.finish()  # transaction scope: the count stands, as when committed on its own
+                raise
             scope["user"] = entry.principal
             scope["auth"] = entry.principal.key_id
             if entry.lang:
                 scope[SCOPE_KEY] = entry.lang  # type: ignore[literal-required]
             await self.app(scope, receive, send)
+            if held.rolled_back and not is_gone(held.conn):
+                try:
+                    await queries.count_again(held.conn, key_bucket, settings.rate_window_s)
+                except Exception as exc:  # the answer has gone out; a database that went away loses one count
+                    if not is_unavailable(exc):
+                        raise
 
     async def _with_session(self, scope: Scope, receive: Receive, send: Send, connection: ASGIConnection,
                             token: str) -> None:
@@ -118,7 +137,11 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
                 if not sessions.csrf_matches(token, connection.headers.get(sessions.CSRF_HEADER)):
                     raise Forbidden(tr("A write made with the session cookie needs the X-CSRF-Token "
                                        "header that POST or GET /v1/session returned."), slug="csrf-token")
-            await set_principal(held.conn, entry.principal, local=False)
+            if settings.principal_scope == "transaction":
+                await held.begin()
+                await set_principal(held.conn, entry.principal)
+            else:
+                await set_principal(held.conn, entry.principal, local=False)
             scope["user"] = entry.principal
             scope["auth"] = SessionAuth(entry.session_id, entry.expires_at, sessions.csrf_token(token))
             await self.app(scope, receive, send)

@@ -33,24 +33,34 @@ class Entry(msgspec.Struct, frozen=True):
     lang: str | None = None
 
 
-# One round trip, committed on its own: count the request and read the address's failures
-# (app.count_request), then turn the key into the principal and set it for the connection's session
-# (app.enter_session_with_key, sql/150; registry/db/pool.py clears it for the pool's other users).
+# One round trip: count the request and read the address's failures (app.count_request), then turn the key into
+# the principal and set it. Session scope: for the connection's session, committed on its own
+# (app.enter_session_with_key, sql/150; registry/db/pool.py clears it for the pool's other users). Transaction
+# scope: with SET LOCAL, inside the request's transaction (app.enter_local_with_key, sql/175).
 _ENTER = """
 select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name,
        k.lang
   from app.count_request($3, $4, $5) r
-  left join app.enter_session_with_key($1, $2) k on true
+  left join app.{function}($1, $2) k on true
 """
+_ENTER_IN = {"session": _ENTER.format(function="enter_session_with_key"),
+             "transaction": _ENTER.format(function="enter_local_with_key")}
 
 
 async def enter_with_key(db: asyncpg.Connection, tenant: str, digest: bytes, failures_bucket: str,
-                         key_bucket: str, window_s: int) -> Entry:
-    """The key's principal, set for row security on this connection's session, and the counts."""
-    r = await db.fetchrow(_ENTER, tenant, digest, failures_bucket, key_bucket, window_s)
+                         key_bucket: str, window_s: int, *, scope: str = "session") -> Entry:
+    """The key's principal, set for row security on this connection (`scope`: Settings.principal_scope), and
+    the counts."""
+    r = await db.fetchrow(_ENTER_IN[scope], tenant, digest, failures_bucket, key_bucket, window_s)
     principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
         if r["key_id"] is not None else None
     return Entry(principal, r["failures"], r["requests"], r["retry_after"], r["lang"])
+
+
+async def count_again(db: asyncpg.Connection, key_bucket: str, window_s: int) -> None:
+    """Count a request once more, autocommitted: in transaction scope its first count was rolled back with a
+    handler that failed, and a failing request must still count against its key's budget."""
+    await db.execute("select from app.count_request(null, $1, $2)", key_bucket, window_s)
 
 
 _COLUMNS = "key_id::text, role, tenant_code, prefecture_code::text, name, created_at, revoked_at, lang"
@@ -194,12 +204,12 @@ class ReplicaEntry(msgspec.Struct, frozen=True):
 
 
 # On the primary, autocommitted: count the request, check the key (revocation is seen at once, not after the
-# standby's lag) and read its last write position (sql/160). enter_with_key's set_config ends with the statement.
+# standby's lag) and read its last write position (sql/160). The principal's SET LOCALs end with the statement.
 _ENTER_FOR_REPLICA = """
 select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name,
        k.lang, app.key_write_lsn(k.key_id::uuid) as written
   from app.count_request($3, $4, $5) r
-  left join app.enter_with_key($1, $2) k on true
+  left join app.enter_local_with_key($1, $2) k on true
 """
 
 
@@ -216,10 +226,9 @@ async def enter_for_replica(db: asyncpg.Connection, tenant: str, digest: bytes, 
 
 
 # On the standby, first in the request's transaction: set the principal and say whether the standby has replayed
-# the position the read must see ($5; null: any). One round trip, as on the primary.
+# the position the read must see ($5; null: any). One round trip, as on the primary; SET LOCAL (sql/175).
 _ON_REPLICA = """
-select set_config('app.role', $1, true), set_config('app.tenant_code', coalesce($2, ''), true),
-       set_config('app.prefecture_code', coalesce($3, ''), true), set_config('app.key_id', coalesce($4, ''), true),
+select app.set_local_principal($1, $2, $3, $4),
        coalesce(pg_last_wal_replay_lsn() >= $5::text::pg_lsn, true) as caught_up
 """
 
@@ -227,14 +236,14 @@ select set_config('app.role', $1, true), set_config('app.tenant_code', coalesce(
 async def enter_on_replica(db: asyncpg.Connection, principal: Principal, position: str | None) -> bool:
     """Set the principal the primary found; True when the standby has replayed `position`."""
     return await db.fetchval(_ON_REPLICA, principal.role, principal.tenant_code, principal.prefecture_code,
-                             principal.key_id, position, column=4)
+                             principal.key_id, position, column=1)
 
 
-# With the primary away: the key is checked on the standby itself (app.enter_with_key only reads and sets).
+# With the primary away: the key is checked on the standby itself (app.enter_local_with_key only reads and sets).
 _ON_REPLICA_WITH_KEY = """
 select k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name, k.lang,
        coalesce(pg_last_wal_replay_lsn() >= $3::text::pg_lsn, true) as caught_up
-  from (select) one left join app.enter_with_key($1, $2) k on true
+  from (select) one left join app.enter_local_with_key($1, $2) k on true
 """
 
 

@@ -15,11 +15,15 @@ from registry.principal import Principal
 from registry.problems import is_unavailable
 from registry.settings import Settings
 
-_SET_PRINCIPAL = """
-select set_config('app.role', $1, $5),
-       set_config('app.tenant_code', coalesce($2, ''), $5),
-       set_config('app.prefecture_code', coalesce($3, ''), $5),
-       set_config('app.key_id', coalesce($4, ''), $5)
+# Inside a transaction: literal SET LOCALs (app.set_local_principal, sql/175), the one form a Citus coordinator
+# passes on to its workers; it costs the same round trip as set_config(..., true) did.
+_SET_PRINCIPAL_LOCAL = "select app.set_local_principal($1, $2, $3, $4)"
+# For the connection's session (web map sessions in session scope, issue 13): cleared by _forget_principal.
+_SET_PRINCIPAL_SESSION = """
+select set_config('app.role', $1, false),
+       set_config('app.tenant_code', coalesce($2, ''), false),
+       set_config('app.prefecture_code', coalesce($3, ''), false),
+       set_config('app.key_id', coalesce($4, ''), false)
 """
 _FORGET_PRINCIPAL = """
 select set_config('app.role', '', false), set_config('app.tenant_code', '', false),
@@ -33,12 +37,14 @@ _SETS_OWN_PRINCIPAL: ContextVar[bool] = ContextVar("kyodo_sets_own_principal", d
 
 AUTOCOMMIT = "autocommit"
 """A GET route's `opt` key: the route only reads, one statement per query, so its `db` runs without BEGIN
-and COMMIT (GET /v1/assets: two round trips, the key statement and the search)."""
+and COMMIT (GET /v1/assets: two round trips, the key statement and the search) in session scope; in transaction
+scope it runs inside the request's transaction like any route (four: BEGIN, key, search, COMMIT)."""
 
 
 async def _no_reset(conn: asyncpg.Connection) -> None:
     """Nothing to undo when a connection goes back to the pool: the application changes session state
-    only with set_config(..., true) and SET LOCAL, which end with the transaction (asyncpg still rolls
+    only with SET LOCAL, which ends with the transaction, and with the session principal _forget_principal
+    clears on the next acquire (asyncpg still rolls
     back a transaction left open before calling this). asyncpg's default reset (advisory unlock, CLOSE
     ALL, UNLISTEN, RESET ALL) was one more round trip per release, three per request before issue 13."""
 
@@ -81,14 +87,15 @@ async def create_pool(settings: Settings, *, url: str | None = None, min_size: i
 
 
 async def set_principal(conn: asyncpg.Connection, principal: Principal | None, *, local: bool = True) -> None:
-    """For the open transaction (local), or for the session of a connection held by request_connection."""
-    if not local:
-        mark_principal_in_session(conn)
-    if principal is None:
-        await conn.execute(_SET_PRINCIPAL, "none", None, None, None, local)
-    else:
-        await conn.execute(_SET_PRINCIPAL, principal.role, principal.tenant_code, principal.prefecture_code,
-                           principal.key_id, local)
+    """For the open transaction with SET LOCAL (local), or for the session of a connection held by
+    request_connection (only in session scope: Settings.principal_scope)."""
+    args = ("none", None, None, None) if principal is None else (
+        principal.role, principal.tenant_code, principal.prefecture_code, principal.key_id)
+    if local:
+        await conn.execute(_SET_PRINCIPAL_LOCAL, *args)
+        return
+    mark_principal_in_session(conn)
+    await conn.execute(_SET_PRINCIPAL_SESSION, *args)
 
 
 def mark_principal_in_session(conn: asyncpg.Connection) -> None:
@@ -139,13 +146,33 @@ async def _rollback(conn: asyncpg.Connection, tx: asyncpg.transaction.Transactio
 
 class RequestConnection:
     """The pooled connection of one request, taken by the authentication middleware, whose first statement
-    sets the principal for the connection's session (sql/150); provide_db hands it to the handler, in a
-    transaction unless the route is an AUTOCOMMIT read."""
+    sets the principal: for the connection's session (sql/150), or in session scope's stead, with SET LOCAL in
+    the request's one transaction (`tx`, begun before that statement: sql/175). provide_db hands it to the
+    handler, in a transaction unless the route is an AUTOCOMMIT read in session scope."""
 
-    __slots__ = ("conn",)
+    __slots__ = ("conn", "rolled_back", "tx")
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self.tx: asyncpg.transaction.Transaction | None = None
+        self.rolled_back = False
+
+    async def begin(self) -> None:
+        """Transaction scope: open the request's transaction before the key statement, whose SET LOCALs need a
+        transaction block; provide_db commits it before the answer is sent."""
+        self.tx = self.conn.transaction()
+        await self.tx.start()
+
+    async def finish(self, *, commit: bool = True) -> None:
+        """End the request's transaction, if begin() opened one that is still open."""
+        tx, self.tx = self.tx, None
+        if tx is None or is_gone(self.conn) or not self.conn.is_in_transaction():
+            return
+        if commit:
+            await _commit(self.conn, tx)
+        else:
+            self.rolled_back = True
+            await _rollback(self.conn, tx)
 
 
 _SCOPE_KEY = "kyodo.request_connection"
@@ -165,6 +192,11 @@ async def request_connection(pool: asyncpg.Pool, scope: dict, *,
             held = scope[_SCOPE_KEY] = RequestConnection(conn)
             try:
                 yield held
+            except BaseException:
+                await held.finish(commit=False)
+                raise
+            else:
+                await held.finish()  # a transaction no handler took: only the key statement's count is in it
             finally:
                 scope.pop(_SCOPE_KEY, None)
     finally:
@@ -211,6 +243,14 @@ async def provide_db(state: State, request: Request) -> AsyncGenerator[asyncpg.C
     held: RequestConnection | None = request.scope.get(_SCOPE_KEY)  # type: ignore[assignment]
     if held is not None:
         conn = held.conn
+        if held.tx is not None:  # transaction scope: the request's transaction, its principal set by SET LOCAL
+            try:
+                yield conn
+            except BaseException:
+                await held.finish(commit=False)
+                raise
+            await held.finish()
+            return
         if _autocommit(request) or conn.is_in_transaction():  # the latter: request_transaction's own
             yield conn
             return
