@@ -47,7 +47,11 @@ async def _recover_loads(settings: Settings) -> list[str]:
 
 def cmd_db(args: argparse.Namespace) -> int:
     from registry.cluster import Cluster, ClusterError
+    from registry.db.distribution import citus_script
 
+    if args.action == "citus":
+        print(citus_script(), end="")
+        return 0
     if os.environ.get("DATABASE_URL") and args.action != "url":
         return _fail("DATABASE_URL is set, so the embedded database is not used; unset it to manage it")
     cluster = Cluster.default()
@@ -294,7 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     db = sub.add_parser("db", help="the embedded PostgreSQL + PostGIS cluster")
-    db.add_argument("action", choices=["up", "down", "status", "url"])
+    db.add_argument("action", choices=["up", "down", "status", "url", "citus"],
+                    help="citus: print the calls that place each table on a Citus cluster (docs/scaling.md)")
     db.add_argument("--replicas", type=int, default=0, metavar="N",
                     help="with up: also start N streaming standbys (.kyodo/replicaN, ports after the primary's)")
     db.set_defaults(func=cmd_db)

@@ -7,8 +7,10 @@ Two budgets, each over a fixed window of `rate_window_s` seconds:
 Both answer 429 problem+json with Retry-After: the seconds left in the window. Litestar's own rate
 limiter keeps one budget in a store it reads and then writes (two workers can both pass at the
 limit); these counters are bumped and read in one statement. A request's count is made by the statement
-that also sets its principal, committed before the handler runs (sql/058, sql/150,
-registry/auth/middleware.py): no round trip of its own, and a failed handler cannot take it back. Each
+that also sets its principal (sql/058, sql/150, registry/auth/middleware.py): no round trip of its own.
+It is committed before the handler runs, so a failed handler cannot take it back; with
+KYODO_PRINCIPAL_SCOPE=transaction it commits with the handler's work, and a handler that rolls back is
+counted again on its own (registry/db/pool.py). Each
 database backend counts on a row of its own, so concurrent requests of one key never wait for each
 other's commit; the budget is the sum. While the database is away the request answers 503: neither its
 key nor its budget can be checked.
