@@ -164,11 +164,28 @@ _PROPOSED = _COLUMNS.replace("status", "case when v.held then v.existing_status 
 assert _PROPOSED != _COLUMNS
 
 # The load writes its own audit, change-feed, event, summary and tile-cell rows (sql/180): the row triggers
-# skip its statements (SET LOCAL app.assets_logged, set by the load's transactions), and each statement hands
-# app.assets_logged() the rows it inserted, the rows it updated and those rows as they were before. The
-# rows to update are locked first (`old`), after the same comparison the update makes, so that the values
-# logged as before are the ones replaced: a row another transaction changed meanwhile is compared again in
-# its latest version (READ COMMITTED re-checks a locked row), and a row it made equal is left alone.
+# skip its statements (SET LOCAL app.assets_logged, set by the load's transactions). The audit and feed rows
+# of new assets come from the statement's RETURNING through data-modifying CTEs (the two inserts of
+# app.assets_audit_inserted, as the trigger read its transition table); app.assets_inserts_logged writes the
+# rest from the published rows (whole rows only for those: drafts need none) and checks the codes. Updated
+# rows go to app.assets_logged with the rows as they were: those are locked first (`old`), after the same
+# comparison the update makes, so the values logged as before are the ones replaced (READ COMMITTED compares
+# a row another transaction changed meanwhile again, in its latest version, and leaves alone a row it made
+# equal).
+_ADDED_RETURNING = ("returning a.municipality_code, a.asset_id, a.version, a.status, "
+                    "case when a.status = 'published' then a end as asset")
+_ADDED_LOGGED = """
+added_audit as (
+  insert into asset_audit (municipality_code, asset_id, op, version, actor_role, actor_tenant, actor_key)
+  select municipality_code, asset_id, 'create', version, app.role(), app.tenant(),
+         nullif(current_setting('app.key_id', true), '')
+    from added),
+added_feed as (
+  insert into asset_changes (municipality_code, asset_id, op, version)
+  select municipality_code, asset_id, 'created', version from added where status = 'published')"""
+_ADDED_REST = """app.assets_inserts_logged(array(select asset from added where status = 'published'),
+                                 array(select distinct municipality_code::text from added))"""
+
 _MERGE = f"""
 with v as ({_STAGED},
          e.source_id is not null as existed, e.status as existing_status
@@ -195,9 +212,10 @@ changed as (
 added as (
   insert into assets as a (asset_id, {_COLUMNS})
   select {_ORDERED_ID}, {_COLUMNS} from v where not v.existed
-  returning a)
+  {_ADDED_RETURNING}),{_ADDED_LOGGED}
 select (select count(*) from added)::int as inserted, (select count(*) from changed)::int as updated,
-       app.assets_logged(array(select a from added), array(select stored from old), array(select a from changed))
+       {_ADDED_REST},
+       app.assets_logged(null, array(select stored from old), array(select a from changed))
 """
 
 # When none of the load's municipalities had an asset before it (a first load, the benchmark), every
@@ -209,9 +227,8 @@ with added as (
   select {_ORDERED_ID}, {_COLUMNS}
     from ({_STAGED}
             from loader_staging s cross join (select $1::lgcode as code, $2::boolean as publish) t) v
-  returning a)
-select (select count(*) from added)::int as inserted, 0 as updated,
-       app.assets_logged(array(select a from added), null, null)
+  {_ADDED_RETURNING}),{_ADDED_LOGGED}
+select (select count(*) from added)::int as inserted, 0 as updated, {_ADDED_REST}
 """
 
 # Said by every transaction of a load, before its first merge: the row triggers on assets skip its

@@ -144,41 +144,80 @@ create trigger assets_tile_cells_delete after delete on assets for each row
 -- the audit and the feed meet the caller's row security, and the rest is refused unless the principal may
 -- write every row's municipality (the check the audit rows' policy makes, made before the summaries), for a
 -- caller row security applies to (the API role; not a superuser's maintenance).
-create function app.assets_logged(p_inserted assets[], p_old assets[], p_updated assets[]) returns void
-language plpgsql as $$
+create function app.assets_log_allowed(p_rows assets[]) returns void language plpgsql as $$
 begin
   if current_setting('app.assets_logged', true) is distinct from 'on' then
     -- The row triggers fired for these rows: logging them again would count them twice.
     raise exception 'app.assets_logged() without SET LOCAL app.assets_logged = on'
       using errcode = 'object_not_in_prerequisite_state';
   end if;
-  if row_security_active('assets') and not app.is_admin() and exists (select from unnest(p_inserted || p_updated) n
-                                     where not app.can_write_lg(n.municipality_code::text)) then
+  if row_security_active('assets') and not app.is_admin()
+     and exists (select from unnest(p_rows) n where not app.can_write_lg(n.municipality_code::text)) then
     raise exception 'new row violates row-level security policy for table "assets"'
       using errcode = 'insufficient_privilege';
   end if;
+end $$;
+
+create function app.assets_logged(p_inserted assets[], p_old assets[], p_updated assets[]) returns void
+language plpgsql as $$
+declare
+  -- Events, summaries and tile cells count published inserts only: drafts (a load's default) need not be
+  -- unnested three more times.
+  published assets[] := array(select n from unnest(p_inserted) n where n.status = 'published');
+begin
+  perform app.assets_log_allowed(p_inserted || p_updated);
   if cardinality(p_inserted) > 0 then
     perform app.assets_audit_inserted(p_inserted);
-    perform app.assets_emit_inserted(p_inserted);
     perform app.assets_municipalities_checked(p_inserted);
+  end if;
+  if cardinality(published) > 0 then
+    perform app.assets_emit_inserted(published);
   end if;
   if cardinality(p_updated) > 0 then
     perform app.assets_audit_updated(p_old, p_updated);
     perform app.assets_emit_updated(p_old, p_updated);
     perform app.assets_municipalities_checked(p_updated);
   end if;
-  if cardinality(p_inserted) > 0 then
-    perform app.summaries_inserted(p_inserted);
+  if cardinality(published) > 0 then
+    perform app.summaries_inserted(published);
   end if;
   if cardinality(p_updated) > 0 then
     perform app.summaries_updated(p_old, p_updated);
   end if;
-  if cardinality(p_inserted) > 0 then
-    perform app.tile_cells_inserted(p_inserted);
+  if cardinality(published) > 0 then
+    perform app.tile_cells_inserted(published);
   end if;
   if cardinality(p_updated) > 0 then
     perform app.tile_cells_updated(p_old, p_updated);
   end if;
 end $$;
+
+-- A load's inserts, cheaper: the statement writes its new rows' audit and feed rows itself, in data-modifying
+-- CTEs over its RETURNING (the two inserts of app.assets_audit_inserted, as the trigger read its transition
+-- table), and hands this function its published rows (events, summaries, tile cells; a load stores drafts
+-- unless told to publish) and its distinct municipality codes (the check reads nothing else). Measured on a
+-- 100,000-row batch of drafts (backend CPU from /proc/<pid>/stat, best of three, load average 5-7): the insert
+-- alone 1.62 s, with the old statement triggers 1.63-1.74 s, with app.assets_logged over the array of all
+-- whole rows 2.37 s.
+create function app.assets_inserts_logged(p_published assets[], p_codes text[]) returns void
+language plpgsql as $$
+declare
+  -- The check's and the guard's input: a row per code, with nothing but the code.
+  coded assets[] := array(select jsonb_populate_record(null::assets, jsonb_build_object('municipality_code', c))
+                            from unnest(p_codes) c);
+begin
+  perform app.assets_log_allowed(coded);
+  perform app.assets_municipalities_checked(coded);
+  if cardinality(p_published) > 0 then
+    perform app.assets_emit_inserted(p_published);
+    perform app.summaries_inserted(p_published);
+    perform app.tile_cells_inserted(p_published);
+  end if;
+end $$;
+
+revoke all on function app.assets_log_allowed(assets[]) from public;
 revoke all on function app.assets_logged(assets[], assets[], assets[]) from public;
+revoke all on function app.assets_inserts_logged(assets[], text[]) from public;
+grant execute on function app.assets_log_allowed(assets[]) to kyodo_api, kyodo_owner;
 grant execute on function app.assets_logged(assets[], assets[], assets[]) to kyodo_api, kyodo_owner;
+grant execute on function app.assets_inserts_logged(assets[], text[]) to kyodo_api, kyodo_owner;
