@@ -85,8 +85,13 @@ drop function app.assets_after_insert(), app.assets_after_update(), app.assets_e
   app.tile_cells_after_delete();
 
 -- The row triggers run as the writer (no security definer): the audit and the feed are written under the
--- writer's row security, as before; the set functions they call carry their own rights.
-create function app.assets_row_logged() returns trigger language plpgsql as $$
+-- writer's row security, as before; the set functions they call carry their own rights. They use the set
+-- functions' generic plans: with the one-row array known, the planner preferred a custom plan each time and
+-- planned the tile-cell query on every call (a single-row UPDATE's tile cells 1.66 ms a call against 0.55 ms
+-- with the transition table; 0.54 ms generic, pg_stat_xact_user_functions over 100 updates). A load's arrays
+-- of 100,000 rows keep custom plans (plan_cache_mode is auto there).
+create function app.assets_row_logged() returns trigger language plpgsql
+set plan_cache_mode = force_generic_plan as $$
 begin
   if tg_op = 'INSERT' then
     perform app.assets_audit_inserted(array[new]);
@@ -100,7 +105,8 @@ begin
   return null;
 end $$;
 
-create function app.summaries_row() returns trigger language plpgsql as $$
+create function app.summaries_row() returns trigger language plpgsql
+set plan_cache_mode = force_generic_plan as $$
 begin
   case tg_op
     when 'INSERT' then perform app.summaries_inserted(array[new]);
@@ -110,7 +116,8 @@ begin
   return null;
 end $$;
 
-create function app.tile_cells_row() returns trigger language plpgsql as $$
+create function app.tile_cells_row() returns trigger language plpgsql
+set plan_cache_mode = force_generic_plan as $$
 begin
   case tg_op
     when 'INSERT' then perform app.tile_cells_inserted(array[new]);
