@@ -11,8 +11,10 @@
 --   one off by its old name) call them with `array[new]` / `array[old]`: a single-row write derives exactly
 --   the rows it derived before;
 -- * a statement that writes its own log rows says so with `SET LOCAL app.assets_logged = on` (a literal SET
---   LOCAL, which a Citus coordinator propagates to the workers; set_config does not) and calls
---   app.assets_logged() with its RETURNING rows and the old rows it locked: the loader (loaders/merge.py).
+--   LOCAL, which a Citus coordinator propagates to the workers; set_config does not) and writes them from its
+--   RETURNING rows: app.assets_logged() (inserted rows, updated rows and the old rows it locked first), or,
+--   cheaper for the inserts of a load, the audit and feed rows in data-modifying CTEs and the rest through
+--   app.assets_inserts_logged() (loaders/merge.py; loaders/demo.py's bulk withdrawals).
 --   Every row trigger skips itself through a WHEN on that setting. Each WHEN costs about 0.5-0.9 µs a row
 --   even when false (1,000,000-row inserts into a scratch table, this shared machine), which is why the
 --   audit, feed, events and municipality check share one trigger: three WHENs a loaded row, not seven.
