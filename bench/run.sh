@@ -5,6 +5,8 @@
 #   BEFORE=/path/to/other/checkout  also times that checkout's loader in the same run (its own sql/ and
 #                                    loaders/, this checkout's virtual environment), for before/after.
 #   RELOAD=1                         also times an identical re-load and a one-connection load.
+#   POST=N                           also times N single-row POST and PATCH /v1/assets through the app
+#                                    (bench/post_asset.py), on each checkout's fresh database, interleaved.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-100000}
@@ -87,6 +89,15 @@ if [ -n "${RELOAD:-}" ]; then
   registry "$here" load assets "$file_abs" --tenant 131016 --quiet >/dev/null
   echo "registry load assets (identical re-load, nothing changes): $(since "$t0") s"
   echo "registry load assets --workers 1 (fresh insert on one connection): $(time_load "$here" --workers 1 3>/dev/null) s ($(counts))"
+fi
+if [ -n "${POST:-}" ]; then
+  for r in 1 2; do
+    for tree in "$here" ${BEFORE:+"$BEFORE"}; do
+      fresh "$tree"
+      echo "rep $r: $tree: $(cd "$tree" && DATABASE_URL=$url PYTHONPATH=$tree "$here/.venv/bin/python" \
+        "$here/bench/post_asset.py" "$POST" "r$r" 2>/dev/null | tail -1) (load average $(cut -d' ' -f1 /proc/loadavg))"
+    done
+  done
 fi
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 psql_admin -c "drop database if exists $db with (force)"

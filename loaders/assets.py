@@ -2,8 +2,8 @@
 
 Runs on a connection of the API role with the principal already set (admin for the CLI, the
 municipality for an upload), so row security decides what may be written, exactly as for the API.
-The merge touches only rows whose values changed: the audit and change-feed triggers record every
-update whose version moved, so an unchanged re-load must not move any version.
+The merge touches only rows whose values changed and logs every update whose version moved (audit, change
+feed: loaders/merge.py), so an unchanged re-load must not move any version.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import asyncpg
 from loaders import validate
 from loaders.formats import LoadError, Source, read_source
 from loaders.mapping import Mapping, build_mapping
-from loaders.merge import Announce, Tally, Writer, run_batches
+from loaders.merge import LOGGED_BY_THE_LOAD, NOT_LOGGED_BY_THE_LOAD, Announce, Tally, Writer, run_batches
 from loaders.parallel import Parallel, can_run, write_parallel
 from loaders.progress import Progress, Silent
 from loaders.validate import Issue, Prepared, prepare_in_batches
@@ -83,13 +83,16 @@ async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], t
             # PostGIS functions carry high cost estimates, so a large merge triggers JIT compilation that
             # costs more than it saves; the load's own statements do without it.
             await conn.execute("set local jit = off")
-            # A batch's transition table (100,000 rows, about 25 MB) stays in memory for the triggers that
-            # read it instead of being written to a temporary file and read back by each (16 MB spilled).
+            # A batch's returned rows (100,000, about 25 MB), read twice by its statement (counted, then
+            # logged), stay in memory instead of being written to a temporary file and read back.
             await conn.execute("set local work_mem = '64MB'")
+            await conn.execute(LOGGED_BY_THE_LOAD)
             await writer.create_staging(temporary=True)
             await writer.create_existing(tenant, temporary=True)
             progress.stage("load")
             tally = await run_batches([writer], batches, total, dry_run=dry_run, progress=progress)
+            # An upload's transaction goes on after the load: its later writes to assets fire the triggers.
+            await conn.execute(NOT_LOGGED_BY_THE_LOAD)
             await conn.execute(f"drop table {writer.staging}, {writer.existing}")
             if dry_run or tally.rejected_rows:
                 raise _Rollback

@@ -27,6 +27,7 @@ from shapely.geometry import Point
 from loaders.assets import LoadReport, load_source
 from loaders.demo_areas import square, tokyo_priority_areas
 from loaders.formats import LoadError, Source
+from loaders.merge import LOGGED_BY_THE_LOAD
 from loaders.priority_areas import AreaReport, store_areas
 from registry.db.admin import admin_session
 from registry.paths import PROJECT_ROOT
@@ -208,24 +209,29 @@ _EXISTING = """select source_id from assets where left(municipality_code, 2) = $
 # someone else withdrew (its source lacks the mark).
 DEMO_SOURCE = "national demo"
 _STALE_SOURCE = "national demo: withdrawn by a run at another scale"
+# Both log their own rows (sql/180), as a load does: a scale change withdraws thousands in one statement.
 _WITHDRAW_STALE = f"""
-with w as (update assets a set status = 'withdrawn', source = '{_STALE_SOURCE}', version = version + 1,
-                               updated_at = now()
-            where left(a.municipality_code, 2) = $1 and a.source_id like 'demo-%' and a.status <> 'withdrawn'
-              and a.source_id <> all($2::text[])
-              and not exists (select from application_assets aa
-                               where aa.municipality_code = a.municipality_code and aa.asset_id = a.asset_id)
-           returning 1)
-select count(*)::int from w"""
+with old as (select a as stored from assets a
+              where left(a.municipality_code, 2) = $1 and a.source_id like 'demo-%' and a.status <> 'withdrawn'
+                and a.source_id <> all($2::text[])
+                and not exists (select from application_assets aa
+                                 where aa.municipality_code = a.municipality_code and aa.asset_id = a.asset_id)
+                for update of a),
+w as (update assets a set status = 'withdrawn', source = '{_STALE_SOURCE}', version = version + 1, updated_at = now()
+        from old o where a.municipality_code = (o.stored).municipality_code and a.asset_id = (o.stored).asset_id
+      returning a)
+select count(*)::int, app.assets_logged(null, array(select stored from old), array(select a from w)) from w"""
 _REPUBLISH = f"""
-with p as (update assets a set status = 'published', source = '{DEMO_SOURCE}', version = version + 1,
-                               updated_at = now()
-            where left(a.municipality_code, 2) = $1 and a.source_id = any($2::text[]) and a.status = 'withdrawn'
-              and a.source = '{_STALE_SOURCE}'
-              and not exists (select from application_assets aa
-                               where aa.municipality_code = a.municipality_code and aa.asset_id = a.asset_id)
-           returning 1)
-select count(*)::int from p"""
+with old as (select a as stored from assets a
+              where left(a.municipality_code, 2) = $1 and a.source_id = any($2::text[]) and a.status = 'withdrawn'
+                and a.source = '{_STALE_SOURCE}'
+                and not exists (select from application_assets aa
+                                 where aa.municipality_code = a.municipality_code and aa.asset_id = a.asset_id)
+                for update of a),
+p as (update assets a set status = 'published', source = '{DEMO_SOURCE}', version = version + 1, updated_at = now()
+        from old o where a.municipality_code = (o.stored).municipality_code and a.asset_id = (o.stored).asset_id
+      returning a)
+select count(*)::int, app.assets_logged(null, array(select stored from old), array(select a from p)) from p"""
 
 
 async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[LoadReport, int, int, int]:
@@ -255,6 +261,7 @@ async def load_prefecture(settings: Settings, number: str, count: int) -> tuple[
             report = await load_source(conn, source, tenant=None)
             if report.rejected:
                 raise RuntimeError(f"demo data rejected: {report.issues[:3]}")
+        await conn.execute(LOGGED_BY_THE_LOAD)
         withdrawn = await conn.fetchval(_WITHDRAW_STALE, number, wanted)
         republished = await conn.fetchval(_REPUBLISH, number, wanted)
         return report, kept, withdrawn, republished

@@ -2,7 +2,8 @@
 
 A load stages each batch of checked rows with COPY and merges it into `assets` with one statement.
 The merge runs as the API role with the load's principal, so row security decides what may be written,
-exactly as for the API; the audit and change-feed triggers record every row it inserts or changes.
+exactly as for the API; it writes the audit, change-feed, event, summary and tile-cell rows of every row it
+inserts or changes itself (app.assets_logged, sql/180), in place of the row triggers.
 """
 
 from __future__ import annotations
@@ -87,11 +88,11 @@ _GEOM_MOVED = """(excluded.geom is distinct from a.geom
                 and ST_DWithin(a.geom, excluded.geom, 1e-9)))"""
 
 
-def _changed(new: str, old: str) -> str:
-    assert (new, old) == ("excluded", "a"), "_GEOM_MOVED names them"
-    required = [f"{new}.name is distinct from {old}.name", _GEOM_MOVED]
-    optional = [f"({_condition(c)} and {new}.{c} is distinct from {old}.{c})" for c in _OPTIONAL]
-    return "\n      or ".join(required + optional)
+def _changed(new: str) -> str:
+    """Whether the proposed row `new` (`excluded`, or the load's proposed values) differs from the stored `a`."""
+    required = ["excluded.name is distinct from a.name", _GEOM_MOVED]
+    optional = [f"({_condition(c)} and excluded.{c} is distinct from a.{c})" for c in _OPTIONAL]
+    return "\n      or ".join(required + optional).replace("excluded.", f"{new}.")
 
 
 # Rows of this load that would change what the workflow holds: reported as warnings, the stored values kept.
@@ -137,8 +138,9 @@ _ORDERED_ID = """encode(
                   | (random() * 4398046511103)::bigint), 'hex')::uuid"""
 
 # New rows go in with a plain INSERT, because INSERT ... ON CONFLICT's speculative insertion cost 11 s of
-# a million-row load (bench/README.md). Rows that existed take the ON CONFLICT path, which finds the
-# conflict first and updates only a row whose values changed, so an unchanged re-load moves no version.
+# a million-row load (bench/README.md). Rows that existed are compared with the stored asset first, and
+# only those whose values changed take the ON CONFLICT path, so an unchanged re-load moves no version (an
+# asset deleted since the load took its key snapshot is left deleted).
 # A row another transaction creates during the load fails the plain insert's unique key, and the load
 # with it: nothing is written, and running it again updates that row instead.
 # The staged rows as asset values. A one-tenant load checks its code once (`t`, the load's tenant or
@@ -158,8 +160,31 @@ _STAGED = """
 
 # A held row (no category column, and none could be inferred from its name) that matches an existing
 # asset keeps that asset's status: it may have been categorised and published since.
-_EXISTING_VALUES = _COLUMNS.replace("status", "case when v.held then v.existing_status else v.status end")
-assert _EXISTING_VALUES != _COLUMNS
+_PROPOSED = _COLUMNS.replace("status", "case when v.held then v.existing_status else v.status end as status")
+assert _PROPOSED != _COLUMNS
+
+# The load writes its own audit, change-feed, event, summary and tile-cell rows (sql/180): the row triggers
+# skip its statements (SET LOCAL app.assets_logged, set by the load's transactions). The audit and feed rows
+# of new assets come from the statement's RETURNING through data-modifying CTEs (the two inserts of
+# app.assets_audit_inserted, as the trigger read its transition table); app.assets_inserts_logged writes the
+# rest from the published rows (whole rows only for those: drafts need none) and checks the codes. Updated
+# rows go to app.assets_logged with the rows as they were: those are locked first (`old`), after the same
+# comparison the update makes, so the values logged as before are the ones replaced (READ COMMITTED compares
+# a row another transaction changed meanwhile again, in its latest version, and leaves alone a row it made
+# equal).
+_ADDED_RETURNING = ("returning a.municipality_code, a.asset_id, a.version, a.status, "
+                    "case when a.status = 'published' then a end as asset")
+_ADDED_LOGGED = """
+added_audit as (
+  insert into asset_audit (municipality_code, asset_id, op, version, actor_role, actor_tenant, actor_key)
+  select municipality_code, asset_id, 'create', version, app.role(), app.tenant(),
+         nullif(current_setting('app.key_id', true), '')
+    from added),
+added_feed as (
+  insert into asset_changes (municipality_code, asset_id, op, version)
+  select municipality_code, asset_id, 'created', version from added where status = 'published')"""
+_ADDED_REST = """app.assets_inserts_logged(array(select asset from added where status = 'published'),
+                                 array(select distinct municipality_code::text from added))"""
 
 _MERGE = f"""
 with v as ({_STAGED},
@@ -167,22 +192,30 @@ with v as ({_STAGED},
     from loader_staging s cross join (select $2::lgcode as code, $3::boolean as publish) t
     left join loader_existing e
       on e.municipality_code = coalesce(t.code::text, s.municipality_code) and e.source_id = s.source_id),
+p as (select {_PROPOSED} from v where v.existed),
+old as (
+  select a as stored, p.*
+    from p join assets a on a.municipality_code = p.municipality_code and a.source_id = p.source_id
+   where {_changed("p")}
+     for update of a),
 changed as (
   insert into assets as a ({_COLUMNS})
-  select {_EXISTING_VALUES} from v where v.existed
+  select {_COLUMNS} from old
   on conflict (municipality_code, source_id) do update set
     name = excluded.name,
     geom = case when {_GEOM_MOVED} then excluded.geom else a.geom end,
     {_SET},
     version = a.version + 1,
     updated_at = now()
-  where {_changed("excluded", "a")}
-  returning 1),
+  where {_changed("excluded")}
+  returning a),
 added as (
-  insert into assets (asset_id, {_COLUMNS})
+  insert into assets as a (asset_id, {_COLUMNS})
   select {_ORDERED_ID}, {_COLUMNS} from v where not v.existed
-  returning 1)
-select (select count(*) from added)::int as inserted, (select count(*) from changed)::int as updated
+  {_ADDED_RETURNING}),{_ADDED_LOGGED}
+select (select count(*) from added)::int as inserted, (select count(*) from changed)::int as updated,
+       {_ADDED_REST},
+       app.assets_logged(null, array(select stored from old), array(select a from changed))
 """
 
 # When none of the load's municipalities had an asset before it (a first load, the benchmark), every
@@ -190,13 +223,19 @@ select (select count(*) from added)::int as inserted, (select count(*) from chan
 # consumers (written to a temporary file and read back) and without the join to the empty key snapshot.
 _INSERT_ALL = f"""
 with added as (
-  insert into assets (asset_id, {_COLUMNS})
+  insert into assets as a (asset_id, {_COLUMNS})
   select {_ORDERED_ID}, {_COLUMNS}
     from ({_STAGED}
             from loader_staging s cross join (select $1::lgcode as code, $2::boolean as publish) t) v
-  returning 1)
-select (select count(*) from added)::int as inserted, 0 as updated
+  {_ADDED_RETURNING}),{_ADDED_LOGGED}
+select (select count(*) from added)::int as inserted, 0 as updated, {_ADDED_REST}
 """
+
+# Said by every transaction of a load, before its first merge: the row triggers on assets skip its
+# statements, which log their rows themselves (sql/180). A literal SET LOCAL, which a Citus coordinator
+# passes on to the workers; it ends with the transaction.
+LOGGED_BY_THE_LOAD = "set local app.assets_logged = on"
+NOT_LOGGED_BY_THE_LOAD = "set local app.assets_logged = off"
 
 
 def _kept_reason(r: asyncpg.Record) -> str:

@@ -53,22 +53,40 @@ async def test_a_rolled_back_request_writes_no_event(client, make_key, owner: as
 
 
 async def test_assets_announce_one_event_per_statement(client, make_key, owner: asyncpg.Connection) -> None:
+    import json
     chiyoda = await make_key("municipality", CHIYODA)
     await make_asset(client, chiyoda, "P-1")
-    # A multi-row statement (as a load writes): one event with the count, not one per row.
-    await owner.execute("""insert into assets (municipality_code, source_id, category, name, geom)
-                           select $1, 'B-' || i, 'streetlight', 'light', ST_SetSRID(ST_MakePoint(139.75, 35.69), 4326)
-                             from generate_series(1, 250) i""", CHIYODA)
+    # A multi-row statement that logs its own rows, as a load does (sql/180, loaders/merge.py): one event with the
+    # count, not one per row.
+    async with owner.transaction():
+        await owner.execute("set local app.assets_logged = on")
+        await owner.execute("""with added as (
+                                 insert into assets as a (municipality_code, source_id, category, name, geom)
+                                 select $1, 'B-' || i, 'streetlight', 'light',
+                                        ST_SetSRID(ST_MakePoint(139.75, 35.69), 4326)
+                                   from generate_series(1, 250) i returning a)
+                               select app.assets_logged(array(select a from added), null, null)""", CHIYODA)
     rows = await owner.fetch("select type, data from event_outbox where type like 'asset.%' order by event_id")
-    import json
     counts = [(r["type"], json.loads(r["data"])["count"], len(json.loads(r["data"])["asset_ids"])) for r in rows]
     assert counts == [("asset.published", 1, 1), ("asset.published", 250, 100)]
-    await owner.execute("update assets set name = 'lamp', version = version + 1 where source_id like 'B-1%'")
-    await owner.execute("update assets set status = 'withdrawn', version = version + 1 where source_id = 'B-2'")
+    for where, change in (("source_id like 'B-1%'", "name = 'lamp'"), ("source_id = 'B-2'", "status = 'withdrawn'")):
+        async with owner.transaction():
+            await owner.execute("set local app.assets_logged = on")
+            await owner.execute(f"""with old as (select a as stored from assets a where {where} for update),
+                                    changed as (update assets a set {change}, version = a.version + 1 from old o
+                                                 where a.asset_id = (o.stored).asset_id returning a)
+                                    select app.assets_logged(null, array(select stored from old),
+                                                             array(select a from changed))""")
     later = await owner.fetch("select type, (data->>'count')::int as n from event_outbox where type like 'asset.%' "
                               "order by event_id offset 2")
     # B-1, B-10..B-19, B-100..B-199: 1 + 10 + 100 (oracle: counted by hand from the names)
     assert [(r["type"], r["n"]) for r in later] == [("asset.changed", 111), ("asset.withdrawn", 1)]
+    # A statement that leaves its rows to the row triggers (a DBA's UPDATE) announces each row on its own:
+    # B-20..B-29 and B-200..B-250 (B-2 is withdrawn, and stays so).
+    await owner.execute("update assets set name = 'lamp 2', version = version + 1 where source_id like 'B-2%'")
+    last = await owner.fetch("select type, (data->>'count')::int as n from event_outbox where type like 'asset.%' "
+                             "order by event_id offset 4")
+    assert [(r["type"], r["n"]) for r in last] == [("asset.changed", 1)] * 61
 
 
 async def test_tenants_hear_only_their_own(settings: Settings, make_key, owner: asyncpg.Connection) -> None:
@@ -144,4 +162,6 @@ async def test_asset_events_leave_a_transaction_preparable(owner: asyncpg.Connec
                              from generate_series(1, 3) i""", CHIYODA)
     await owner.execute("prepare transaction 'kyodo-events-test'")
     await owner.execute("commit prepared 'kyodo-events-test'")
-    assert await owner.fetchval("select (data->>'count')::int from event_outbox where type = 'asset.published'") == 3
+    # One event per row since sql/180 (a statement that does not log its own rows): three in all.
+    assert await owner.fetchval("select sum((data->>'count')::int) from event_outbox where type = 'asset.published'"
+                                ) == 3
