@@ -181,8 +181,8 @@ async def writes(owner: asyncpg.Connection, api: asyncpg.Connection, rounds: int
 
 
 _FUNCTIONS = """select funcname, calls, total_time from pg_stat_user_functions
-                 where schemaname = 'app' and funcname like any(array['summaries_after_%', 'assets_after_%',
-                                                                      'assets_emit_%', 'tile_cells_after_%'])"""
+                 where schemaname = 'app' and funcname like any(array['summaries_%ed', 'assets_audit_%',
+                                                                      'assets_emit_%', 'tile_cells_%ed'])"""
 
 
 async def trigger_times(owner: asyncpg.Connection, url: str, n: int = 300) -> None:
