@@ -63,10 +63,11 @@ def _disposition(name: str, options: ExportOptions) -> dict[str, str]:
 
 
 async def file_answer(request: Request, chunks: AsyncIterator[Rows], columns: Sequence[Column],
-                      options: ExportOptions, name: str, sheet: str) -> File:
-    """The export written whole to a temporary file first (XLSX; CP932; small listings), then sent and deleted."""
+                      options: ExportOptions, name: str, sheet: str, *, lines: bool = False) -> File:
+    """The export written whole to a temporary file first (XLSX; CP932; small listings), then sent and deleted.
+    `lines`: CSV chunks of lines the database wrote (writers.csv_line_pieces)."""
     outcome = Outcome(cap=max_rows(request))
-    path = await to_file(chunks, columns, options, outcome, name, sheet)
+    path = await to_file(chunks, columns, options, outcome, name, sheet, lines=lines)
     media = XLSX_MEDIA_TYPE if options.fmt == "xlsx" else "text/csv"
     return File(path, filename=path.name, media_type=media, encoding=options.charset,
                 headers=outcome.headers(), background=BackgroundTask(discard, path))
