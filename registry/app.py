@@ -128,7 +128,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     JsonBodyMiddleware, EntityTagMiddleware],
         cors_config=cors_config(settings),
         # Below 1 KB the compressed body plus its header saves nothing worth the CPU. Routes with
-        # opt={"precompressed": True} send answers they keep compressed (registry/procurement/summary.py).
+        # opt={"precompressed": True} compress their own answers (registry/exports/answer.py, exports at faster
+        # levels; registry/procurement/summary.py, answers kept compressed per version).
         compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024,
                                              exclude_opt_key="precompressed"),
         before_send=[add_request_id, security_headers(settings.public_base_url, web.basemap_origin(settings)),

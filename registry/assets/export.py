@@ -144,10 +144,11 @@ async def _chunks(pool: asyncpg.Pool, principal: Principal | None, flt: SearchFi
             first = await anext(matches, None)
 
 
-async def export(request: Request, flt: SearchFilter, options: ExportOptions, layout: Layout) -> Stream | File:
-    """Every match of a search, in the format asked for. The connection, transaction and principal are in
-    place before the answer starts (the first, empty, chunk), so a database that is down answers 503
-    problem+json, not a cut-off 200."""
+async def export(request: Request, flt: SearchFilter, options: ExportOptions, layout: Layout,
+                 coding: str | None = None) -> Stream | File:
+    """Every match of a search, in the format asked for, compressed with `coding` (answer.coding_for). The
+    connection, transaction and principal are in place before the answer starts (the first, empty, chunk), so a
+    database that is down answers 503 problem+json, not a cut-off 200."""
     columns, name = (OPENDATA, "public_facilities") if layout == "opendata" else (TABLE, "assets")
     if layout == "opendata":
         options = ExportOptions(fmt=options.fmt, encoding=options.encoding, lang="ja")
@@ -161,8 +162,8 @@ async def export(request: Request, flt: SearchFilter, options: ExportOptions, la
     await anext(chunks)
     if not streamed:
         return await file_answer(request, chunks, columns, options, name, "公共施設一覧" if layout == "opendata"
-                                 else "資産", lines=lines)
+                                 else "資産", lines=lines, coding=coding)
     assert counted is not None
     running = Outcome(cap=cap)
     pieces = (csv_line_pieces if lines else csv_pieces)(chunks, columns, options, running)
-    return stream_answer(pieces, counted, options, name)
+    return stream_answer(pieces, counted, options, name, coding)

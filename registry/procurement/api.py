@@ -10,6 +10,7 @@ from litestar.params import Parameter
 
 from registry import spreadsheet
 from registry.auth.guards import requires
+from registry.exports.answer import PRECOMPRESSED  # the opt key the app's compression middleware skips
 from registry.idempotency import HEADER as IDEMPOTENCY_HEADER
 from registry.negotiation import Format, negotiate
 from registry.pagination import PageRequest, page_request
@@ -17,8 +18,7 @@ from registry.params import parse_uuid
 from registry.procurement import csvio
 from registry.procurement.summary import Encoded
 
-# The opt key registry/app.py's CompressionConfig excludes: routes answering with `precompressed`.
-PRECOMPRESSED = "precompressed"
+__all__ = ["PRECOMPRESSED"]
 
 TAG = ["procurement"]
 ANY_TENANT = requires("municipality", "prefecture", "admin")
