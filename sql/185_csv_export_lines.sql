@@ -21,9 +21,9 @@ language sql immutable parallel safe as $$
 $$;
 
 -- Python's f"{v:.7f}".rstrip("0").rstrip(".") of a float8, exactly: the binary value's own decimal
--- expansion (float8send's bits), rounded half to even at 7 decimals. The slow way, for the cases the
--- inlined functions below cannot decide from the shortest text of the value (a tie at the 8th decimal,
--- magnitudes of 4e8 and more where 7 decimals no longer hold the value, values under 1e-4, -0).
+-- expansion (float8send's bits), rounded half to even at 7 decimals. The slow way, for the values the
+-- inlined functions below cannot decide cheaply (near a half at the 8th decimal, large or tiny magnitudes,
+-- -0).
 create function app.py_fixed7(v float8) returns text
 language plpgsql immutable strict parallel safe as $$
 declare
@@ -63,19 +63,18 @@ begin
 end
 $$;
 
--- A float8 cell (lon, lat, distance_m). From 1e-4 up to 4e8 the shortest text of the value (float8out with
--- extra_float_digits >= 1, which the export sets) has no exponent, and a double's binary value lies within
--- 3e-8 of it, so rounding that text to 7 decimals gives Python's digits, except at an exact tie in the text
--- (8 decimals ending in 5), where the binary value decides: app.py_fixed7.
+-- A float8 cell (lon, lat, distance_m): Python's digits, from integer arithmetic where that is exact and from
+-- app.py_fixed7 elsewhere (values under 1e-4 or from 1e5, and the rare ones within 1e-3 of a half at the 7th
+-- decimal once multiplied by 10^7).
 create function app.csv_float(v float8) returns text
 language sql immutable parallel safe as $$
   select case when v is null then ''
-              when v < 1e-4 or v >= 4e8 then app.py_fixed7(v)
-              -- most coordinates: 9 decimals or more, where no tie is possible
-              when scale(v::text::numeric) > 8 then rtrim(rtrim(round(v::text::numeric, 7)::text, '0'), '.')
-              when scale(v::text::numeric) <= 7 then v::text
-              when right(v::text, 1) = '5' then app.py_fixed7(v)
-              else rtrim(rtrim(round(v::text::numeric, 7)::text, '0'), '.') end
+              -- Most values (coordinates, distances): v * 10^7 in float8 is within 6e-5 of the exact product
+              -- below 1e5, so away from a half (by more than 1e-3) its rounding is the exact value's, and
+              -- numeric writes the digits; 1.1 -> 0.6 us a value (bench/EXPORTS.md).
+              when abs(v) >= 1e-4 and abs(v) < 1e5 and abs(abs(v) * 1e7 - floor(abs(v) * 1e7) - 0.5) > 1e-3
+              then trim_scale(round(v * 1e7)::bigint::numeric / 10000000)::text
+              else app.py_fixed7(v) end
 $$;
 
 -- A numeric cell (heights, loads, distances, areas: numeric(7,2) to numeric(12,2)), which the Python writer

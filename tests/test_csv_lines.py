@@ -38,19 +38,21 @@ def _floats() -> list[float]:
     values = [
         139.12345675, 139.00390625, 139.01171875, 35.68125, 0.125, 0.0001, 0.00009999, 1e-9, 5e-324, 2.2e-308,
         -0.0, 0.0, -1e-9, -139.12345675, -0.00000005, 0.00000005, 0.00000015, 399999999.99999997,
-        400000000.0, 1e15, 1e300, 139.0, 35.7, 123456789.12345678, 2.5e-8, 7.5e-8,
+        400000000.0, 1e15, 1e300, 139.0, 35.7, 123456789.12345678, 2.5e-8, 7.5e-8, 99999.99999995, 1e5,
+        99999.999999949, 0.00010000000000000005, 0.0001, -0.0001, 12345.00000005, -139.25,
         float("inf"), float("-inf"), float("nan"),
     ]
     # Coordinates as loaders and the demo write them (many decimals, 7, 8 ending in 5), and raw bit patterns.
     for _ in range(3000):
         lon = rng.uniform(122.5, 154.5)
-        values += [lon, round(lon, 7), round(lon, 8), float(f"{lon:.7f}5"), float(f"{lon:.6f}")]
+        values += [lon, round(lon, 7), round(lon, 8), float(f"{lon:.7f}5"), float(f"{lon:.6f}"), -lon,
+                   rng.uniform(0, 5000), rng.uniform(-1e5, 1e5), float(f"{rng.uniform(0, 1e5):.7f}5")]
     values += [_double(rng.getrandbits(64)) for _ in range(2000)]
     return values
 
 
 async def test_float_cells_are_pythons_digits(owner: asyncpg.Connection) -> None:
-    await owner.execute("set extra_float_digits = 1")
+    await owner.execute("set extra_float_digits = 0")  # no setting of the session's changes a cell
     values = _floats()
     got = await owner.fetchval("select array_agg(app.csv_float(v) || ',z' || E'\\r\\n' order by i) "
                                "from unnest($1::float8[]) with ordinality u(v, i)", values)

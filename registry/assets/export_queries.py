@@ -103,8 +103,6 @@ async def csv_lines(conn: asyncpg.Connection, f: SearchFilter, lang: str,
                     limit: int) -> AsyncIterator[list[bytes]]:
     """Every match as CSV lines (UTF-8, CRLF) in the search's order, export.TABLE's cells with Japanese labels
     for `ja`, at most `limit`, `CHUNK` lines at a time."""
-    # Float cells start from float8's shortest text (sql/185), which extra_float_digits >= 1 gives.
-    await conn.execute("set local extra_float_digits = 1")
     cursor = await conn.cursor(CSV_LINES[f.mode], *queries._filter_args(f), limit, None, None,
                                *queries._spatial_args(f), _LABELS_JSON if lang == "ja" else None)
     while rows := await cursor.fetch(CHUNK):
