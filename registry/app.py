@@ -127,8 +127,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     DefineMiddleware(ApiKeyMiddleware, exclude=_OPEN_PATHS),
                     JsonBodyMiddleware, EntityTagMiddleware],
         cors_config=cors_config(settings),
-        # Below 1 KB the compressed body plus its header saves nothing worth the CPU.
-        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024),
+        # Below 1 KB the compressed body plus its header saves nothing worth the CPU. Routes with
+        # opt={"precompressed": True} compress their own answers (registry/exports/answer.py, exports at faster
+        # levels; registry/procurement/summary.py, answers kept compressed per version).
+        compression_config=CompressionConfig(backend="brotli", brotli_gzip_fallback=True, minimum_size=1024,
+                                             exclude_opt_key="precompressed"),
         before_send=[add_request_id, security_headers(settings.public_base_url, web.basemap_origin(settings)),
                      complete_allow, add_wal_position],
         exception_handlers={Exception: exception_to_problem},

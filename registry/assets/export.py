@@ -25,8 +25,8 @@ from registry.assets.labels import LABELS
 from registry.assets.queries import Hit
 from registry.assets.search import SearchFilter
 from registry.exports.answer import file_answer, max_rows, stream_answer
-from registry.exports.table import Column, ExportOptions
-from registry.exports.writers import Outcome, Rows, csv_bytes, csv_pieces
+from registry.exports.table import Column, ExportOptions, Lang
+from registry.exports.writers import Outcome, Rows, csv_bytes, csv_line_pieces, csv_pieces
 from registry.principal import Principal
 
 Layout = Literal["registry", "opendata"]
@@ -117,11 +117,22 @@ def to_csv(hits: Iterable[Hit], encoding: str) -> tuple[bytes, dict[str, str]]:
 
 
 async def _chunks(pool: asyncpg.Pool, principal: Principal | None, flt: SearchFilter, layout: Layout,
-                  counted: Outcome | None = None) -> AsyncIterator[Rows]:
+                  counted: Outcome | None = None, lines: tuple[Lang, int] | None = None) -> AsyncIterator[Rows]:
+    """Chunks of cells; with `lines` (a registry-layout CSV: header language, cap), chunks of the CSV lines the
+    database wrote."""
     async with export_queries.reading_as(pool, principal) as conn:
         if counted is not None:  # the same snapshot as the rows, so the count is theirs
             matched = await export_queries.count(conn, flt)
             counted.rows, counted.truncated = min(matched, counted.cap), matched > counted.cap
+        if lines is not None:
+            # One row past the cap, so writers.capped sees the export cut short; the rest is never read.
+            rows = export_queries.csv_lines(conn, flt, lines[0], lines[1] + 1)
+            first_lines = await anext(rows, None)
+            yield []
+            while first_lines is not None:
+                yield first_lines
+                first_lines = await anext(rows, None)
+            return
         names = await export_queries.municipality_names(conn) if layout == "opendata" else {}
         matches = export_queries.every_match(conn, flt)
         # The statement runs (and the first rows arrive) before the empty primer is handed out, so a failure
@@ -133,22 +144,26 @@ async def _chunks(pool: asyncpg.Pool, principal: Principal | None, flt: SearchFi
             first = await anext(matches, None)
 
 
-async def export(request: Request, flt: SearchFilter, options: ExportOptions, layout: Layout) -> Stream | File:
-    """Every match of a search, in the format asked for. The connection, transaction and principal are in
-    place before the answer starts (the first, empty, chunk), so a database that is down answers 503
-    problem+json, not a cut-off 200."""
+async def export(request: Request, flt: SearchFilter, options: ExportOptions, layout: Layout,
+                 coding: str | None = None) -> Stream | File:
+    """Every match of a search, in the format asked for, compressed with `coding` (answer.coding_for). The
+    connection, transaction and principal are in place before the answer starts (the first, empty, chunk), so a
+    database that is down answers 503 problem+json, not a cut-off 200."""
     columns, name = (OPENDATA, "public_facilities") if layout == "opendata" else (TABLE, "assets")
     if layout == "opendata":
         options = ExportOptions(fmt=options.fmt, encoding=options.encoding, lang="ja")
     cap = max_rows(request)
     streamed = options.fmt == "csv" and options.encoding == "utf-8"
     counted = Outcome(cap=cap) if streamed else None
-    chunks = _chunks(request.app.state.pool, request.user, flt, layout, counted)
+    # A registry-layout CSV is written by the database, a line per asset (export_queries.CSV_LINES).
+    lines = layout == "registry" and options.fmt == "csv"
+    chunks = _chunks(request.app.state.pool, request.user, flt, layout, counted,
+                     (options.lang, cap) if lines else None)
     await anext(chunks)
     if not streamed:
         return await file_answer(request, chunks, columns, options, name, "公共施設一覧" if layout == "opendata"
-                                 else "資産")
+                                 else "資産", lines=lines, coding=coding)
     assert counted is not None
     running = Outcome(cap=cap)
-    pieces = csv_pieces(chunks, columns, options, running)
-    return stream_answer(pieces, counted, options, name)
+    pieces = (csv_line_pieces if lines else csv_pieces)(chunks, columns, options, running)
+    return stream_answer(pieces, counted, options, name, coding)

@@ -19,7 +19,15 @@ from litestar.response import File, Stream
 from registry.assets import export, gpkg
 from registry.assets.search import SearchFilter
 from registry.assets.search_routes import SEARCH_FILTER
-from registry.exports.answer import DESCRIPTION, Encoding, Header, parse_options
+from registry.exports.answer import (
+    DESCRIPTION,
+    PRECOMPRESSED,
+    Encoding,
+    Header,
+    coding_for,
+    file_sent,
+    parse_options,
+)
 from registry.exports.table import ExportOptions
 
 
@@ -34,7 +42,7 @@ def _options(
     return parse_options(f, encoding, header)
 
 
-@get("/v1/assets/export", tags=["search"], media_type="text/csv", dependencies={
+@get("/v1/assets/export", tags=["search"], media_type="text/csv", opt={PRECOMPRESSED: True}, dependencies={
          "flt": SEARCH_FILTER, "options": Provide(_options, sync_to_thread=False)},
      summary="Every match of a catalogue search as one CSV, XLSX, GeoPackage or 公共施設一覧 file",
      description="The filters of GET /v1/assets, no page: every asset the search matches, in its order, as CSV "
@@ -52,11 +60,14 @@ async def export_assets(
                     "公共施設一覧)",
     )] = "registry",
 ) -> Stream | File:
+    coding = coding_for(request)  # the route compresses its own answers (opt PRECOMPRESSED)
     if options.fmt == "gpkg":  # every attribute, whatever the layout (documented: layout is for CSV and XLSX)
         path = await gpkg.write(request.app.state.pool, request.user, flt)
-        return File(path, filename="assets.gpkg", media_type=gpkg.MEDIA_TYPE,
-                    background=BackgroundTask(gpkg.discard, path))
-    return await export.export(request, flt, options, layout)
+        if coding is None:
+            return File(path, filename="assets.gpkg", media_type=gpkg.MEDIA_TYPE,
+                        background=BackgroundTask(gpkg.discard, path))
+        return await file_sent(path, "assets.gpkg", gpkg.MEDIA_TYPE, None, {}, coding)
+    return await export.export(request, flt, options, layout, coding)
 
 
 route_handlers = [export_assets]

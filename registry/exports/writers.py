@@ -134,6 +134,22 @@ async def csv_pieces(chunks: AsyncIterator[Rows], columns: Sequence[Column], opt
         yield encode(_csv_lines([[n] for n in notes]), options.encoding, Outcome(cap=0), 0)
 
 
+async def csv_line_pieces(chunks: AsyncIterator[Rows], columns: Sequence[Column], options: ExportOptions,
+                          outcome: Outcome) -> AsyncIterator[bytes]:
+    """As csv_pieces, from chunks of lines the database wrote already (UTF-8 bytes ending CRLF, the same
+    cells csv_pieces would write: registry/assets/export_queries.CSV_LINES)."""
+    head = _csv_lines([headers_row(columns, options.lang)])
+    yield (b"" if options.encoding == "cp932" else BOM) + encode(head, options.encoding, outcome, 0)
+    line = 1
+    async for chunk in capped(chunks, outcome):
+        body = b"".join(chunk)  # type: ignore[arg-type]
+        yield body if options.encoding == "utf-8" else encode(body.decode(), options.encoding, outcome, line)
+        line += len(chunk)
+    notes = outcome.notes(options.lang)
+    if notes:
+        yield encode(_csv_lines([[n] for n in notes]), options.encoding, Outcome(cap=0), 0)
+
+
 def csv_bytes(rows: Rows, columns: Sequence[Column], options: ExportOptions, outcome: Outcome) -> bytes:
     """A whole CSV of rows already in memory (a page of a listing), as csv_pieces writes it."""
     outcome.rows = len(rows)
@@ -204,9 +220,10 @@ def discard(path: Path) -> None:
 
 
 async def to_file(chunks: AsyncIterator[Rows], columns: Sequence[Column], options: ExportOptions,
-                  outcome: Outcome, name: str, sheet: str) -> Path:
+                  outcome: Outcome, name: str, sheet: str, *, lines: bool = False) -> Path:
     """The whole export written to a temporary file (for XLSX, a zip complete only when closed; for CP932, so
-    the replaced characters are known before the answer's headers): memory holds one chunk."""
+    the replaced characters are known before the answer's headers): memory holds one chunk. `lines`: CSV
+    chunks are lines the database wrote (csv_line_pieces), not cells."""
     path = temporary(f"{name}.{options.fmt}")
     try:
         if options.fmt == "xlsx":
@@ -216,7 +233,8 @@ async def to_file(chunks: AsyncIterator[Rows], columns: Sequence[Column], option
             await asyncio.to_thread(book.close, outcome.notes(options.lang))
         else:
             with path.open("wb") as fh:
-                async for piece in csv_pieces(chunks, columns, options, outcome):
+                pieces = (csv_line_pieces if lines else csv_pieces)(chunks, columns, options, outcome)
+                async for piece in pieces:
                     fh.write(piece)
     except BaseException:
         discard(path)

@@ -10,11 +10,15 @@ from litestar.params import Parameter
 
 from registry import spreadsheet
 from registry.auth.guards import requires
+from registry.exports.answer import PRECOMPRESSED  # the opt key the app's compression middleware skips
 from registry.idempotency import HEADER as IDEMPOTENCY_HEADER
 from registry.negotiation import Format, negotiate
 from registry.pagination import PageRequest, page_request
 from registry.params import parse_uuid
 from registry.procurement import csvio
+from registry.procurement.summary import Encoded
+
+__all__ = ["PRECOMPRESSED"]
 
 TAG = ["procurement"]
 ANY_TENANT = requires("municipality", "prefecture", "admin")
@@ -41,6 +45,17 @@ def wanted_format(request: Request, f: str | None, format_alias: str | None) -> 
     if f is None and format_alias is not None:
         return negotiate(request, format_alias, ("json", "csv"), param="format")
     return negotiate(request, f, ("json", "csv"))
+
+
+def precompressed(request: Request, encoded: Encoded) -> Response:
+    """A JSON answer kept encoded and compressed (summary.Encoded), sent in the form the client accepts, with
+    the headers the compression and ETag middlewares would have set. Its route carries
+    `opt={PRECOMPRESSED: True}`, which the app's compression middleware skips."""
+    coding, body, tag = encoded.form(request.headers.get("accept-encoding", ""))
+    headers = {"ETag": tag}
+    if coding != "identity":
+        headers |= {"Content-Encoding": coding, "Vary": "Accept-Encoding"}
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def csv_answer(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], name: str) -> Response:

@@ -224,8 +224,12 @@ def contracting_release(round_id: str, organiser: Org, facts: TenderFacts, when:
         tag.append("award")
         awards = []
         award_of_lot: dict[str, str] = {}
+        # The contracts of each lot in one pass (a filter per lot was 47 lots x ~900 contracts a national tender).
+        by_lot: dict[str | None, list[Contract]] = {}
+        for c in facts.contracts:
+            by_lot.setdefault(c.lot_id, []).append(c)
         for lot_id, _title in facts.lots:
-            in_lot = [c for c in facts.contracts if c.lot_id == lot_id]
+            in_lot = by_lot.get(lot_id, [])
             if not in_lot:
                 continue
             award_id = f"{facts.tender_id}-award-{lot_id}"

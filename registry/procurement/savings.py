@@ -55,7 +55,7 @@ TENDERED, UNTENDERED = "tendered", "untendered"
 SETTLED = frozenset({"awarded", "contracted", "cancelled", "unsuccessful"})
 
 
-class Baseline(msgspec.Struct, frozen=True):
+class Baseline(msgspec.Struct, frozen=True, gc=False):  # as aggregate.PoolLine
     unit_price_yen: int
     source: str
 
@@ -71,7 +71,7 @@ class LotPrice(msgspec.Struct, frozen=True):
     curve: list[PriceTier] | None = None
 
 
-class Figure(msgspec.Struct):
+class Figure(msgspec.Struct, gc=False):  # as aggregate.PoolLine
     amount_yen: int
     basis: str
     method: str
@@ -80,7 +80,7 @@ class Figure(msgspec.Struct):
     price_basis: str
 
 
-class SavingsRow(msgspec.Struct, omit_defaults=True):
+class SavingsRow(msgspec.Struct, omit_defaults=True, gc=False):  # as aggregate.PoolLine
     level: str
     key: str
     section: str = TENDERED

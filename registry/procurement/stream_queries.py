@@ -15,8 +15,7 @@ import asyncpg
 
 from registry.db.pool import set_principal
 from registry.principal import Principal
-from registry.procurement.models import Need
-from registry.procurement.queries import _NEED, _need
+from registry.procurement.models import PlanNeed
 
 # Rows per round trip of the cursor: 2,000 needs are about 1 MB of OCDS, a few milliseconds to encode.
 CHUNK = 2000
@@ -30,15 +29,20 @@ async def reading_as(pool: asyncpg.Pool, principal: Principal | None) -> AsyncIt
         yield conn
 
 
+# What a planning release shows of each need (models.PlanNeed's fields, in its order).
+_PLAN_NEEDS = """select need_id::text, municipality_code::text, category_code, quantity, baseline_unit_price_yen,
+                        budget_status, version, updated_at
+                   from procurement_needs
+                  where organiser_code = $1 and round_id = $2::uuid and status = 'active'
+                  order by municipality_code, need_id"""
+
+
 async def needs_by_municipality(conn: asyncpg.Connection, organiser: str, round_id: str
-                                ) -> AsyncIterator[list[Need]]:
+                                ) -> AsyncIterator[list[PlanNeed]]:
     """The round's active needs the caller may see, one municipality's at a time, by code (as active_needs)."""
-    current: list[Need] = []
-    async for row in conn.cursor(
-            f"""select {_NEED} from procurement_needs
-                 where organiser_code = $1 and round_id = $2::uuid and status = 'active'
-                 order by municipality_code, need_id""", organiser, round_id, prefetch=CHUNK):
-        need = _need(row)
+    current: list[PlanNeed] = []
+    async for row in conn.cursor(_PLAN_NEEDS, organiser, round_id, prefetch=CHUNK):
+        need = PlanNeed(*row)
         if current and current[0].municipality_code != need.municipality_code:
             yield current
             current = []

@@ -13,17 +13,25 @@ The version is read before anything it guards, in the request's transaction: a w
 between can only make the cached figures newer than their version, never older, and the next version
 replaces them. Concurrent requests for the same entry wait for the one computing it. Entries are few
 (LRU, `KEPT` per kind): a national round's pools take about 10 MB.
+
+The JSON answers made of them (aggregate, savings, what-if) are kept too, encoded and compressed once
+(`Encoded`): compressing the national aggregate (477 KB) cost 71 ms of CPU per request at Litestar's gzip
+level 9 and 15 ms in brotli, against 4 ms for the rest of the request (bench/PROCUREMENT.md, issue 13).
 """
 
 from __future__ import annotations
 
 import asyncio
 import copy
+import gzip
+import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import asyncpg
+import brotli
+from litestar.serialization import encode_json
 
 from registry.principal import Principal
 from registry.procurement import queries, views
@@ -62,6 +70,35 @@ class _Lru:
 
 _pools = _Lru(KEPT)
 _scoped = _Lru(KEPT * 8)
+_answers = _Lru(KEPT * 8)  # at most ~1.5 MB each with their compressed forms: a national savings report
+# As the app's CompressionConfig (registry/app.py): brotli quality 5 in text mode, gzip level 9; below 1 KB
+# nothing is compressed. gzip's mtime is 0, so every worker makes the same bytes and the same ETag.
+MINIMUM_SIZE = 1024
+
+
+class Encoded:
+    """An answer's JSON, and its brotli and gzip forms made when first asked for, each with its ETag (a hash
+    of the bytes sent, as registry/headers.EntityTagMiddleware tags any other answer)."""
+
+    def __init__(self, body: bytes) -> None:
+        self.forms: dict[str, tuple[bytes, str]] = {"identity": (body, self._tag(body))}
+
+    @staticmethod
+    def _tag(body: bytes) -> str:
+        return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+
+    def form(self, accept_encoding: str) -> tuple[str, bytes, str]:
+        """(content coding, bytes, ETag) for an Accept-Encoding header, chosen as Litestar's compression
+        middleware chooses (br, else gzip, else none)."""
+        body = self.forms["identity"][0]
+        coding = "identity"
+        if len(body) >= MINIMUM_SIZE:
+            coding = "br" if "br" in accept_encoding else "gzip" if "gzip" in accept_encoding else "identity"
+        if coding not in self.forms:
+            packed = (brotli.compress(body, mode=brotli.MODE_TEXT, quality=5, lgwin=22) if coding == "br"
+                      else gzip.compress(body, compresslevel=9, mtime=0))
+            self.forms[coding] = (packed, self._tag(packed))
+        return coding, *self.forms[coding]
 
 
 class Scoped:
@@ -88,10 +125,28 @@ async def round_pools(db: asyncpg.Connection, r: Round) -> tuple[str, RoundPools
 
 
 async def scoped(db: asyncpg.Connection, r: Round, principal: Principal) -> tuple[RoundPools, Scoped]:
+    _, rp, seen = await versioned(db, r, principal)
+    return rp, seen
+
+
+async def versioned(db: asyncpg.Connection, r: Round, principal: Principal) -> tuple[tuple, RoundPools, Scoped]:
+    """As `scoped`, with the key of what the caller sees (round, version, scope) for `answer`."""
     version, rp = await round_pools(db, r)
 
     async def compute() -> Scoped:
         baselines = await queries.visible_baselines(db, r.organiser_code, r.round_id)
         return Scoped(baselines, report(rp.inputs(), baselines), views.aggregate(rp, principal))
 
-    return rp, await _scoped.get((r.organiser_code, r.round_id, version, scope_of(principal)), compute)
+    key = (r.organiser_code, r.round_id, version, scope_of(principal))
+    return key, rp, await _scoped.get(key, compute)
+
+
+async def answer(key: tuple, make: Callable[[], Any], *, keep: bool = True) -> Encoded:
+    """The answer `make` returns for `key` (a `versioned` key and what else the answer depends on), encoded
+    as Litestar encodes a route's return value, kept with its compressed forms unless `keep` is false (the
+    32 MB savings detail). An exception (a 409) is raised again each time, never kept."""
+
+    async def compute() -> Encoded:
+        return Encoded(encode_json(make()))
+
+    return await _answers.get(key, compute) if keep else await compute()

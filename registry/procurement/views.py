@@ -23,6 +23,7 @@ from registry.procurement.models import (
     Lot,
     LotRecord,
     Need,
+    PlanNeed,
     PoolSummary,
     Tender,
     TenderRecord,
@@ -156,7 +157,8 @@ def organiser_org(code: str, prefecture_name: str | None) -> ocds.Org:
     return ocds.Org(code, prefecture_name or code)
 
 
-def planning_release(rp: RoundPools, organiser: ocds.Org, own: Sequence[Need], names: Mapping[str, str]
+def planning_release(rp: RoundPools, organiser: ocds.Org, own: Sequence[Need] | Sequence[PlanNeed],
+                     names: Mapping[str, str]
                      ) -> dict[str, Any]:
     """The planning release of one municipality's visible needs in the round (`own`, all of one code)."""
     r = rp.round
