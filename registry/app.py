@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
 
@@ -23,8 +25,9 @@ from registry.applications import routes as application_routes
 from registry.applications import rules_routes as deadline_rule_routes
 from registry.areas import routes as area_routes
 from registry.assets import routes as asset_routes
+from registry.auth import key_cache, session_routes
 from registry.auth import routes as auth_routes
-from registry.auth import session_routes
+from registry.auth.key_cache import KeyCache
 from registry.auth.middleware import ApiKeyMiddleware
 from registry.bodies import EmptyQueryMiddleware, JsonBodyMiddleware
 from registry.boundaries import routes as boundary_routes
@@ -102,6 +105,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
         pool: asyncpg.Pool = await create_pool(settings)
         app.state.pool = pool
+        listening = asyncio.create_task(key_cache.listen(app.state.key_cache, settings.api_database_url)) \
+            if settings.principal_scope == "session" and settings.key_cache_s > 0 else None
         try:
             if settings.replica_api_urls:
                 async with (await ReplicaSet.open(settings)).running() as replicas:
@@ -110,6 +115,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             else:
                 yield
         finally:
+            if listening is not None:
+                listening.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listening
             await pool.close()
 
     ui_assets = create_static_files_router(path=_UI_ASSETS, directories=[swagger_ui_path],
@@ -137,7 +146,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers={Exception: exception_to_problem},
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_body_bytes,
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "key_cache": KeyCache(
+            settings.key_cache_s, settings.rate_key_requests, settings.rate_auth_failures)}),
         signature_namespace={"asyncpg": asyncpg},
     )
     app.asgi_handler = answer_head(app.asgi_handler)

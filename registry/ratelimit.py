@@ -7,7 +7,8 @@ Two budgets, each over a fixed window of `rate_window_s` seconds:
 Both answer 429 problem+json with Retry-After: the seconds left in the window. Litestar's own rate
 limiter keeps one budget in a store it reads and then writes (two workers can both pass at the
 limit); these counters are bumped and read in one statement. A request's count is made by the statement
-that also sets its principal (sql/058, sql/150, registry/auth/middleware.py): no round trip of its own.
+that also sets its principal (sql/058, sql/150, registry/auth/middleware.py): no round trip of its own; a
+request that skips that statement (registry/auth/key_cache.py) is counted by the key's next one (sql/210).
 It is committed before the handler runs, so a failed handler cannot take it back; with
 KYODO_PRINCIPAL_SCOPE=transaction it commits with the handler's work, and a handler that rolls back is
 counted again on its own (registry/db/pool.py). Each

@@ -33,6 +33,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     key statement sets it for the connection's session, committed on its own; GET /v1/assets in two round trips)
     or `transaction` (every setter runs SET LOCAL inside the request's BEGIN ... COMMIT, sql/175: four round trips),
     which a Citus coordinator needs, since it propagates only SET LOCAL to the workers (issue 17)."""
+    key_cache_s: float = 1.0
+    """How long a worker may let a key's requests skip the key statement on a connection that already holds the
+    key's principal (KYODO_KEY_CACHE_S; 0 turns it off): registry/auth/key_cache.py, session scope only. Bounds
+    what a lost revocation notice could leave; a notice received forgets the key at once."""
     statement_timeout_ms: int = 5000
     pool_min: int = 2
     pool_max: int = 10
@@ -93,6 +97,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             replica_max_lag_s=float(env.get("KYODO_REPLICA_MAX_LAG_S", "5")),
             replica_check_s=float(env.get("KYODO_REPLICA_CHECK_S", "0.5")),
             principal_scope=parse_principal_scope(env.get("KYODO_PRINCIPAL_SCOPE", "")),
+            key_cache_s=float(env.get("KYODO_KEY_CACHE_S", "1")),
             statement_timeout_ms=int(env.get("KYODO_STATEMENT_TIMEOUT_MS", "5000")),
             pool_min=int(env.get("KYODO_POOL_MIN", "2")),
             pool_max=int(env.get("KYODO_POOL_MAX", "10")),

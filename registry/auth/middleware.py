@@ -7,7 +7,9 @@ security for the connection's session (sql/058, sql/150). The handler's `db` is 
 keyed read route marked AUTOCOMMIT (the catalogue search) makes two round trips (that statement and its
 query), any other route four (BEGIN and COMMIT around its queries), where a request made nine before
 issue 13. A session request makes one more: the principal is set by a statement of its own after the
-session is found. Since the count commits before the handler runs, a handler that fails still counts.
+session is found. Since the count commits before the handler runs, a handler that fails still counts. A key
+this worker checked in the last second, on a connection that still holds its principal, skips the statement:
+one round trip for the search (registry/auth/key_cache.py says what keeps revocation and rate limits whole).
 
 With KYODO_PRINCIPAL_SCOPE=transaction (a Citus coordinator passes on only SET LOCAL, issue 17) the request
 runs in one transaction begun before that statement, which sets the principal with SET LOCAL (sql/175): a
@@ -29,7 +31,15 @@ from litestar.types import Receive, Scope, Send
 
 from registry import ratelimit
 from registry.auth import keys, queries, replica_entry, sessions
-from registry.db.pool import is_gone, mark_principal_in_session, request_connection, set_principal
+from registry.auth.key_cache import KeyCache
+from registry.db.pool import (
+    holds_key,
+    is_gone,
+    mark_principal_in_session,
+    note_key_principal,
+    request_connection,
+    set_principal,
+)
 from registry.i18n import SCOPE_KEY, tr
 from registry.problems import Forbidden, is_unavailable
 from registry.settings import Settings
@@ -73,6 +83,24 @@ def _session_ended() -> NotAuthorizedException:
                             "in again with your API key."))
 
 
+async def _enter_in_session(scope: Scope, conn: asyncpg.Connection, tenant: str, digest: bytes,
+                            key_bucket: str) -> queries.Entry:
+    """Session scope: what this worker remembers of the key, when the connection already holds its principal
+    (registry/auth/key_cache.py), else the key statement, which also counts the requests let through since."""
+    cache: KeyCache = scope["app"].state.key_cache
+    entry = cache.admit(digest, holds_key(conn))
+    if entry is not None:
+        return entry
+    settings: Settings = scope["app"].state.settings
+    mark_principal_in_session(conn)
+    entry = await queries.enter_with_key(conn, tenant, digest, ratelimit.failures_bucket(scope), key_bucket,
+                                         settings.rate_window_s, hits=1 + cache.take_pending(digest))
+    if entry.principal is not None:
+        note_key_principal(conn, entry.principal.key_id)
+    cache.remember(digest, entry)
+    return entry
+
+
 class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if should_bypass_middleware(exclude_http_methods=self.exclude_http_methods,
@@ -94,10 +122,10 @@ class ApiKeyMiddleware(AbstractAuthenticationMiddleware):
         async with request_connection(pool, scope, sets_own_principal=True) as held:  # type: ignore[arg-type]
             if in_transaction:
                 await held.begin()
+                entry = await queries.enter_with_key(held.conn, tenant, digest, ratelimit.failures_bucket(scope),
+                                                     key_bucket, settings.rate_window_s, scope="transaction")
             else:
-                mark_principal_in_session(held.conn)
-            entry = await queries.enter_with_key(held.conn, tenant, digest, ratelimit.failures_bucket(scope),
-                                                 key_bucket, settings.rate_window_s, scope=settings.principal_scope)
+                entry = await _enter_in_session(scope, held.conn, tenant, digest, key_bucket)
             try:
                 ratelimit.enforce(settings, entry.failures, entry.requests, entry.retry_after)
                 if entry.principal is None:

@@ -40,7 +40,7 @@ class Entry(msgspec.Struct, frozen=True):
 _ENTER = """
 select r.failures, r.requests, r.retry_after, k.key_id, k.role, k.tenant_code, k.prefecture_code, k.name,
        k.lang
-  from app.count_request($3, $4, $5) r
+  from app.count_request($3, $4, $5, $6) r
   left join app.{function}($1, $2) k on true
 """
 _ENTER_IN = {"session": _ENTER.format(function="enter_session_with_key"),
@@ -48,10 +48,10 @@ _ENTER_IN = {"session": _ENTER.format(function="enter_session_with_key"),
 
 
 async def enter_with_key(db: asyncpg.Connection, tenant: str, digest: bytes, failures_bucket: str,
-                         key_bucket: str, window_s: int, *, scope: str = "session") -> Entry:
+                         key_bucket: str, window_s: int, *, scope: str = "session", hits: int = 1) -> Entry:
     """The key's principal, set for row security on this connection (`scope`: Settings.principal_scope), and
-    the counts."""
-    r = await db.fetchrow(_ENTER_IN[scope], tenant, digest, failures_bucket, key_bucket, window_s)
+    the counts after adding `hits` requests (this one and those registry/auth/key_cache.py let through)."""
+    r = await db.fetchrow(_ENTER_IN[scope], tenant, digest, failures_bucket, key_bucket, window_s, hits)
     principal = Principal(r["key_id"], r["role"], r["tenant_code"], r["prefecture_code"], r["name"]) \
         if r["key_id"] is not None else None
     return Entry(principal, r["failures"], r["requests"], r["retry_after"], r["lang"])

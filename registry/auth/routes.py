@@ -48,6 +48,7 @@ async def revoke_key(request: Request, db: asyncpg.Connection, key_id: str) -> K
     revoked = await queries.revoke_key(db, parse_uuid(key_id, "key_id"))
     if not delegation.may_manage(request.user, revoked):  # row security agreed; the code checks it again
         raise NotFound(tr("No key {key_id} among those your key may manage.", key_id=key_id))
+    request.app.state.key_cache.forget(revoked.key_id)  # this worker at once; the others by sql/210's notice
     return revoked
 
 
@@ -57,6 +58,7 @@ async def change_key(request: Request, db: asyncpg.Connection, key_id: str, data
     changed = await queries.set_key_language(db, parse_uuid(key_id, "key_id"), data.lang)
     if not delegation.may_manage(request.user, changed):  # row security agreed; the code checks it again
         raise NotFound(tr("No key {key_id} among those your key may manage.", key_id=key_id))
+    request.app.state.key_cache.forget(changed.key_id)
     return changed
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from contextvars import ContextVar, Token
+from weakref import WeakKeyDictionary
 
 import asyncpg
 from litestar import Request
@@ -32,6 +33,10 @@ select set_config('app.role', '', false), set_config('app.tenant_code', '', fals
 # Backends (by pid) whose session may hold a request's principal (app.enter_session_with_key, sql/150).
 # A pid of a closed connection left here costs its successor one needless clearing, never a leak.
 _PRINCIPAL_IN_SESSION: set[int] = set()
+# Connections (the physical ones, so a reconnect under the same pid never inherits an entry) whose session holds
+# the principal of the key with this id, set by the key statement: registry/auth/key_cache.py lets a request of
+# that key on such a connection skip the statement. Any other setting or clearing of the principal drops it.
+_HOLDS_KEY: WeakKeyDictionary[asyncpg.Connection, str] = WeakKeyDictionary()
 # True only while the key middleware acquires: it sets the principal itself in its first statement.
 _SETS_OWN_PRINCIPAL: ContextVar[bool] = ContextVar("kyodo_sets_own_principal", default=False)
 
@@ -57,6 +62,7 @@ async def _forget_principal(conn: asyncpg.Connection) -> None:
         return
     pid = conn.get_server_pid()
     if pid in _PRINCIPAL_IN_SESSION:
+        _HOLDS_KEY.pop(_physical(conn), None)
         await conn.execute(_FORGET_PRINCIPAL)
         _PRINCIPAL_IN_SESSION.discard(pid)
 
@@ -100,7 +106,24 @@ async def set_principal(conn: asyncpg.Connection, principal: Principal | None, *
 
 def mark_principal_in_session(conn: asyncpg.Connection) -> None:
     """Called before a statement sets a principal for the session: the next other user clears it."""
+    _HOLDS_KEY.pop(_physical(conn), None)
     _PRINCIPAL_IN_SESSION.add(conn.get_server_pid())
+
+
+def note_key_principal(conn: asyncpg.Connection, key_id: str) -> None:
+    """The key statement has set this key's principal for the connection's session, and it committed."""
+    _HOLDS_KEY[_physical(conn)] = key_id
+
+
+def holds_key(conn: asyncpg.Connection) -> str | None:
+    """The id of the key whose principal the connection's session holds, if a key statement set it."""
+    return _HOLDS_KEY.get(_physical(conn))
+
+
+def _physical(conn: asyncpg.Connection) -> asyncpg.Connection:
+    """The connection behind a pool's proxy: asyncpg makes a new proxy per acquire, and a new connection (with a
+    session of its own) when it reconnects."""
+    return getattr(conn, "_con", None) or conn
 
 
 @asynccontextmanager
