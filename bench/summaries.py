@@ -115,7 +115,7 @@ async def reads(pool: asyncpg.Pool) -> None:
         args = (z, x, y, None, None, None)
         if z < tile_queries.DETAIL_ZOOM:
             t_old, a_old = await _timed(pool, carrier, _OLD_TILE_CELLS, *args, runs=16)
-            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, runs=16)
+            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, z, x, y, None, runs=16)
             _, [[n_old]] = await _timed(pool, carrier, _CATALOGUE_TOTAL, z, x, y, runs=8)  # type: ignore[misc]
             _, [[n_new]] = await _timed(pool, carrier, _SUMMARY_TOTAL, z, x, y, runs=8)  # type: ignore[misc]
             size_old = len(a_old[0][0] or b"") / 1000  # type: ignore[index]
@@ -131,7 +131,7 @@ async def reads(pool: asyncpg.Pool) -> None:
         x, y = _tile(139.76, 35.68, z)
         args = (z, x, y, ["rooftop", "streetlight"], ["offered", "on_request"], None)
         t_old, a_old = await _timed(pool, carrier, _OLD_TILE_CELLS, *args, runs=16)
-        t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, runs=16)
+        t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS_FILTERED, *args, runs=16)
         size_old, size = len(a_old[0][0] or b"") / 1000, len(a_new[0][0] or b"") / 1000  # type: ignore[index]
         print(f"{f'tile {z}/{x}/{y} 2 categories, 2 avail.':34} {_p(t_old)} {_p(t_new)}  {'':15} {size_old:7.1f} "
               f"{size:7.1f}")
