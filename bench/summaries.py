@@ -3,6 +3,7 @@
 Run by hand, never as a test (see bench/SUMMARIES.md):
 
     .venv/bin/registry demo && .venv/bin/python bench/summaries.py
+    SLOT_WRITES=1 .venv/bin/python bench/summaries.py     # only the tile-cell writers with and without sql/192
 
 1. Reads: p50 and p95 of statistics by prefecture and Tokyo's coverage, the old catalogue scan and the
    summary query side by side, 8 connections at once as a carrier (the API role, row security on), checking
@@ -243,6 +244,54 @@ async def bulk(owner: asyncpg.Connection, n: int = 100_000, rounds: int = 2) -> 
     print(f"{'insert':44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
 
 
+# sql/192's edit of the four tile-cell writers, undone inside a rolled-back transaction to time the writers
+# without the packed slots in the same run.
+_SLOT_EDITS = (
+    ("array_agg(n::int) as counts, array_agg((n::int << 7) | app.tile_pair(category, availability)) as slots, ",
+     "array_agg(n::int) as counts, "),
+    ("n, top_category, top_availability, slots)", "n, top_category, top_availability)"),
+    ("limit 1),\n       k.slots\n  from keyed k", "limit 1)\n  from keyed k"),
+)
+_WRITERS = """select pg_get_functiondef(p.oid) from pg_proc p where p.pronamespace = 'app'::regnamespace
+                and p.proname in ('tile_cells_inserted', 'tile_cells_updated', 'tile_cells_deleted',
+                                  'tile_cells_rebuild')"""
+
+
+async def slot_writes(owner: asyncpg.Connection, rounds: int = 2, n: int = 300) -> None:
+    """The tile-cell writers with and without sql/192's packed slots, interleaved, each in a rolled-back
+    transaction: n single-row inserts (the row trigger, as the API writes) and the rebuild of the whole summary
+    (app.tile_cells_rebuild, the migration's backfill)."""
+    print(f"\n{'tile-cell writers (s, rolled back)':44} {'no slots':>12} {'slots':>8}")
+    times: dict[str, dict[bool, list[float]]] = {"inserts": {False: [], True: []}, "rebuild": {False: [], True: []}}
+    for _ in range(rounds):
+        for slots in (False, True):
+            for what in times:
+                tr = owner.transaction()
+                await tr.start()
+                if not slots:
+                    await owner.execute("alter table asset_tile_cells drop constraint asset_tile_cells_slots_known, "
+                                        "alter column slots drop not null")
+                    for [definition] in await owner.fetch(_WRITERS):
+                        for new, old in _SLOT_EDITS:
+                            definition = definition.replace(new, old)
+                        await owner.execute(definition)
+                t = time.perf_counter()
+                if what == "rebuild":
+                    await owner.execute("select app.tile_cells_rebuild()")
+                else:
+                    for i in range(n):
+                        await owner.execute(
+                            "insert into assets (municipality_code, source_id, category, name, geom, availability) "
+                            "values ('131016', $1, 'streetlight', 'bench', "
+                            "ST_SetSRID(ST_MakePoint($2, $3), 4326), 'offered')",
+                            f"bench-s-{i}", 139.74 + (i % 50) * 0.0007, 35.68 + (i // 50) * 0.0009)
+                times[what][slots].append(time.perf_counter() - t)
+                await tr.rollback()
+    for what, by in times.items():
+        label = f"{n} single-row inserts" if what == "inserts" else "app.tile_cells_rebuild()"
+        print(f"{label:44} {min(by[False]):12.2f} {min(by[True]):8.2f}")
+
+
 async def main() -> None:
     url = os.environ.get("DATABASE_URL") or Cluster.default().url()
     owner = await asyncpg.connect(url)
@@ -255,6 +304,9 @@ async def main() -> None:
               f"{await owner.fetchval('select count(*) from area_coverage_log'):,} coverage, "
               f"{await owner.fetchval('select count(*) from asset_tile_cells'):,} tile cells; "
               f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
+        if os.environ.get("SLOT_WRITES"):
+            await slot_writes(owner)
+            return
         await reads(pool)
         await writes(owner, api)
         await trigger_times(owner, url)
