@@ -4,6 +4,7 @@ Run by hand, never as a test (see bench/SUMMARIES.md):
 
     .venv/bin/registry demo && .venv/bin/python bench/summaries.py
     SLOT_WRITES=1 .venv/bin/python bench/summaries.py     # only the tile-cell writers with and without sql/192
+    BEFORE=/tmp/before .venv/bin/python bench/summaries.py  # only the low-zoom tiles alone, that checkout's and this
 
 1. Reads: p50 and p95 of statistics by prefecture and Tokyo's coverage, the old catalogue scan and the
    summary query side by side, 8 connections at once as a carrier (the API role, row security on), checking
@@ -24,6 +25,7 @@ import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
 
@@ -292,6 +294,54 @@ async def slot_writes(owner: asyncpg.Connection, rounds: int = 2, n: int = 300) 
         print(f"{label:44} {min(by[False]):12.2f} {min(by[True]):8.2f}")
 
 
+def _cpu(pid: int) -> float:
+    """A backend's user + system CPU seconds so far (/proc/<pid>/stat, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _old_tile_cells(checkout: Path) -> str:
+    before = (checkout / "registry/assets/tile_queries.py").read_text()
+    return before.split('TILE_CELLS = """', 1)[1].split('"""', 1)[0]
+
+
+async def tile_cpu(api: asyncpg.Connection, old_sql: str, rounds: int = 30) -> None:
+    """The low-zoom tile statements before and after sql/192, per reader: backend CPU per tile (steadier than
+    the wall clock on a shared machine) and the median wall clock, interleaved, checking equal bytes. old_sql is
+    the statement before (read from the BEFORE checkout's registry/assets/tile_queries.py)."""
+    readers = {"carrier": ("carrier", "docomo", None), "municipality": ("municipality", "131016", "130001"),
+               "prefecture": ("prefecture", "130001", "130001"), "admin": ("admin", "admin", None)}
+    pid = api.get_server_pid()
+    filters = [(None, None), (["rooftop", "streetlight"], ["offered", "on_request"])]
+    print(f"\n{'tile alone, ' + str(rounds) + ' runs each':36} {'reader':12} {'CPU ms old':>10} {'new':>6} "
+          f"{'wall old':>9} {'new':>6} same")
+    for z in (4, 7, 9, 11):
+        x, y = _tile(139.76, 35.68, z)
+        for categories, availabilities in filters:
+            for who, principal in readers.items():
+                cpu: dict[bool, float] = {False: 0.0, True: 0.0}
+                wall: dict[bool, list[float]] = {False: [], True: []}
+                out: dict[bool, bytes] = {}
+                for _ in range(rounds):
+                    for new in (False, True):
+                        if new and categories is None:
+                            sql, args = tile_queries.TILE_CELLS, (z, x, y, None)
+                        elif new:
+                            sql, args = tile_queries.TILE_CELLS_FILTERED, (z, x, y, categories, availabilities, None)
+                        else:
+                            sql, args = old_sql, (z, x, y, categories, availabilities, None)
+                        async with api.transaction():
+                            await api.execute("select app.set_local_principal($1, $2, $3, 'bench')", *principal)
+                            c, t = _cpu(pid), time.perf_counter()
+                            out[new] = await api.fetchval(sql, *args)
+                            wall[new].append((time.perf_counter() - t) * 1000)
+                            cpu[new] += _cpu(pid) - c
+                label = f"{z}/{x}/{y}" + (" 2 categories, 2 avail." if categories else "")
+                print(f"{label:36} {who:12} {cpu[False] / rounds * 1000:10.1f} {cpu[True] / rounds * 1000:6.1f} "
+                      f"{statistics.median(wall[False]):9.1f} {statistics.median(wall[True]):6.1f} "
+                      f"{out[False] == out[True]}", flush=True)
+
+
 async def main() -> None:
     url = os.environ.get("DATABASE_URL") or Cluster.default().url()
     owner = await asyncpg.connect(url)
@@ -304,6 +354,10 @@ async def main() -> None:
               f"{await owner.fetchval('select count(*) from area_coverage_log'):,} coverage, "
               f"{await owner.fetchval('select count(*) from asset_tile_cells'):,} tile cells; "
               f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
+        if os.environ.get("BEFORE"):
+            await tile_cpu(api, _old_tile_cells(Path(os.environ["BEFORE"])))
+            print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            return
         if os.environ.get("SLOT_WRITES"):
             await slot_writes(owner)
             return
