@@ -249,7 +249,7 @@ async def bulk(owner: asyncpg.Connection, n: int = 100_000, rounds: int = 2) -> 
 # sql/192's edit of the four tile-cell writers, undone inside a rolled-back transaction to time the writers
 # without the packed slots in the same run.
 _SLOT_EDITS = (
-    ("array_agg(n::int) as counts, array_agg((n::int << 7) | app.tile_pair(category, availability)) as slots, ",
+    ("array_agg(n::int) as counts, array_agg((n::bigint << 7) | app.tile_pair(category, availability)) as slots, ",
      "array_agg(n::int) as counts, "),
     ("n, top_category, top_availability, slots)", "n, top_category, top_availability)"),
     ("limit 1),\n       k.slots\n  from keyed k", "limit 1)\n  from keyed k"),

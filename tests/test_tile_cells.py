@@ -144,7 +144,7 @@ async def test_low_zoom_tiles_equal_a_clustering_of_the_catalogue(owner: asyncpg
     # Every row's packed slots (sql/192) are its three arrays, slot for slot, after the triggers and the rebuild.
     unpacked = """select count(*) from asset_tile_cells l
                    where l.slots is distinct from array(
-                     select (u.n << 7) | ((array_position(app.tile_categories(), u.c) - 1) << 3)
+                     select (u.n::bigint << 7) | ((array_position(app.tile_categories(), u.c) - 1) << 3)
                             | (array_position(app.tile_availabilities(), u.a) - 1)
                        from unnest(l.categories, l.availabilities, l.counts) with ordinality u(c, a, n, i)
                       order by u.i)"""

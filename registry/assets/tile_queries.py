@@ -67,13 +67,13 @@ select ST_AsMVT(t, 'assets', 4096, 'geom') from (
 """
 
 # With a category or availability filter each row's matching slots count, so every row is opened: its
-# `slots` (sql/192), one int array of (count << 7) | (category index << 3) | availability index, indexes into
+# `slots` (sql/192), one bigint array of (count << 7) | (category index << 3) | availability index, indexes into
 # app.tile_categories() / app.tile_availabilities() in C order. The filter becomes two bit masks; the slots
 # that pass are summed per cell and category and per cell and availability in one hash aggregate, and each
 # cell's most common value is the max of sum * 16 + (15 - index) (* 8 + 7 - index for availabilities): the
 # largest sum, ties to the lower index, the first by name in C order, as the unfiltered tile breaks them.
-# A filtered zoom-9 tile over Tokyo read by the owner: 19.6 -> 10.1 ms alone, same bytes (the lateral
-# aggregate over three parallel arrays per row before, bench/SUMMARIES.md).
+# A filtered zoom-9 tile over Tokyo alone: 19.7-22.0 -> 13.0-14.0 ms of backend CPU for the four readers, same
+# bytes (a lateral aggregate over each row's three parallel arrays before; bench/SUMMARIES.md, sql/192).
 TILE_CELLS_FILTERED = """
 with m as (
   select case when $4::text[] is null then -1
@@ -86,13 +86,13 @@ with m as (
 s as (
   select (((l.y << 6) | (l.cell >> 6)) >> (l.z - $1)) & 63 as cy,
          (((l.x << 6) | (l.cell & 63)) >> (l.z - $1)) & 63 as cx,
-         v >> 7 as n, (v >> 3) & 15 as c, v & 7 as a
+         v >> 7 as n, ((v >> 3) & 15)::int as c, (v & 7)::int as a
     from asset_tile_cells l cross join m cross join unnest(l.slots) v
    where l.z = greatest($1, 4)
      and l.x between $2 << (greatest($1, 4) - $1) and (($2 + 1) << (greatest($1, 4) - $1)) - 1
      and l.y between $3 << (greatest($1, 4) - $1) and (($3 + 1) << (greatest($1, 4) - $1)) - 1
      and ($6::text is null or l.prefecture = $6)
-     and (m.cm >> ((v >> 3) & 15)) & 1 = 1 and (m.am >> (v & 7)) & 1 = 1),
+     and (m.cm >> ((v >> 3) & 15)::int) & 1 = 1 and (m.am >> (v & 7)::int) & 1 = 1),
 g as (select cy, cx, c, a, sum(n)::int as n from s group by grouping sets ((cy, cx, c), (cy, cx, a))),
 k as (
   select cy, cx, sum(n) filter (where c is not null) as n,
