@@ -259,12 +259,15 @@ _WRITERS = """select pg_get_functiondef(p.oid) from pg_proc p where p.pronamespa
                                   'tile_cells_rebuild')"""
 
 
-async def slot_writes(owner: asyncpg.Connection, rounds: int = 2, n: int = 300) -> None:
+async def slot_writes(owner: asyncpg.Connection, rounds: int = 3, n: int = 300) -> None:
     """The tile-cell writers with and without sql/192's packed slots, interleaved, each in a rolled-back
     transaction: n single-row inserts (the row trigger, as the API writes) and the rebuild of the whole summary
     (app.tile_cells_rebuild, the migration's backfill)."""
-    print(f"\n{'tile-cell writers (s, rolled back)':44} {'no slots':>12} {'slots':>8}")
+    print(f"\n{'tile-cell writers (s, rolled back; best of ' + str(rounds) + ')':44} {'no slots':>12} {'slots':>8} "
+          f"{'CPU no slots':>13} {'slots':>8}")
     times: dict[str, dict[bool, list[float]]] = {"inserts": {False: [], True: []}, "rebuild": {False: [], True: []}}
+    cpu: dict[str, dict[bool, list[float]]] = {"inserts": {False: [], True: []}, "rebuild": {False: [], True: []}}
+    pid = owner.get_server_pid()
     for _ in range(rounds):
         for slots in (False, True):
             for what in times:
@@ -277,7 +280,7 @@ async def slot_writes(owner: asyncpg.Connection, rounds: int = 2, n: int = 300) 
                         for new, old in _SLOT_EDITS:
                             definition = definition.replace(new, old)
                         await owner.execute(definition)
-                t = time.perf_counter()
+                t, c = time.perf_counter(), _cpu(pid)
                 if what == "rebuild":
                     await owner.execute("select app.tile_cells_rebuild()")
                 else:
@@ -288,10 +291,12 @@ async def slot_writes(owner: asyncpg.Connection, rounds: int = 2, n: int = 300) 
                             "ST_SetSRID(ST_MakePoint($2, $3), 4326), 'offered')",
                             f"bench-s-{i}", 139.74 + (i % 50) * 0.0007, 35.68 + (i // 50) * 0.0009)
                 times[what][slots].append(time.perf_counter() - t)
+                cpu[what][slots].append(_cpu(pid) - c)
                 await tr.rollback()
     for what, by in times.items():
         label = f"{n} single-row inserts" if what == "inserts" else "app.tile_cells_rebuild()"
-        print(f"{label:44} {min(by[False]):12.2f} {min(by[True]):8.2f}")
+        print(f"{label:44} {min(by[False]):12.2f} {min(by[True]):8.2f} {min(cpu[what][False]):13.2f} "
+              f"{min(cpu[what][True]):8.2f}")
 
 
 def _cpu(pid: int) -> float:
