@@ -115,8 +115,6 @@ async def tile(db: asyncpg.Connection, z: int, x: int, y: int, f: SearchFilter, 
     return await db.fetchval(TILE, z, x, y, f.categories, f.availabilities, f.prefecture, max_features) or b""
 
 
-
-
 def cells_query(z: int, x: int, y: int, f: SearchFilter) -> tuple[str, tuple[object, ...]]:
     """The statement and arguments of a tile below DETAIL_ZOOM: the filtered one only when a category or
     availability filter needs the slots."""
