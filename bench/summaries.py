@@ -3,6 +3,8 @@
 Run by hand, never as a test (see bench/SUMMARIES.md):
 
     .venv/bin/registry demo && .venv/bin/python bench/summaries.py
+    SLOT_WRITES=1 .venv/bin/python bench/summaries.py     # only the tile-cell writers with and without sql/192
+    BEFORE=/tmp/before .venv/bin/python bench/summaries.py  # only the low-zoom tiles alone, that checkout's and this
 
 1. Reads: p50 and p95 of statistics by prefecture and Tokyo's coverage, the old catalogue scan and the
    summary query side by side, 8 connections at once as a carrier (the API role, row security on), checking
@@ -23,6 +25,7 @@ import os
 import statistics
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import asyncpg
 
@@ -115,7 +118,7 @@ async def reads(pool: asyncpg.Pool) -> None:
         args = (z, x, y, None, None, None)
         if z < tile_queries.DETAIL_ZOOM:
             t_old, a_old = await _timed(pool, carrier, _OLD_TILE_CELLS, *args, runs=16)
-            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, runs=16)
+            t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, z, x, y, None, runs=16)
             _, [[n_old]] = await _timed(pool, carrier, _CATALOGUE_TOTAL, z, x, y, runs=8)  # type: ignore[misc]
             _, [[n_new]] = await _timed(pool, carrier, _SUMMARY_TOTAL, z, x, y, runs=8)  # type: ignore[misc]
             size_old = len(a_old[0][0] or b"") / 1000  # type: ignore[index]
@@ -131,7 +134,7 @@ async def reads(pool: asyncpg.Pool) -> None:
         x, y = _tile(139.76, 35.68, z)
         args = (z, x, y, ["rooftop", "streetlight"], ["offered", "on_request"], None)
         t_old, a_old = await _timed(pool, carrier, _OLD_TILE_CELLS, *args, runs=16)
-        t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS, *args, runs=16)
+        t_new, a_new = await _timed(pool, carrier, tile_queries.TILE_CELLS_FILTERED, *args, runs=16)
         size_old, size = len(a_old[0][0] or b"") / 1000, len(a_new[0][0] or b"") / 1000  # type: ignore[index]
         print(f"{f'tile {z}/{x}/{y} 2 categories, 2 avail.':34} {_p(t_old)} {_p(t_new)}  {'':15} {size_old:7.1f} "
               f"{size:7.1f}")
@@ -243,6 +246,107 @@ async def bulk(owner: asyncpg.Connection, n: int = 100_000, rounds: int = 2) -> 
     print(f"{'insert':44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
 
 
+# sql/192's edit of the four tile-cell writers, undone inside a rolled-back transaction to time the writers
+# without the packed slots in the same run.
+_SLOT_EDITS = (
+    ("array_agg(n::int) as counts, array_agg((n::bigint << 7) | app.tile_pair(category, availability)) as slots, ",
+     "array_agg(n::int) as counts, "),
+    ("n, top_category, top_availability, slots)", "n, top_category, top_availability)"),
+    ("limit 1),\n       k.slots\n  from keyed k", "limit 1)\n  from keyed k"),
+)
+_WRITERS = """select pg_get_functiondef(p.oid) from pg_proc p where p.pronamespace = 'app'::regnamespace
+                and p.proname in ('tile_cells_inserted', 'tile_cells_updated', 'tile_cells_deleted',
+                                  'tile_cells_rebuild')"""
+
+
+async def slot_writes(owner: asyncpg.Connection, rounds: int = 3, n: int = 300) -> None:
+    """The tile-cell writers with and without sql/192's packed slots, interleaved, each in a rolled-back
+    transaction: n single-row inserts (the row trigger, as the API writes) and the rebuild of the whole summary
+    (app.tile_cells_rebuild, the migration's backfill)."""
+    print(f"\n{'tile-cell writers (s, rolled back; best of ' + str(rounds) + ')':44} {'no slots':>12} {'slots':>8} "
+          f"{'CPU no slots':>13} {'slots':>8}")
+    times: dict[str, dict[bool, list[float]]] = {"inserts": {False: [], True: []}, "rebuild": {False: [], True: []}}
+    cpu: dict[str, dict[bool, list[float]]] = {"inserts": {False: [], True: []}, "rebuild": {False: [], True: []}}
+    pid = owner.get_server_pid()
+    for _ in range(rounds):
+        for slots in (False, True):
+            for what in times:
+                tr = owner.transaction()
+                await tr.start()
+                if not slots:
+                    await owner.execute("alter table asset_tile_cells drop constraint asset_tile_cells_slots_known, "
+                                        "alter column slots drop not null")
+                    for [definition] in await owner.fetch(_WRITERS):
+                        for new, old in _SLOT_EDITS:
+                            definition = definition.replace(new, old)
+                        await owner.execute(definition)
+                t, c = time.perf_counter(), _cpu(pid)
+                if what == "rebuild":
+                    await owner.execute("select app.tile_cells_rebuild()")
+                else:
+                    for i in range(n):
+                        await owner.execute(
+                            "insert into assets (municipality_code, source_id, category, name, geom, availability) "
+                            "values ('131016', $1, 'streetlight', 'bench', "
+                            "ST_SetSRID(ST_MakePoint($2, $3), 4326), 'offered')",
+                            f"bench-s-{i}", 139.74 + (i % 50) * 0.0007, 35.68 + (i // 50) * 0.0009)
+                times[what][slots].append(time.perf_counter() - t)
+                cpu[what][slots].append(_cpu(pid) - c)
+                await tr.rollback()
+    for what, by in times.items():
+        label = f"{n} single-row inserts" if what == "inserts" else "app.tile_cells_rebuild()"
+        print(f"{label:44} {min(by[False]):12.2f} {min(by[True]):8.2f} {min(cpu[what][False]):13.2f} "
+              f"{min(cpu[what][True]):8.2f}")
+
+
+def _cpu(pid: int) -> float:
+    """A backend's user + system CPU seconds so far (/proc/<pid>/stat, in clock ticks)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _old_tile_cells(checkout: Path) -> str:
+    before = (checkout / "registry/assets/tile_queries.py").read_text()
+    return before.split('TILE_CELLS = """', 1)[1].split('"""', 1)[0]
+
+
+async def tile_cpu(api: asyncpg.Connection, old_sql: str, rounds: int = 30) -> None:
+    """The low-zoom tile statements before and after sql/192, per reader: backend CPU per tile (steadier than
+    the wall clock on a shared machine) and the median wall clock, interleaved, checking equal bytes. old_sql is
+    the statement before (read from the BEFORE checkout's registry/assets/tile_queries.py)."""
+    readers = {"carrier": ("carrier", "docomo", None), "municipality": ("municipality", "131016", "130001"),
+               "prefecture": ("prefecture", "130001", "130001"), "admin": ("admin", "admin", None)}
+    pid = api.get_server_pid()
+    filters = [(None, None), (["rooftop", "streetlight"], ["offered", "on_request"])]
+    print(f"\n{'tile alone, ' + str(rounds) + ' runs each':36} {'reader':12} {'CPU ms old':>10} {'new':>6} "
+          f"{'wall old':>9} {'new':>6} same")
+    for z in (4, 7, 9, 11):
+        x, y = _tile(139.76, 35.68, z)
+        for categories, availabilities in filters:
+            for who, principal in readers.items():
+                cpu: dict[bool, float] = {False: 0.0, True: 0.0}
+                wall: dict[bool, list[float]] = {False: [], True: []}
+                out: dict[bool, bytes] = {}
+                for _ in range(rounds):
+                    for new in (False, True):
+                        if new and categories is None:
+                            sql, args = tile_queries.TILE_CELLS, (z, x, y, None)
+                        elif new:
+                            sql, args = tile_queries.TILE_CELLS_FILTERED, (z, x, y, categories, availabilities, None)
+                        else:
+                            sql, args = old_sql, (z, x, y, categories, availabilities, None)
+                        async with api.transaction():
+                            await api.execute("select app.set_local_principal($1, $2, $3, 'bench')", *principal)
+                            c, t = _cpu(pid), time.perf_counter()
+                            out[new] = await api.fetchval(sql, *args)
+                            wall[new].append((time.perf_counter() - t) * 1000)
+                            cpu[new] += _cpu(pid) - c
+                label = f"{z}/{x}/{y}" + (" 2 categories, 2 avail." if categories else "")
+                print(f"{label:36} {who:12} {cpu[False] / rounds * 1000:10.1f} {cpu[True] / rounds * 1000:6.1f} "
+                      f"{statistics.median(wall[False]):9.1f} {statistics.median(wall[True]):6.1f} "
+                      f"{out[False] == out[True]}", flush=True)
+
+
 async def main() -> None:
     url = os.environ.get("DATABASE_URL") or Cluster.default().url()
     owner = await asyncpg.connect(url)
@@ -255,6 +359,13 @@ async def main() -> None:
               f"{await owner.fetchval('select count(*) from area_coverage_log'):,} coverage, "
               f"{await owner.fetchval('select count(*) from asset_tile_cells'):,} tile cells; "
               f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}\n")
+        if os.environ.get("BEFORE"):
+            await tile_cpu(api, _old_tile_cells(Path(os.environ["BEFORE"])))
+            print(f"\nload average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+            return
+        if os.environ.get("SLOT_WRITES"):
+            await slot_writes(owner)
+            return
         await reads(pool)
         await writes(owner, api)
         await trigger_times(owner, url)
