@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
 import asyncpg
 import pytest
@@ -129,7 +130,7 @@ async def test_only_an_admin_defers_and_only_on_an_empty_catalogue(owner: asyncp
 
 
 class _Recording(asyncpg.Connection):  # a real connection that notes which index it was asked to build
-    built: list[tuple[int, str]] = []
+    built: ClassVar[list[tuple[int, str]]] = []
 
     async def fetchval(self, query: str, *args: object, **kwargs: object) -> object:
         if "loader_restore_index(" in query and len(args) == 2:
