@@ -18,6 +18,7 @@ from pathlib import Path
 import asyncpg
 
 from loaders import validate
+from loaders.chunks import read_in_chunks
 from loaders.formats import LoadError, Source, read_source
 from loaders.mapping import Mapping, build_mapping
 from loaders.merge import LOGGED_BY_THE_LOAD, NOT_LOGGED_BY_THE_LOAD, Announce, Tally, Writer, run_batches
@@ -140,7 +141,7 @@ async def load_assets(conn: asyncpg.Connection, path: Path, *, tenant: str | Non
                            city=known[tenant]))
     progress.stage("read")
     try:
-        source = await asyncio.to_thread(read_source, path, fmt, layer, sheet)
+        source = await asyncio.to_thread(read_source, path, fmt, layer, sheet, chunked=read_in_chunks)
     finally:
         progress.close()
     if display_name:
@@ -178,7 +179,7 @@ async def _store(conn: asyncpg.Connection, source: Source, *, tenant: str | None
     # Mapping errors and an empty file surface here, before any batch is written.
     batches = _batches(source, tenant=tenant, known=known, source_crs=source_crs, columns=columns,
                        defaults=defaults, publish=publish)
-    total = len(source.table)
+    total = source.rows
     try:
         if parallel is not None and total > validate.BATCH_ROWS and await can_run(conn, parallel.workers):
             tally = await write_parallel(parallel, batches, total, tenant, dry_run=dry_run, progress=progress,

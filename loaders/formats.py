@@ -12,6 +12,7 @@ import datetime as dt
 import io
 import logging
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,7 +49,7 @@ _UNREADABLE = {
 _log = logging.getLogger(__name__)
 
 
-def _unreadable(path: Path, fmt: str, exc: Exception) -> LoadError:
+def unreadable(path: Path, fmt: str, exc: Exception) -> LoadError:
     _log.info("GDAL cannot read %s as %s: %s", path.name, fmt, exc)
     return LoadError(tr("{file} cannot be read as {fmt}: {why}", file=path.name, fmt=fmt, why=_UNREADABLE[fmt]))
 
@@ -63,10 +64,18 @@ class Source:
     name: str
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    rest: Iterator[tuple[pd.DataFrame, gpd.GeoSeries]] | None = None
+    """The file's later rows when it is read while it is checked (loaders.chunks): `table` is its first chunk."""
+    total: int | None = None
+    """The file's number of rows when `rest` holds some of them."""
 
     @property
     def crs(self) -> CRS | None:
         return None if self.geometry is None else self.geometry.crs
+
+    @property
+    def rows(self) -> int:
+        return len(self.table) if self.total is None else self.total
 
 
 def detect_format(name: str, head: bytes, hint: str | None = None) -> str:
@@ -174,7 +183,11 @@ def _dbf_encoding(path: Path, target: str) -> str | None:
     return "UTF-8"
 
 
-def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
+# Reads a large GeoPackage layer (path, GDAL's target, layer) in chunks, or gives None to have it read whole.
+Chunked = Callable[[Path, str, str], "Source | None"]
+
+
+def read_vector(path: Path, fmt: str, layer: str | None = None, *, chunked: Chunked | None = None) -> Source:
     if path.stat().st_size == 0:
         raise LoadError(tr("{file} is empty", file=path.name))
     target = _vector_path(path, fmt)
@@ -182,7 +195,7 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
     try:
         layers = pyogrio.list_layers(target)
     except Exception as exc:  # pyogrio raises several DataSource errors; all mean "cannot open this file"
-        raise _unreadable(path, fmt, exc) from exc
+        raise unreadable(path, fmt, exc) from exc
     names = [str(row[0]) for row in layers]
     if layer is None:
         if len(names) > 1:
@@ -194,6 +207,8 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
                            layers=", ".join(names)))
     if layer is None:
         raise LoadError(tr("{file} holds no layer", file=path.name))
+    if chunked is not None and fmt == "gpkg" and (chunks := chunked(path, target, layer)) is not None:
+        return chunks
     try:
         # A feature whose geometry cannot be parsed comes back empty and is rejected by row, not for the file.
         # Arrow reads a million features about four times faster; shapefiles whose encoding we had to
@@ -201,7 +216,7 @@ def read_vector(path: Path, fmt: str, layer: str | None = None) -> Source:
         frame = pyogrio.read_dataframe(target, layer=layer, on_invalid="ignore", encoding=encoding,
                                        use_arrow=encoding is None)
     except Exception as exc:  # pyogrio's errors for broken files have no common base worth naming
-        raise _unreadable(path, fmt, exc) from exc
+        raise unreadable(path, fmt, exc) from exc
     if len(frame) == 0:
         raise LoadError(tr("{file} contains no features", file=path.name))
     notes: list[str] = [f"shapefile attributes read as {encoding} (no .cpg file)"] if encoding else []
@@ -289,9 +304,11 @@ def _is_workbook(path: Path) -> bool:
         return False
 
 
-def read_source(path: Path, fmt: str | None = None, layer: str | None = None, sheet: str | None = None) -> Source:
+def read_source(path: Path, fmt: str | None = None, layer: str | None = None, sheet: str | None = None, *,
+                chunked: Chunked | None = None) -> Source:
     """Read a file of any supported format; LoadError says what is wrong with a file that cannot be read.
-    `layer` is a GeoPackage's layer, `sheet` a workbook's sheet (the first when not given)."""
+    `layer` is a GeoPackage's layer, `sheet` a workbook's sheet (the first when not given). `chunked`
+    (loaders.chunks.read_in_chunks) may read a large GeoPackage's first chunk only, the rest in `Source.rest`."""
     if not path.exists():
         raise LoadError(tr("{path} does not exist", path=str(path)))
     with path.open("rb") as fh:
@@ -303,4 +320,4 @@ def read_source(path: Path, fmt: str | None = None, layer: str | None = None, sh
         return read_csv_bytes(path.read_bytes(), path.name)
     if kind == "xlsx":
         return read_workbook(path, sheet)
-    return read_vector(path, kind, layer)
+    return read_vector(path, kind, layer, chunked=chunked)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from loaders.chunks import slices
 from loaders.columns import RowIssues, as_number, as_text, nullable, text_or_none
 from loaders.formats import LoadError, Source
 from loaders.geometries import WGS84, geometries, undeclared_crs
@@ -140,8 +141,7 @@ def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, 
                        source_crs: int | None = None, batch_rows: int | None = None) -> Iterator[Prepared]:
     """`prepare` over consecutive slices of the file, so a loader can write one slice while the next is
     checked. Row numbers, repeated ids and the coordinate system are judged for the whole file."""
-    n = len(source.table)
-    if n == 0:
+    if source.rows == 0:
         raise LoadError(tr("{file} contains no rows", file=source.name))
     notes = list(source.notes)
     if source.geometry is not None and source_crs is None and source.geometry.crs is None:
@@ -149,11 +149,8 @@ def prepare_in_batches(source: Source, mapping: Mapping, *, tenant: str | None, 
         source_crs = 4326
     first_rows: dict[str, int] = {}
     batch_rows = batch_rows or BATCH_ROWS
-    for start in range(0, n, batch_rows):
-        stop = min(start + batch_rows, n)
-        part = Source(source.table.iloc[start:stop].reset_index(drop=True),
-                      None if source.geometry is None else source.geometry.iloc[start:stop].reset_index(drop=True),
-                      source.fmt, source.name, source.encoding, notes if start == 0 else [])
+    for start, part in slices(source, batch_rows):  # a chunked file is read here, a chunk ahead of its checks
+        part.notes = notes if start == 0 else []
         yield prepare(part, mapping, tenant=tenant, known=known, source_crs=source_crs, first_row=start,
                       first_rows=first_rows)
 

@@ -59,6 +59,16 @@ def find_bindir() -> Path:
     )
 
 
+def _wal_compression() -> str:
+    """lz4 when the server was built with it (`pg_config --configure` says --with-lz4), else pglz ("on"): a
+    server without lz4 refuses to start with wal_compression = lz4."""
+    try:
+        out = _run([str(find_bindir() / "pg_config"), "--configure"], check=False).stdout
+    except (ClusterError, OSError):
+        return "on"
+    return "lz4" if "--with-lz4" in out else "on"
+
+
 def check_postgis(bindir: Path) -> None:
     version = bindir.parent.name
     sharedirs = [Path(f"/usr/share/postgresql/{version}")]
@@ -251,10 +261,12 @@ class Cluster:
             "work_mem": "'16MB'",
             "maintenance_work_mem": "'256MB'",
             # Bulk loads write a lot of WAL; fewer checkpoints and compressed full-page images keep them
-            # from stalling on I/O.
+            # from stalling on I/O. lz4 where this PostgreSQL has it: "on" means pglz, which was 3.3 % of a
+            # million-point load's backend CPU, mostly compressing the pages of its rebuilt GiST index
+            # (1.63 s with pglz, 1.33 s with lz4, 1.26 s uncompressed; bench/README.md, issue 13).
             "max_wal_size": "'8GB'",
             "checkpoint_timeout": "'30min'",
-            "wal_compression": "on",
+            "wal_compression": _wal_compression(),
             # Large loads merge over several connections and commit them together (loaders/parallel.py).
             "max_prepared_transactions": "16",
             "timezone": "'UTC'",

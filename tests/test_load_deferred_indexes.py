@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import ClassVar
 
 import asyncpg
 import pytest
@@ -126,3 +127,45 @@ async def test_only_an_admin_defers_and_only_on_an_empty_catalogue(owner: asyncp
     finally:
         await api.close()
     assert dict(await owner.fetch(_INDEXES)) == before
+
+
+class _Recording(asyncpg.Connection):  # a real connection that notes which index it was asked to build
+    built: ClassVar[list[tuple[int, str]]] = []
+
+    async def fetchval(self, query: str, *args: object, **kwargs: object) -> object:
+        if "loader_restore_index(" in query and len(args) == 2:
+            type(self).built.append((self.get_server_pid(), str(args[1])))
+        return await super().fetchval(query, *args, **kwargs)
+
+
+async def test_the_deferred_indexes_are_built_side_by_side(owner: asyncpg.Connection, settings: Settings) -> None:
+    """sql/200: each deferred index is built on its own connection, the GiST on geom first, and the result is
+    the same as building them one after another: same definitions, the clustering mark, no record left."""
+    from loaders.parallel import _restore_side_by_side
+
+    before = dict(await owner.fetch(_INDEXES))
+    kept = {r[0] for r in await owner.fetch(_UNIQUE)}
+    load_id = uuid.uuid4().hex
+    _Recording.built = []
+    conns = [await asyncpg.connect(settings.api_database_url, connection_class=_Recording) for _ in range(3)]
+    try:
+        async with conns[0].transaction():
+            await enter_as_admin(conns[0])
+            assert await conns[0].fetchval("select app.loader_defer_indexes($1::uuid)", load_id) == 3
+        names = [r[0] for r in await conns[0].fetch("select app.loader_deferred_indexes($1::uuid)", load_id)]
+        assert names[0] == "assets_geom" and set(names) == set(before) - kept
+        await owner.execute("""insert into assets (municipality_code, source_id, category, name, geom)
+                               values ($1, 'X1', 'streetlight', 'x', ST_Point(139.75, 35.68, 4326))""", CHIYODA)
+        await _restore_side_by_side(load_id, conns)
+        built = list(_Recording.built)
+        assert await conns[0].fetchval("select app.loader_restore_index($1::uuid, 'assets_geom')", load_id) is False
+    finally:
+        for conn in conns:
+            await conn.close()
+    assert dict(await owner.fetch(_INDEXES)) == before
+    assert [r[0] for r in await owner.fetch(_CLUSTERED)] == ["assets_geom"]
+    assert await owner.fetchval("select count(*) from loader.deferred_indexes") == 0
+    assert await index_scan_ids(owner) == ["X1"]
+    # Three indexes, three connections: one each (the builds ran at the same time, not in a queue).
+    assert sorted(name for _, name in built) == sorted(names)
+    assert len({pid for pid, _ in built}) == 3
