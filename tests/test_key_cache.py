@@ -6,8 +6,7 @@ principal was cleared runs the statement again, and nothing is remembered while 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
 
 import asyncpg
 import msgspec
@@ -23,7 +22,7 @@ from registry.principal import Principal
 from registry.settings import Settings
 from tests.assets_fixture import CHIYODA, fixture_assets, publish
 from tests.conftest import assert_problem
-from tests.test_request_principal import _on_app_loop, _session_role
+from tests.test_request_principal import _Seen, _session_role
 
 SEARCH = "/v1/assets?bbox=139.7,35.6,139.8,35.7&limit=10"
 
@@ -97,29 +96,6 @@ async def _listening(client: AsyncTestClient, enabled: bool) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"the key cache listener never became {'enabled' if enabled else 'disabled'}")
-
-
-class _Seen:
-    """The statements the pool's one connection runs during calls. The connection is taken once, before any
-    keyed request: taking it from the pool clears a principal left in its session (registry/db/pool.py)."""
-
-    def __init__(self, client: AsyncTestClient) -> None:
-        async def physical(conn: asyncpg.Connection) -> asyncpg.Connection:
-            return conn._con
-
-        self.raw: asyncpg.Connection = _on_app_loop(client, physical)
-
-    async def __call__(self, call: Callable[[], Awaitable[Any]]) -> tuple[Any, list[str]]:
-        seen: list[str] = []
-
-        def log(query: Any) -> None:
-            seen.append(" ".join(query.query.split()).lower())
-
-        self.raw.add_query_logger(log)
-        try:
-            return await call(), seen
-        finally:
-            self.raw.remove_query_logger(log)
 
 
 async def _counted(owner: asyncpg.Connection, headers: dict[str, str]) -> int:

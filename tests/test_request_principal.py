@@ -43,22 +43,33 @@ async def _session_role(client: AsyncTestClient) -> tuple[str, str, str]:
     return row[0], row[1], row[2]
 
 
+class _Seen:
+    """The statements the pool's one connection runs during calls (lower case). The connection is taken once,
+    here: taking it from the pool clears a principal left in its session (registry/db/pool.py), so a caller that
+    must keep one (tests/test_key_cache.py) takes it before its keyed requests."""
+
+    def __init__(self, client: AsyncTestClient) -> None:
+        async def physical(conn: asyncpg.Connection) -> asyncpg.Connection:
+            return conn._con  # the connection behind the pool's proxy keeps the logger across acquires
+
+        self.raw: asyncpg.Connection = _on_app_loop(client, physical)
+
+    async def __call__(self, call: Callable[[], Awaitable[Any]]) -> tuple[Any, list[str]]:
+        seen: list[str] = []
+
+        def log(query: Any) -> None:
+            seen.append(" ".join(query.query.split()).lower())
+
+        self.raw.add_query_logger(log)
+        try:
+            return await call(), seen
+        finally:
+            self.raw.remove_query_logger(log)
+
+
 async def _statements(client: AsyncTestClient, call: Callable[[], Awaitable[Any]]) -> tuple[Any, list[str]]:
     """What `call` returned, and the statements the one pooled connection ran meanwhile (lower case)."""
-    seen: list[str] = []
-
-    def log(query: Any) -> None:
-        seen.append(" ".join(query.query.split()).lower())
-
-    async def connection(conn: asyncpg.Connection) -> asyncpg.Connection:
-        return conn._con  # the connection behind the pool's proxy keeps the logger across acquires
-
-    raw = _on_app_loop(client, connection)
-    raw.add_query_logger(log)
-    try:
-        return await call(), seen
-    finally:
-        raw.remove_query_logger(log)
+    return await _Seen(client)(call)
 
 
 async def test_a_keyed_search_makes_two_round_trips(one_connection: AsyncTestClient, make_key) -> None:
