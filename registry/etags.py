@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import xxhash
 from litestar import Response
 
 from registry.i18n import tr
@@ -15,6 +16,13 @@ MAX_VERSION = 2**31 - 1
 
 def etag(version: int) -> str:
     return f'"{version}"'
+
+
+def content_tag(body: bytes) -> str:
+    """A strong ETag for answers that carry no version: a 128-bit hash of the bytes sent. XXH3: a cache
+    validator needs no cryptographic hash, and BLAKE2b took 76 us of a 91 KB search page's 0.7 ms of worker
+    CPU, XXH3 1 us (issue 13)."""
+    return '"' + xxhash.xxh3_128_hexdigest(body) + '"'
 
 
 def required_version(if_match: str | None) -> int:

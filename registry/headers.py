@@ -13,9 +13,9 @@ ETag below, so a 304 saves the body without ever showing a stale one.
 
 from __future__ import annotations
 
-import hashlib
-
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.etags import content_tag
 
 API_CSP = b"default-src 'none'; frame-ancestors 'none'"
 DOCS_CSP = (b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
@@ -161,7 +161,7 @@ async def _send_tagged(send: Send, start: Message, body: bytes, wanted: str | No
     headers = list(start.get("headers", []))
     tag = next((v.decode("latin-1") for n, v in headers if n.lower() == b"etag"), None)
     if tag is None:
-        tag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        tag = content_tag(body)
         headers.append((b"etag", tag.encode()))
     if wanted is not None and matches(wanted, tag):
         kept = [(n, v) for n, v in headers if n.lower() in _KEPT_ON_304]

@@ -265,22 +265,33 @@ _FEATURE = """json_build_object('type', 'Feature', 'id', s.asset_id, 'geometry',
   s.contact, 'source', s.source, 'last_verified', s.last_verified, 'visibility', s.visibility, 'status', 'published',
   'version', s.version, 'created_at', app.json_time(s.created_at), 'updated_at', app.json_time(s.updated_at),
   'distance_m', s.distance_m))::text"""
-# The feature leaves as UTF-8 bytes (convert_to): asyncpg hands bytea over as bytes, where text would be decoded
-# to str and encoded back for msgspec.Raw (3.5 % of the worker's CPU in py-spy, issue 13).
-SEARCH_JSON = {
-    mode: f"""select s.municipality_code::text, s.asset_id::text, s.distance_m,
-  convert_to({_FEATURE}, 'UTF8') as feature
-  from ({(_BY_DISTANCE if mode == "near" else _BY_CODE).format(cols="c.*", spatial=_spatial(mode, 16),
-                                                                  filters=_FILTERS)}) s
- order by {"s.distance_m, s.asset_id" if mode == "near" else "s.municipality_code, s.asset_id"}"""
+# The page leaves as one row: its features joined into one UTF-8 string (convert_to, string_agg), how many rows
+# were read (limit + 1 says a next page exists) and the sort key of the last one shown, for the cursor. 101 rows
+# of four columns cost the worker 0.26-0.30 ms of CPU to receive and wrap, one row 0.11-0.13 ms
+# (bench/PEERS.md, issue 13); text would also be decoded to str and encoded back, so the features stay bytea.
+_ORDER = {mode: "s.distance_m, s.asset_id" if mode == "near" else "s.municipality_code, s.asset_id"
+          for mode in MODES}
+SEARCH_PAGE = {
+    mode: f"""select count(*)::int as fetched,
+       string_agg(p.feature, ','::bytea order by p.n) filter (where p.n < $13) as features,
+       max(p.municipality_code) filter (where p.n = $13 - 1) as last_code,
+       max(p.asset_id) filter (where p.n = $13 - 1) as last_id,
+       max(p.distance_m) filter (where p.n = $13 - 1) as last_distance
+  from (select s.municipality_code::text, s.asset_id::text, s.distance_m,
+               convert_to({_FEATURE}, 'UTF8') as feature,
+               row_number() over (order by {_ORDER[mode]}) as n
+          from ({(_BY_DISTANCE if mode == "near" else _BY_CODE).format(cols="c.*", spatial=_spatial(mode, 16),
+                                                                          filters=_FILTERS)}) s) p"""
     for mode in MODES
 }
 
 
-class FeatureJson(msgspec.Struct, frozen=True):  # a feature as PostgreSQL wrote it, and its cursor's key
-    first_key: str | float
-    asset_id: str
-    feature: msgspec.Raw
+class FeaturePage(msgspec.Struct, frozen=True):
+    """A page of features as PostgreSQL wrote them: `features` is the JSON array's inside."""
+
+    fetched: int
+    features: bytes
+    last_key: list[Any] | None  # the sort key of the last feature shown when the page is full, else None
 
 
 def _filter_args(f: SearchFilter) -> list[Any]:
@@ -300,11 +311,12 @@ async def search(db: asyncpg.Connection, f: SearchFilter, after: list[Any] | Non
     return [Hit(feature(r, r["distance_m"]), r["lon"], r["lat"]) for r in rows]
 
 
-async def search_json(db: asyncpg.Connection, f: SearchFilter, after: list[Any] | None,
-                      limit: int) -> list[FeatureJson]:
+async def search_page(db: asyncpg.Connection, f: SearchFilter, after: list[Any] | None,
+                      limit: int) -> FeaturePage:
     keyset = after if after is not None else [None, None]
-    rows = await db.fetch(SEARCH_JSON[f.mode], *_filter_args(f), limit, *keyset, *_spatial_args(f))
-    return [FeatureJson(r[2] if f.mode == "near" else r[0], r[1], msgspec.Raw(r[3])) for r in rows]
+    r = await db.fetchrow(SEARCH_PAGE[f.mode], *_filter_args(f), limit, *keyset, *_spatial_args(f))
+    first = r["last_distance"] if f.mode == "near" else r["last_code"]
+    return FeaturePage(r["fetched"], r["features"] or b"", [first, r["last_id"]] if r["last_id"] else None)
 
 
 async def count(db: asyncpg.Connection, f: SearchFilter) -> int:

@@ -15,9 +15,9 @@ from registry.assets.export import to_csv
 from registry.assets.models import AssetCollection, AssetSearchBody, Link
 from registry.assets.rules import MAX_RADIUS_M, NUMBERS
 from registry.assets.search import ADDRESS, SearchFilter, build_filter
-from registry.db.pool import AUTOCOMMIT
+from registry.db.pool import AUTOCOMMIT, autocommit_connection
 from registry.negotiation import csv_charset, negotiate
-from registry.pagination import PageRequest, page_of, page_request
+from registry.pagination import PageRequest, next_after, page_of, page_request
 from registry.params import parse_uuid
 from registry.spreadsheet import csv_response
 
@@ -40,9 +40,9 @@ def _page(request: Request, flt: SearchFilter, after: str | None, limit: int) ->
 
 
 class _PassedThrough(msgspec.Struct, kw_only=True, tag="FeatureCollection", tag_field="type", omit_defaults=True):
-    """AssetCollection with the features as PostgreSQL wrote them (queries.search_json): the same JSON."""
+    """AssetCollection with the features as PostgreSQL wrote them (queries.search_page): the same JSON."""
 
-    features: list[msgspec.Raw]
+    features: msgspec.Raw  # the whole array
     links: list[Link] = []
     numberReturned: int = 0
     numberMatched: int | None = None
@@ -63,12 +63,13 @@ async def _run_search(request: Request, db: asyncpg.Connection, flt: SearchFilte
         links = {"Link": f'<{rows.next}>; rel="next"'} if rows.next else {}
         body, reported = to_csv(rows.items, encoding)
         return csv_response(body, charset, "assets.csv", {**links, **reported})
-    found = await queries.search_json(db, flt, wanted.after, wanted.fetch)
-    page = page_of(request, found, wanted, key=lambda h: [h.first_key, h.asset_id])
-    links = {"Link": f'<{page.next}>; rel="next"'} if page.next else {}
+    found = await queries.search_page(db, flt, wanted.after, wanted.fetch)
+    following = next_after(request, found.fetched, wanted, lambda: found.last_key)
+    links = {"Link": f'<{following}>; rel="next"'} if following else {}
     matched = await queries.count(db, flt) if count else None
-    body = _PassedThrough(features=[h.feature for h in page.items], numberReturned=len(page.items),
-                          numberMatched=matched, next=page.next, links=[Link(page.next, "next")] if page.next else [])
+    body = _PassedThrough(features=msgspec.Raw(b"[" + found.features + b"]"),
+                          numberReturned=min(found.fetched, wanted.limit), numberMatched=matched, next=following,
+                          links=[Link(following, "next")] if following else [])
     return Response(body, media_type=GEOJSON, headers=links)  # type: ignore[arg-type]
 
 
@@ -117,14 +118,15 @@ SEARCH_FILTER = Provide(search_filter, sync_to_thread=False)
      description="GeoJSON FeatureCollection (or CSV with Accept: text/csv or f=csv). Restricted assets show only "
                  "the centre of their ~1 km mesh and no address to those outside the owner's prefecture.")
 async def search_assets(
-    request: Request, db: asyncpg.Connection, flt: SearchFilter,
+    request: Request, flt: SearchFilter,
     after: Annotated[str | None, Parameter(description="cursor from `next`")] = None,
     limit: Annotated[int, Parameter(description="1-1000")] = 100,
     count: Annotated[bool, Parameter(description="include numberMatched")] = False,
     f: Annotated[Format | None, Parameter(description="geojson or csv (else the Accept header decides)")] = None,
     encoding: Annotated[str, Parameter(description="CSV encoding: utf-8 (BOM) or cp932")] = "utf-8",
 ) -> Response[AssetCollection]:
-    return await _run_search(request, db, flt, after, limit, count, f, encoding)
+    # Not `db`, which Litestar would resolve beside `flt` in a task group (pool.autocommit_connection).
+    return await _run_search(request, autocommit_connection(request), flt, after, limit, count, f, encoding)
 
 
 @post("/v1/assets/search", tags=["search"], summary="Search inside a large polygon", status_code=200,

@@ -6,7 +6,6 @@ the `.pbf` or `.mvt` ending map clients and GDAL's MVT driver expect (`/v1/tiles
 
 from __future__ import annotations
 
-import hashlib
 from typing import Annotated
 
 import asyncpg
@@ -15,6 +14,7 @@ from litestar.params import Parameter
 
 from registry.assets import tile_queries
 from registry.assets.search import build_filter
+from registry.etags import content_tag
 from registry.i18n import tr
 from registry.problems import invalid_field
 
@@ -60,7 +60,7 @@ async def asset_tile(
     column, row = tile_address(z, x, y)
     flt = build_filter(category=category, availability=availability, prefecture=prefecture)
     tile = await tile_queries.tile(db, z, column, row, flt, MAX_FEATURES)
-    tag = '"' + hashlib.blake2b(tile, digest_size=12).hexdigest() + '"'
+    tag = content_tag(tile)
     headers = {"ETag": tag, "Cache-Control": "private, max-age=60"}
     if request.headers.get("if-none-match") == tag:
         return Response(b"", status_code=304, headers=headers, media_type=MVT)

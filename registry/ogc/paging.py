@@ -11,7 +11,7 @@ from registry.i18n import tr
 from registry.ogc.documents import COLLECTIONS, GEOJSON
 from registry.ogc.models import OgcLink
 from registry.ogc.queries import Row
-from registry.pagination import encode_cursor, link_to, next_link, not_a_cursor, page_request
+from registry.pagination import encode_cursor, link_to, next_link, not_a_cursor, page_request, query_pairs
 from registry.params import parse_code, parse_uuid
 from registry.problems import NotFound, Problem, invalid_field
 
@@ -68,8 +68,7 @@ def links_for(request: Request, rows: Sequence[Row], wanted: Wanted) -> tuple[li
     else:  # read backwards: the extra row is the first one
         shown = list(rows[-wanted.limit:]) if more else list(rows)
         has_next, has_prev = True, more
-    query = [(k, v) for k, v in request.query_params.multi_items()]
-    links = [OgcLink(link_to(request, query), "self", GEOJSON)]
+    links = [OgcLink(link_to(request, query_pairs(request)), "self", GEOJSON)]
     if shown and has_next:
         links.append(OgcLink(next_link(request, encode_cursor(["next", *shown[-1].key])) or "", "next", GEOJSON))
     if shown and has_prev:

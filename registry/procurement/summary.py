@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import gzip
-import hashlib
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -33,6 +32,7 @@ import asyncpg
 import brotli
 from litestar.serialization import encode_json
 
+from registry.etags import content_tag
 from registry.principal import Principal
 from registry.procurement import queries, views
 from registry.procurement.demand import RoundPools
@@ -85,7 +85,7 @@ class Encoded:
 
     @staticmethod
     def _tag(body: bytes) -> str:
-        return '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+        return content_tag(body)
 
     def form(self, accept_encoding: str) -> tuple[str, bytes, str]:
         """(content coding, bytes, ETag) for an Accept-Encoding header, chosen as Litestar's compression
