@@ -11,11 +11,11 @@ _COLUMNS = """a.area_id::text, a.prefecture_code::text, a.kind, a.name, a.source
   ST_AsGeoJSON(a.geom, 7) as geometry"""
 
 # Other distances than 0 count the catalogue, one subquery per area. Citus cannot plan it (a subquery
-# correlated from the reference table priority_areas into the distributed catalogue), and the joins it could
-# plan were measured slower here (bench/CITUS_READS.md): the areas joined to the catalogue 15.8 s, the
-# catalogue joined to the areas 15.9 s (PostgreSQL pushes no join condition into the catalogue's UNION ALL,
-# and the areas' GiST index is not used under their row security), the catalogue near any area read once
-# and paired with the areas 1.8 s, against 0.22-0.29 s this way (Tokyo at 200 m). docs/scaling.md: not ready.
+# correlated from the reference table priority_areas into the distributed catalogue), and the forms it could
+# plan were slower here (bench/CITUS_READS.md, Tokyo at 200 m, p50): the areas joined to the catalogue 22.5 s
+# and the catalogue joined to the areas 21.0 s (PostgreSQL pushes no join condition into the catalogue's
+# UNION ALL, and the areas' GiST index is not used under their row security), the catalogue near any area
+# read once and paired with the areas 1.9 s, against 0.43-0.51 s this way. docs/scaling.md: not ready.
 # The envelope grows by the distance in degrees (a degree of longitude is at least 77 km in
 # Japan) so the index finds candidates; the geography test keeps exact metres.
 _COVERAGE = """
