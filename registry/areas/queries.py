@@ -10,6 +10,12 @@ from registry.areas.models import AreaCoverage, AreaFeature, AreaProperties
 _COLUMNS = """a.area_id::text, a.prefecture_code::text, a.kind, a.name, a.source_id, a.version, a.updated_at,
   ST_AsGeoJSON(a.geom, 7) as geometry"""
 
+# Other distances than 0 count the catalogue, one subquery per area. Citus cannot plan it (a subquery
+# correlated from the reference table priority_areas into the distributed catalogue), and the forms it could
+# plan were slower here (bench/CITUS_READS.md, Tokyo at 200 m, p50): the areas joined to the catalogue 22.5 s
+# and the catalogue joined to the areas 21.0 s (PostgreSQL pushes no join condition into the catalogue's
+# UNION ALL, and the areas' GiST index is not used under their row security), the catalogue near any area
+# read once and paired with the areas 1.9 s, against 0.43-0.51 s this way. docs/scaling.md: not ready.
 # The envelope grows by the distance in degrees (a degree of longitude is at least 77 km in
 # Japan) so the index finds candidates; the geography test keeps exact metres.
 _COVERAGE = """
@@ -30,14 +36,20 @@ select a.area_id::text, a.prefecture_code::text, a.kind, a.name,
 # x place, kept current by triggers) instead of counting the catalogue under each area (Tokyo: 1,612 ms at
 # 8 concurrent on the demo). A restricted asset counts at its place for readers who may see its owner's
 # data, at its mesh centre for everyone else, as the catalogue shows it (the log's row security and the
-# `place` condition). Other distances are any number of metres and are still counted from the catalogue.
+# `place` condition). Added up per area in a CTE, then joined to the areas, so Citus can plan it: the log
+# is distributed, the areas are a reference table, and a subquery correlated from a reference table into a
+# distributed one (what this replaces) no municipality code can route (docs/scaling.md, "Citus").
 _COVERAGE_SUMMARY = """
-select a.area_id::text, a.prefecture_code::text, a.kind, a.name,
-       coalesce((select sum(l.n) from area_coverage_log l
-                  where l.area_prefecture = a.prefecture_code and l.area_id = a.area_id
-                    and l.availability = any($3)
-                    and (l.place = 'p' or (l.place = 'e') = app.can_see_lg(l.municipality_code))), 0)::bigint as assets
+with counted as (
+  select l.area_prefecture, l.area_id, sum(l.n) as assets
+    from area_coverage_log l
+   where ($1::text is null or left(l.area_prefecture, 2) = $1)
+     and l.availability = any($3)
+     and (l.place = 'p' or (l.place = 'e') = app.can_see_lg(l.municipality_code))
+   group by 1, 2)
+select a.area_id::text, a.prefecture_code::text, a.kind, a.name, coalesce(n.assets, 0)::bigint as assets
   from priority_areas a
+  left join counted n on n.area_prefecture = a.prefecture_code and n.area_id = a.area_id
  where ($1::text is null or left(a.prefecture_code, 2) = $1)
    and ($2::text is null or a.kind = $2)
  order by a.prefecture_code, a.kind, a.name

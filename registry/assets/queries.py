@@ -339,7 +339,9 @@ select ch.xid::text as xid, ch.change_id, ch.op, ch.asset_id::text as changed_as
          order by ch.xid, ch.change_id
          limit $5) ch
   -- The page is chosen first; only its assets are looked up in the catalogue.
-  -- (LIMIT 1 keeps the lookup per row: a flattened join would scan the whole catalogue.)
+  -- (LIMIT 1 keeps the lookup per row: a flattened join would scan the whole catalogue.) Citus does not plan
+  -- LIMIT in a correlated subquery; the forms it plans were measured slower here (bench/CITUS_READS.md,
+  -- docs/scaling.md "Not ready"), so this stays until PostgreSQL or the catalogue view changes.
   left join lateral (select * from asset_catalogue c
                       where c.municipality_code = ch.municipality_code and c.asset_id = ch.asset_id
                       limit 1) c on true

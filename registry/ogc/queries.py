@@ -47,10 +47,15 @@ SOURCES = {
         "priority_areas a", "a.geom", "a.prefecture_code", "a.area_id", ("char(6)", "uuid"),
         "a.area_id::text as id, a.prefecture_code::text, a.kind, a.name, a.source_id, a.version, a.updated_at",
         "a.updated_at",
-        # The catalogue as the caller sees it, as in the coverage report (distance 0).
-        f"""not exists (select 1 from asset_catalogue c
-                         where c.availability = any(array[{", ".join(f"'{a}'" for a in OFFERED)}])
-                           and c.geom && a.geom and ST_Intersects(c.geom, a.geom))"""),
+        # Areas no published offered asset meets as the caller sees the catalogue: the coverage report's count
+        # at distance 0 (area_coverage_log, sql/090, with its read policy's masking), one uncorrelated read of
+        # the distributed log that Citus runs first; the correlated NOT EXISTS into the catalogue it replaces,
+        # from the reference table priority_areas, no municipality code could route (docs/scaling.md).
+        f"""(a.prefecture_code, a.area_id) not in (
+              select l.area_prefecture, l.area_id from area_coverage_log l
+               where l.availability = any(array[{", ".join(f"'{a}'" for a in OFFERED)}])
+                 and (l.place = 'p' or (l.place = 'e') = app.can_see_lg(l.municipality_code))
+               group by 1, 2 having sum(l.n) > 0)"""),
     "municipalities": Source(
         "municipalities m join prefectures p on p.code = m.prefecture_code", "m.town_hall", "m.prefecture_code",
         "m.code", ("char(6)", "char(6)"),
