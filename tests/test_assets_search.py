@@ -416,15 +416,17 @@ async def test_next_link_keeps_the_parameters_in_the_order_sent(client: AsyncTes
                                                                 published: list[dict]) -> None:
     """The same request gets the same `next` link (so the same bytes and ETag) from every worker: the
     link repeats the parameters in the order the client sent them (Litestar's multi_items walks a set,
-    whose order changes with each process's string hashing), and every page says how many it holds."""
+    whose order changes with each process's string hashing), and every page says how many it holds, its features
+    in the cursor's order (municipality code, id)."""
     carrier = await make_key("carrier", "docomo")
     sent = "count=true&f=geojson&encoding=utf-8&limit=3&bbox=139.0,35.0,140.0,36.0"
     r = await client.get("/v1/assets?" + sent, headers=carrier)
-    pages = 0
+    pages, keys = 0, []
     while True:
         assert r.status_code == 200, r.text
         body = r.json()
         pages += 1
+        keys += [(f["properties"]["municipality_code"], f["id"]) for f in body["features"]]
         assert body["numberReturned"] == len(body["features"]) and body["numberMatched"] > 3
         if not body.get("next"):
             break
@@ -434,3 +436,4 @@ async def test_next_link_keeps_the_parameters_in_the_order_sent(client: AsyncTes
         assert r.headers["link"] == f'<{body["next"]}>; rel="next"'
         r = await client.get(body["next"], headers=carrier)
     assert pages == -(-body["numberMatched"] // 3) > 1
+    assert keys == sorted(keys) and len(set(keys)) == body["numberMatched"]  # in the cursor's order, once each
