@@ -81,11 +81,7 @@ class Encoded:
     of the bytes sent, as registry/headers.EntityTagMiddleware tags any other answer)."""
 
     def __init__(self, body: bytes) -> None:
-        self.forms: dict[str, tuple[bytes, str]] = {"identity": (body, self._tag(body))}
-
-    @staticmethod
-    def _tag(body: bytes) -> str:
-        return content_tag(body)
+        self.forms: dict[str, tuple[bytes, str]] = {"identity": (body, content_tag(body))}
 
     def form(self, accept_encoding: str) -> tuple[str, bytes, str]:
         """(content coding, bytes, ETag) for an Accept-Encoding header, chosen as Litestar's compression
@@ -97,7 +93,7 @@ class Encoded:
         if coding not in self.forms:
             packed = (brotli.compress(body, mode=brotli.MODE_TEXT, quality=5, lgwin=22) if coding == "br"
                       else gzip.compress(body, compresslevel=9, mtime=0))
-            self.forms[coding] = (packed, self._tag(packed))
+            self.forms[coding] = (packed, content_tag(packed))
         return coding, *self.forms[coding]
 
 
