@@ -20,6 +20,7 @@ import shapely
 from pyogrio.raw import open_arrow
 
 from loaders.formats import LoadError, Source, unreadable
+from loaders.points import Points
 
 CHUNK_ROWS = 100_000
 """Features per chunk; a file of more features than this is read in chunks (loaders.validate.BATCH_ROWS)."""
@@ -43,16 +44,22 @@ def read_in_chunks(path: Path, target: str, layer: str) -> Source | None:
     return Source(table, geometry, "gpkg", path.name, None, [], rest=chunks, total=int(info["features"]))
 
 
-def _chunks(path: Path, target: str, layer: str) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries]]:
+def _chunks(path: Path, target: str, layer: str) -> Iterator[tuple[pd.DataFrame, gpd.GeoSeries | Points]]:
     try:
         with open_arrow(target, layer=layer, batch_size=CHUNK_ROWS, use_pyarrow=True) as (meta, reader):
+            name = meta["geometry_name"] or "wkb_geometry"
             for batch in reader:
-                table = pa.Table.from_batches([batch]).to_pandas()
-                wkb = table.pop(meta["geometry_name"] or "wkb_geometry")
+                table = pa.Table.from_batches([batch])
+                points = Points.from_wkb(table.column(name).combine_chunks(), meta["crs"])
+                if points is not None:
+                    yield table.drop_columns([name]).to_pandas(), points
+                    continue
+                frame = table.to_pandas()
+                wkb = frame.pop(name)
                 if wkb.dtype != object:
                     wkb = wkb.to_numpy(na_value=None)
                 # A feature whose geometry cannot be parsed comes back empty and is rejected by row (read_vector).
-                yield table, gpd.GeoSeries(shapely.from_wkb(wkb, on_invalid="ignore"), crs=meta["crs"], name="geometry")
+                yield frame, gpd.GeoSeries(shapely.from_wkb(wkb, on_invalid="ignore"), crs=meta["crs"], name="geometry")
     except LoadError:
         raise
     except Exception as exc:  # as read_vector: GDAL's errors for broken files have no common base
@@ -70,12 +77,29 @@ def slices(source: Source, rows: int) -> Iterator[tuple[int, Source]]:
             continue
         if more is not None:  # a chunk's tail waits for the next chunk: every slice but the last has `rows` rows
             table = pd.concat([table, more[0]], ignore_index=True)
-            geometry = None if geometry is None else pd.concat([geometry, more[1]], ignore_index=True)
+            geometry = None if geometry is None else _joined(geometry, more[1])
             continue
         if len(table) == 0:
             return
-        yield start, Source(table.iloc[:rows].reset_index(drop=True),
-                            None if geometry is None else geometry.iloc[:rows].reset_index(drop=True),
+        yield start, Source(table.iloc[:rows].reset_index(drop=True), _cut(geometry, 0, rows),
                             source.fmt, source.name, source.encoding)
         table, start = table.iloc[rows:], start + min(rows, len(table))
-        geometry = None if geometry is None else geometry.iloc[rows:]
+        geometry = _cut(geometry, rows)
+
+
+Geometry = gpd.GeoSeries | Points
+
+
+def _cut(geometry: Geometry | None, start: int, stop: int | None = None) -> Geometry | None:
+    if geometry is None:
+        return None
+    if isinstance(geometry, Points):
+        return geometry.cut(start, stop)
+    return geometry.iloc[start:stop].reset_index(drop=True)
+
+
+def _joined(first: Geometry, more: Geometry) -> Geometry:
+    if isinstance(first, Points) and isinstance(more, Points):
+        return first.then(more)
+    as_series = [g.series() if isinstance(g, Points) else g for g in (first, more)]
+    return pd.concat(as_series, ignore_index=True)

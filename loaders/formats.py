@@ -15,7 +15,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import pandas as pd
@@ -24,6 +24,9 @@ from pyproj import CRS
 from python_calamine import CalamineWorkbook
 
 from registry.i18n import tr
+
+if TYPE_CHECKING:
+    from loaders.points import Points
 
 FORMATS = ("geojson", "gpkg", "shapefile", "csv", "xlsx")
 _SUFFIXES = {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg", ".zip": "shapefile", ".shp": "shapefile",
@@ -59,12 +62,13 @@ class Source:
     """Source columns as read (CSV: all text), the geometry if the format has one, and where it came from."""
 
     table: pd.DataFrame
-    geometry: gpd.GeoSeries | None
+    geometry: gpd.GeoSeries | Points | None
+    """A GeoPackage's chunks of 2D points come as their coordinates (loaders.points)."""
     fmt: str
     name: str
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
-    rest: Iterator[tuple[pd.DataFrame, gpd.GeoSeries]] | None = None
+    rest: Iterator[tuple[pd.DataFrame, gpd.GeoSeries | Points]] | None = None
     """The file's later rows when it is read while it is checked (loaders.chunks): `table` is its first chunk."""
     total: int | None = None
     """The file's number of rows when `rest` holds some of them."""

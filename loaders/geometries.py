@@ -4,6 +4,7 @@ Pure: no database. The envelope and the vertex cap are registry.assets.rules', a
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -14,6 +15,7 @@ from pyproj import CRS
 from loaders.columns import RowIssues, as_number, as_text
 from loaders.formats import LoadError, Source
 from loaders.mapping import Mapping
+from loaders.points import Points, point_wkb
 from registry.assets.rules import JAPAN, MAX_ASSET_VERTICES, POLYGON_CATEGORIES
 from registry.i18n import tr
 
@@ -22,10 +24,40 @@ _GEOM_NAMES = {1: "line", 2: "line", 4: "multi-point", 5: "multi-line", 7: "geom
 _POLYGON_WORDS = ", ".join(POLYGON_CATEGORIES[:-1]) + " or " + POLYGON_CATEGORIES[-1]
 
 
+@dataclass(frozen=True)
+class Shapes:
+    """Every row's checked geometry: shapely objects (None where rejected), or, when every one is a 2D point in
+    EPSG:4326, its coordinates (NaN where rejected), which need no GEOS object at all."""
+
+    geoms: np.ndarray | None = None
+    x: np.ndarray | None = None
+    y: np.ndarray | None = None
+
+    def type_ids(self) -> np.ndarray:
+        """shapely's geometry type ids: 0 a point, 3 a polygon, 6 a multi-polygon, -1 none."""
+        if self.geoms is not None:
+            return shapely.get_type_id(self.geoms)
+        assert self.x is not None
+        return np.where(np.isnan(self.x), -1, 0)
+
+    def wkb(self, keep: np.ndarray) -> list[bytes]:
+        if self.geoms is not None:
+            return shapely.to_wkb(self.geoms[keep]).tolist() if keep.any() else []
+        assert self.x is not None and self.y is not None
+        return point_wkb(self.x[keep], self.y[keep])
+
+
 def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series | None], issues: RowIssues,
-               notes: list[str], source_crs: int | None, label: Callable[[int], str]) -> np.ndarray:
-    """Every row's geometry in EPSG:4326 (None where rejected), repaired and swapped where unambiguous."""
+               notes: list[str], source_crs: int | None, label: Callable[[int], str]) -> Shapes:
+    """Every row's geometry in EPSG:4326, repaired and swapped where unambiguous; rejected rows have none."""
     n = issues.n
+    if isinstance(source.geometry, Points):
+        crs = CRS.from_epsg(source_crs) if source_crs else source.geometry.crs
+        if crs is not None and crs.equals(WGS84):
+            x, y = source.geometry.x.copy(), source.geometry.y.copy()
+            issues.reject(np.isnan(x), "no geometry")
+            return _points_in_japan(x, y, issues)
+        source = Source(source.table, source.geometry.series(), source.fmt, source.name, source.encoding)
     if source.geometry is None:
         lat_raw, lon_raw = raw("latitude"), raw("longitude")
         assert lat_raw is not None and lon_raw is not None
@@ -37,9 +69,12 @@ def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series 
         issues.reject(~missing & (lat.isna() | lon.isna()),
                       lambda i: f"latitude/longitude {lat_l[i]!r}, {lon_l[i]!r} are not numbers")
         good = lat.notna() & lon.notna()
+        crs = CRS.from_epsg(source_crs) if source_crs else WGS84
+        if crs.equals(WGS84):
+            return _points_in_japan(lon.where(good).to_numpy(dtype=float, na_value=np.nan, copy=True),
+                                    lat.where(good).to_numpy(dtype=float, na_value=np.nan, copy=True), issues)
         geoms = np.full(n, None, dtype=object)
         geoms[good.to_numpy()] = shapely.points(lon[good].to_numpy(), lat[good].to_numpy())
-        crs = CRS.from_epsg(source_crs) if source_crs else WGS84
     else:
         geoms = np.asarray(source.geometry.values, dtype=object).copy()
         crs = CRS.from_epsg(source_crs) if source_crs else source.geometry.crs
@@ -102,10 +137,9 @@ def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series 
 
     bounds = shapely.bounds(geoms)
     present = ~np.isnan(bounds[:, 0])
-    west, south, east, north = JAPAN.west, JAPAN.south, JAPAN.east, JAPAN.north
 
     def inside(b: np.ndarray) -> np.ndarray:
-        return (b[:, 0] >= west) & (b[:, 2] <= east) & (b[:, 1] >= south) & (b[:, 3] <= north)
+        return _inside(b[:, 0], b[:, 1]) & _inside(b[:, 2], b[:, 3])
 
     outside = present & ~inside(bounds)
     if geographic and outside.any():
@@ -123,7 +157,28 @@ def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series 
     # Only the rows rejected need their bounds as numbers for the message, not all 100,000 of a batch.
     issues.reject(outside, lambda i: f"outside Japan (lon {bounds[i, 0]:.6g}, lat {bounds[i, 1]:.6g}){hint}")
     geoms[outside] = None
-    return geoms
+    return Shapes(geoms=geoms)
+
+
+def _inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return (x >= JAPAN.west) & (x <= JAPAN.east) & (y >= JAPAN.south) & (y <= JAPAN.north)
+
+
+def _points_in_japan(x: np.ndarray, y: np.ndarray, issues: RowIssues) -> Shapes:
+    """The end of `geometries` for points in EPSG:4326 as coordinates (NaN: none), with the same swaps, warnings
+    and rejections as for shapely points."""
+    present = ~np.isnan(x)
+    outside = present & ~_inside(x, y)
+    if outside.any():
+        fixable = outside & _inside(y, x)
+        for i in np.flatnonzero(fixable):
+            x[i], y[i] = y[i], x[i]
+            issues.warn_at(i, f"latitude and longitude were swapped; read as lat {y[i]:.6f}, lon {x[i]:.6f}")
+        outside &= ~fixable
+    issues.reject(outside, lambda i: f"outside Japan (lon {x[i]:.6g}, lat {y[i]:.6g})")
+    x[outside] = np.nan
+    y[outside] = np.nan
+    return Shapes(x=x, y=y)
 
 
 def undeclared_crs(geoms: np.ndarray, name: str) -> str:

@@ -15,12 +15,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-import shapely
 
 from loaders.chunks import slices
 from loaders.columns import RowIssues, as_number, as_text, nullable, text_or_none
 from loaders.formats import LoadError, Source
-from loaders.geometries import WGS84, geometries, undeclared_crs
+from loaders.geometries import WGS84, Shapes, geometries, undeclared_crs
 from loaders.mapping import Mapping
 from loaders.municipal_codes import code_outcome
 from loaders.words import CATEGORY_WORDS, WORDS, category_from_name
@@ -173,10 +172,10 @@ def prepare(source: Source, mapping: Mapping, *, tenant: str | None, known: dict
     _enums(rows)
     _constraints(rows)
     _last_verified(rows)
-    geoms = geometries(source, mapping, rows.raw, rows.issues, notes, source_crs, sid.__getitem__)
-    _geometry_fits_category(rows, geoms, category)
+    shapes = geometries(source, mapping, rows.raw, rows.issues, notes, source_crs, sid.__getitem__)
+    _geometry_fits_category(rows, shapes, category)
     keep = rows.issues.ok()
-    return Prepared(rows.n, mapping.attributes, _staging(rows, sid, geoms, keep, first_row),
+    return Prepared(rows.n, mapping.attributes, _staging(rows, sid, shapes, keep, first_row),
                     _found(rows.issues, sid, first_row), notes, tenant, mapping.publish)
 
 
@@ -352,8 +351,8 @@ def _last_verified(rows: _Rows) -> None:
     rows.out["last_verified"] = [None if pd.isna(d) else d.date() for d in parsed]
 
 
-def _geometry_fits_category(rows: _Rows, geoms: np.ndarray, category: pd.Series) -> None:
-    types = shapely.get_type_id(geoms)
+def _geometry_fits_category(rows: _Rows, shapes: Shapes, category: pd.Series) -> None:
+    types = shapes.type_ids()
     cat_values = rows.out["category"]
     polygon = (types == 3) | (types == 6)
     not_for_polygon = polygon & ~category.isin(rules.POLYGON_CATEGORIES).to_numpy()
@@ -364,7 +363,7 @@ def _geometry_fits_category(rows: _Rows, geoms: np.ndarray, category: pd.Series)
                        "add a category column")
 
 
-def _staging(rows: _Rows, sid: list[str], geoms: np.ndarray, keep: np.ndarray, first_row: int) -> dict[str, list]:
+def _staging(rows: _Rows, sid: list[str], shapes: Shapes, keep: np.ndarray, first_row: int) -> dict[str, list]:
     """The accepted rows' staging columns; None for attributes the load does not set."""
     index = np.flatnonzero(keep)
     every = len(index) == rows.n  # no row rejected (the usual case): the lists as they are, not copied
@@ -378,7 +377,7 @@ def _staging(rows: _Rows, sid: list[str], geoms: np.ndarray, keep: np.ndarray, f
             "municipality_code", "category", "name")
         columns[attr] = ((values if every else [values[i] for i in index]) if attr_set
                          else [None] * len(index))
-    columns["wkb"] = shapely.to_wkb(geoms[keep]).tolist() if len(index) else []
+    columns["wkb"] = shapes.wkb(keep)
     return columns
 
 

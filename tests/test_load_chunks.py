@@ -24,9 +24,11 @@ from tests.test_load_assets import CHIYODA
 from tests.test_load_parallel import load
 
 
-def write_points(path: Path, n: int, *, with_date: bool = False) -> gpd.GeoDataFrame:
+def write_points(path: Path, n: int, *, with_date: bool = False, mixed: bool = False) -> gpd.GeoDataFrame:
     """n points in Chiyoda, with a few rows each loader check must name: a repeated id (across chunks), a
-    height out of range, an empty geometry, a point outside Japan, a name to be normalised."""
+    height out of range, an empty geometry, a point outside Japan, a name to be normalised. `mixed` adds
+    a point with latitude and longitude swapped, one with a Z, and a rooftop's outline, so that some chunks
+    are plain 2D points (read as coordinates, loaders.points) and some are not (read by shapely)."""
     rows = [{"source_id": f"P{i:04d}", "name": f"pole {i}", "category": "streetlight", "height_m": 10.0 + i % 7,
              "geometry": shapely.Point(139.75 + i / 100_000, 35.68 + (i % 50) / 10_000)} for i in range(n)]
     if n > 25:
@@ -35,6 +37,11 @@ def write_points(path: Path, n: int, *, with_date: bool = False) -> gpd.GeoDataF
         rows[17]["geometry"] = shapely.Point()
         rows[21]["geometry"] = shapely.Point(10.0, 50.0)
         rows[25]["name"] = "ﾎﾟｰﾙ ２５"
+    if mixed and n > 38:
+        rows[5]["geometry"] = shapely.Point(35.69, 139.76)
+        rows[29]["geometry"] = shapely.Point(139.77, 35.69, 12.5)
+        rows[37]["category"] = "rooftop"
+        rows[37]["geometry"] = shapely.box(139.75, 35.68, 139.751, 35.681)
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326")
     if with_date:
         frame["last_verified"] = pd.to_datetime([dt.date(2026, 1, 1 + i % 28) for i in range(n)])
@@ -48,11 +55,12 @@ def batches(source: Source) -> list[tuple[list[tuple], list[tuple], list[str]]]:
             for b in prepare_in_batches(source, mapping, tenant=CHIYODA, known={CHIYODA: None})]
 
 
+@pytest.mark.parametrize("mixed", [False, True])
 @pytest.mark.parametrize(("chunk", "batch"), [(7, 10), (10, 7), (10, 10), (4, 40)])
 def test_chunks_give_the_rows_of_a_whole_read(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                              chunk: int, batch: int) -> None:
+                                              chunk: int, batch: int, mixed: bool) -> None:
     path = tmp_path / "poles.gpkg"
-    write_points(path, 40)
+    write_points(path, 40, mixed=mixed)
     monkeypatch.setattr(chunks, "CHUNK_ROWS", chunk)
     monkeypatch.setattr(validate, "BATCH_ROWS", batch)
     whole = read_source(path)
@@ -61,7 +69,11 @@ def test_chunks_give_the_rows_of_a_whole_read(monkeypatch: pytest.MonkeyPatch, t
     assert (len(chunked.table), chunked.rows, whole.rows) == (min(chunk, 40), 40, 40)
     expected = batches(whole)
     assert len(expected) == -(-40 // batch) and sum(len(r) for r, _, _ in expected) == 36  # 4 rejected
-    assert {i[3].split(" ")[0] for _, issues, _ in expected for i in issues} >= {"source_id", "height_m", "name"}
+    reasons = {i[3].split(" ")[0] for _, issues, _ in expected for i in issues}
+    assert reasons >= {"source_id", "height_m", "name", "no", "outside"}
+    if mixed:
+        assert reasons >= {"latitude", "the"}  # swapped, and the Z dropped
+        assert any(len(wkb) > 21 for records, _, _ in expected for *_, wkb in records)  # the outline
     assert batches(chunked) == expected
 
 
