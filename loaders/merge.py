@@ -16,7 +16,7 @@ import asyncpg
 
 from loaders.mapping import ATTRIBUTES
 from loaders.progress import Progress
-from loaders.validate import STAGING_COLUMNS, Issue, Prepared
+from loaders.validate import Issue, Prepared
 
 _STAGING_COLUMNS_DDL = """
   row_no integer not null,
@@ -318,7 +318,7 @@ class Writer:
         await conn.execute(f"truncate {self.staging}")
         schema, _, table = self.staging.rpartition(".")
         await conn.copy_records_to_table(table, schema_name=schema or None, records=batch.records(),
-                                         columns=list(STAGING_COLUMNS))
+                                         columns=batch.copied)
         # Fresh statistics let the planner choose the merge's joins against the keys that existed. A load
         # with no such keys (every row new) inserts straight from staging with no join to choose, and
         # ANALYZE of each batch was 5 % of its backend time (perf, bench/README.md): it goes without.
