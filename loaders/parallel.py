@@ -49,6 +49,7 @@ _RESTORE_INDEXES = "select app.loader_restore_indexes($1::uuid)"
 # after another they were 2.6-2.8 s of a 16 s million-point load, the GiST on geom alone 1.6 s.
 _DEFERRED = "select app.loader_deferred_indexes($1::uuid)"
 _RESTORE_INDEX = "select app.loader_restore_index($1::uuid, $2)"
+_NO_PARALLEL_BUILD = "set max_parallel_maintenance_workers = 0"
 _MAX_PREPARED = "select current_setting('max_prepared_transactions')::int"
 _GID = re.compile(r"^kyodo-load:([0-9a-f]{32}):[0-9]{1,3}$")
 _LOAD_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -156,6 +157,10 @@ async def _restore_side_by_side(load_id: str, conns: list[asyncpg.Connection]) -
     names = [r[0] for r in await conns[0].fetch(_DEFERRED, load_id)]
     free: asyncio.Queue[asyncpg.Connection] = asyncio.Queue()
     for conn in conns:
+        # No parallel workers for the btree: they took the cores from the GiST build beside it, which has none
+        # (PostgreSQL 15), and the GiST is the longest. On a million points: the GiST alone 3.2 s, the btree 1.3 s
+        # with two workers and 2.3 s without; side by side 4.5 s with the workers (bench/README.md).
+        await conn.execute(_NO_PARALLEL_BUILD)
         free.put_nowait(conn)
 
     async def build(name: str) -> None:
