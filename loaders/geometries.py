@@ -148,16 +148,23 @@ def geometries(source: Source, mapping: Mapping, raw: Callable[[str], pd.Series 
         swapped = shapely.points(shapely.get_y(geoms[idx]), shapely.get_x(geoms[idx]))
         fixable = inside(shapely.bounds(swapped))
         for i, g in zip(idx[fixable], swapped[fixable], strict=True):
-            issues.warn_at(i, f"latitude and longitude were swapped; read as lat {g.y:.6f}, "
-                        f"lon {g.x:.6f}")
+            issues.warn_at(i, _swapped(g.x, g.y))
             geoms[i] = g
         bounds = shapely.bounds(geoms)
         outside = present & ~inside(bounds)
     hint = "" if geographic else "; is the coordinate system right? (--source-crs)"
     # Only the rows rejected need their bounds as numbers for the message, not all 100,000 of a batch.
-    issues.reject(outside, lambda i: f"outside Japan (lon {bounds[i, 0]:.6g}, lat {bounds[i, 1]:.6g}){hint}")
+    issues.reject(outside, lambda i: _outside(bounds[i, 0], bounds[i, 1]) + hint)
     geoms[outside] = None
     return Shapes(geoms=geoms)
+
+
+def _swapped(lon: float, lat: float) -> str:
+    return f"latitude and longitude were swapped; read as lat {lat:.6f}, lon {lon:.6f}"
+
+
+def _outside(lon: float, lat: float) -> str:
+    return f"outside Japan (lon {lon:.6g}, lat {lat:.6g})"
 
 
 def _inside(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -173,9 +180,9 @@ def _points_in_japan(x: np.ndarray, y: np.ndarray, issues: RowIssues) -> Shapes:
         fixable = outside & _inside(y, x)
         for i in np.flatnonzero(fixable):
             x[i], y[i] = y[i], x[i]
-            issues.warn_at(i, f"latitude and longitude were swapped; read as lat {y[i]:.6f}, lon {x[i]:.6f}")
+            issues.warn_at(i, _swapped(x[i], y[i]))
         outside &= ~fixable
-    issues.reject(outside, lambda i: f"outside Japan (lon {x[i]:.6g}, lat {y[i]:.6g})")
+    issues.reject(outside, lambda i: _outside(x[i], y[i]))
     x[outside] = np.nan
     y[outside] = np.nan
     return Shapes(x=x, y=y)
