@@ -159,7 +159,8 @@ async def _restore_side_by_side(load_id: str, conns: list[asyncpg.Connection]) -
     for conn in conns:
         # No parallel workers for the btree: they took the cores from the GiST build beside it, which has none
         # (PostgreSQL 15), and the GiST is the longest. On a million points: the GiST alone 3.2 s, the btree 1.3 s
-        # with two workers and 2.3 s without; side by side 4.5 s with the workers (bench/README.md).
+        # with two workers and 2.3 s without; the two side by side 2.70-4.05 s with the workers, 2.11-3.45 s
+        # without (7 interleaved pairs, a mean difference of 0.28 s; bench/README.md).
         await conn.execute(_NO_PARALLEL_BUILD)
         free.put_nowait(conn)
 
