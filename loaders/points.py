@@ -32,15 +32,15 @@ class Points:
         n = len(wkb)
         if n == 0 or wkb.null_count or (not pa.types.is_binary(wkb.type) and not pa.types.is_large_binary(wkb.type)):
             return None
-        offsets = np.frombuffer(wkb.buffers()[1], dtype=np.int64 if pa.types.is_large_binary(wkb.type) else np.int32,
-                                count=n + 1, offset=wkb.offset * (8 if pa.types.is_large_binary(wkb.type) else 4))
+        offset_type = np.dtype(np.int64 if pa.types.is_large_binary(wkb.type) else np.int32)
+        offsets = np.frombuffer(wkb.buffers()[1], dtype=offset_type, count=n + 1,
+                                offset=wkb.offset * offset_type.itemsize)
         if not (np.diff(offsets) == _POINT_WKB).all():
             return None
         data = np.frombuffer(wkb.buffers()[2], dtype=np.uint8)[offsets[0]:offsets[-1]].reshape(n, _POINT_WKB)
         if not (data[:, :5] == _POINT_HEAD).all():
             return None
-        xy = data[:, 5:].copy().view("<f8")
-        x, y = xy[:, 0].copy(), xy[:, 1].copy()
+        x, y = data[:, 5:13].copy().view("<f8").ravel(), data[:, 13:].copy().view("<f8").ravel()
         if (np.isnan(x) != np.isnan(y)).any():
             return None
         return cls(x, y, CRS.from_user_input(crs) if crs else None)
