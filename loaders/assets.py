@@ -21,7 +21,7 @@ from loaders import validate
 from loaders.chunks import read_in_chunks
 from loaders.formats import LoadError, Source, read_source
 from loaders.mapping import Mapping, build_mapping
-from loaders.merge import LOGGED_BY_THE_LOAD, NOT_LOGGED_BY_THE_LOAD, Announce, Tally, Writer, run_batches
+from loaders.merge import MERGE_SETTINGS, NOT_LOGGED_BY_THE_LOAD, Announce, Tally, Writer, run_batches
 from loaders.parallel import Parallel, can_run, write_parallel
 from loaders.progress import Progress, Silent
 from loaders.validate import Issue, Prepared, prepare_in_batches
@@ -81,13 +81,7 @@ async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], t
     tally = Tally()
     try:
         async with conn.transaction():
-            # PostGIS functions carry high cost estimates, so a large merge triggers JIT compilation that
-            # costs more than it saves; the load's own statements do without it.
-            await conn.execute("set local jit = off")
-            # A batch's returned rows (100,000, about 25 MB), read twice by its statement (counted, then
-            # logged), stay in memory instead of being written to a temporary file and read back.
-            await conn.execute("set local work_mem = '64MB'")
-            await conn.execute(LOGGED_BY_THE_LOAD)
+            await conn.execute(MERGE_SETTINGS)
             await writer.create_staging(temporary=True)
             await writer.create_existing(tenant, temporary=True)
             progress.stage("load")

@@ -144,14 +144,20 @@ _ORDERED_ID = """encode(
 # A row another transaction creates during the load fails the plain insert's unique key, and the load
 # with it: nothing is written, and running it again updates that row instead.
 # The staged rows as asset values. A one-tenant load checks its code once (`t`, the load's tenant or
-# null) instead of casting every staged row to lgcode.
+# null) instead of casting every staged row to lgcode. A staged float becomes numeric through its text, the
+# shortest decimal that reads back as the same double (extra_float_digits >= 1, MERGE_SETTINGS), where a direct
+# cast prints 15 significant digits with the C library's printf: that was 6.5 % of a merge's backend CPU (perf,
+# bench/README.md). The value is the same for any number written with at most 15 significant digits, which is
+# every number of a sheet or a file; it differs only for doubles no such number reads as (1.0049999999999997
+# rounds to 1.00, where its 15 digits 1.00500000000000 rounded to 1.01).
 _STAGED = """
   select s.row_no, coalesce(t.code, s.municipality_code::lgcode) as municipality_code, s.source_id,
          coalesce(s.category, 'other') as category, s.category is null as held, s.name,
-         s.address, ST_GeomFromWKB(s.wkb, 4326) as geom, s.position_accuracy_m::numeric(8, 2) as position_accuracy_m,
-         s.height_m::numeric(7, 2) as height_m, s.mountable_height_m::numeric(7, 2) as mountable_height_m,
-         s.spare_load_kg::numeric(10, 1) as spare_load_kg, coalesce(s.power, 'unknown') as power,
-         s.fibre_distance_m::numeric(10, 1) as fibre_distance_m, s.area_m2::numeric(12, 2) as area_m2,
+         s.address, ST_GeomFromWKB(s.wkb, 4326) as geom,
+         s.position_accuracy_m::text::numeric(8, 2) as position_accuracy_m,
+         s.height_m::text::numeric(7, 2) as height_m, s.mountable_height_m::text::numeric(7, 2) as mountable_height_m,
+         s.spare_load_kg::text::numeric(10, 1) as spare_load_kg, coalesce(s.power, 'unknown') as power,
+         s.fibre_distance_m::text::numeric(10, 1) as fibre_distance_m, s.area_m2::text::numeric(12, 2) as area_m2,
          coalesce(s.availability, 'offered') as availability, 0 as current_tenants,
          coalesce(s.max_tenants, 1) as max_tenants, coalesce(s.constraints, '{}') as constraints, s.fee_rule,
          s.permit_type, s.contact, s.source, s.last_verified, coalesce(s.visibility, 'carriers') as visibility,
@@ -237,6 +243,12 @@ select (select count(*) from added)::int as inserted, 0 as updated, {_ADDED_REST
 # passes on to the workers; it ends with the transaction.
 LOGGED_BY_THE_LOAD = "set local app.assets_logged = on"
 NOT_LOGGED_BY_THE_LOAD = "set local app.assets_logged = off"
+
+# Said in one round trip by every transaction that merges batches: no JIT (PostGIS's high cost estimates make a
+# large merge compile more than it saves); 64MB of work_mem, so that a batch's returned rows (about 25 MB, read
+# twice) stay in memory; floats as their shortest exact text (_STAGED); the load logs its own rows.
+MERGE_SETTINGS = "; ".join(("set local jit = off", "set local work_mem = '64MB'", "set local extra_float_digits = 1",
+                            LOGGED_BY_THE_LOAD))
 
 
 def _kept_reason(r: asyncpg.Record) -> str:

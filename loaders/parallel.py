@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from loaders.merge import LOGGED_BY_THE_LOAD, Announce, Tally, Writer, run_batches
+from loaders.merge import MERGE_SETTINGS, Announce, Tally, Writer, run_batches
 from loaders.progress import Progress
 from loaders.validate import Prepared
 from registry.db.admin import enter_as_admin
@@ -99,9 +99,7 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
                                   existed=snapshot.existed, slots_held=snapshot.slots_held))
             await conn.execute("begin")
             await parallel.enter(conn)
-            await conn.execute("set local jit = off")
-            await conn.execute("set local work_mem = '64MB'")  # as loaders.assets.write_batches says
-            await conn.execute(LOGGED_BY_THE_LOAD)
+            await conn.execute(MERGE_SETTINGS)
             await writers[-1].create_staging(temporary=False)
         progress.stage(f"load ({parallel.workers} connections)")
         tally = await run_batches(writers, batches, total, dry_run=dry_run, progress=progress)
