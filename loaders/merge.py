@@ -45,6 +45,8 @@ _STAGING_COLUMNS_DDL = """
   status text,
   wkb bytea not null"""
 
+_UNVACUUMED = " with (autovacuum_enabled = off)"  # a load fills and empties its tables itself: nothing to vacuum
+
 _OUTSIDE_MUNICIPALITY = """
 select s.row_no, s.source_id, s.municipality_code
   from loader_staging s
@@ -243,10 +245,8 @@ select (select count(*) from added)::int as inserted, 0 as updated, {_ADDED_REST
 # passes on to the workers; it ends with the transaction.
 LOGGED_BY_THE_LOAD = "set local app.assets_logged = on"
 NOT_LOGGED_BY_THE_LOAD = "set local app.assets_logged = off"
-
-# Said in one round trip by every transaction that merges batches: no JIT (PostGIS's high cost estimates make a
-# large merge compile more than it saves); 64MB of work_mem, so that a batch's returned rows (about 25 MB, read
-# twice) stay in memory; floats as their shortest exact text (_STAGED); the load logs its own rows.
+# Said in one round trip by every merging transaction: no JIT (PostGIS's cost estimates make it compile more than it
+# saves); 64MB of work_mem to keep a batch's returned rows (25 MB, read twice) in memory; floats' shortest text.
 MERGE_SETTINGS = "; ".join(("set local jit = off", "set local work_mem = '64MB'", "set local extra_float_digits = 1",
                             LOGGED_BY_THE_LOAD))
 
@@ -311,7 +311,7 @@ class Writer:
         return statement.replace("loader_staging", self.staging).replace("loader_existing", self.existing)
 
     async def _create(self, table: str, columns: str, *, temporary: bool) -> None:
-        kind, end = ("temp table", " on commit drop") if temporary else ("unlogged table", "")
+        kind, end = ("temp table", " on commit drop") if temporary else ("unlogged table", _UNVACUUMED)
         await self.conn.execute(f"create {kind} {table} ({columns}){end}")
 
     async def create_staging(self, *, temporary: bool) -> None:

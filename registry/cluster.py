@@ -267,6 +267,11 @@ class Cluster:
             "max_wal_size": "'8GB'",
             "checkpoint_timeout": "'30min'",
             "wal_compression": _wal_compression(),
+            # The two writers of a million-point load make about 60 MB of WAL a second: with 8 MB of WAL buffers
+            # and the WAL writer waking every 200 ms, they waited on WALWrite in 15 % of their sampled states and
+            # wrote the WAL out themselves. With these, no such wait was sampled (bench/README.md, issue 13).
+            "wal_buffers": "'64MB'",
+            "wal_writer_delay": "'10ms'",
             # Large loads merge over several connections and commit them together (loaders/parallel.py).
             "max_prepared_transactions": "16",
             "timezone": "'UTC'",
