@@ -243,6 +243,10 @@ class Cluster:
                 "-U", SUPERUSER,
                 "-E", "UTF8",
                 "--locale=C.UTF-8",
+                # Text compares byte by byte, in code-point order: C.UTF-8's order too (glibc 2.35 and later), but
+                # without strcoll. A load's index inserts spent 7.5 % of its merge in collation-aware comparisons
+                # (perf); 100,000 rows merged in 1.43 s against 1.48 s (six interleaved pairs, bench/README.md).
+                "--lc-collate=C",
                 # Only the socket in the 0700 data directory is open, so trust means "whoever owns this folder".
                 "--auth-local=trust",
                 "--auth-host=reject",
