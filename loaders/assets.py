@@ -21,8 +21,9 @@ from loaders import validate
 from loaders.chunks import read_in_chunks
 from loaders.formats import LoadError, Source, read_source
 from loaders.mapping import Mapping, build_mapping
-from loaders.merge import MERGE_SETTINGS, NOT_LOGGED_BY_THE_LOAD, Announce, Tally, Writer, run_batches
+from loaders.merge import MERGE_SETTINGS, NOT_LOGGED_BY_THE_LOAD, Announce, Tally, Writer
 from loaders.parallel import Parallel, can_run, write_parallel
+from loaders.pipeline import run_batches
 from loaders.progress import Progress, Silent
 from loaders.validate import Issue, Prepared, prepare_in_batches
 from registry.events.loads import ISSUES_IN_EVENT, load_finished

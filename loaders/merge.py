@@ -1,4 +1,4 @@
-"""The database half of an asset load: staging tables, the set-based merge, and the batch pipeline.
+"""The database half of an asset load: staging tables and the set-based merge (loaders.pipeline runs the batches).
 
 A load stages each batch of checked rows with COPY and merges it into `assets` with one statement.
 The merge runs as the API role with the load's principal, so row security decides what may be written,
@@ -9,13 +9,12 @@ inserts or changes itself (app.assets_logged, sql/180), in place of the row trig
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
 
 from loaders.mapping import ATTRIBUTES
-from loaders.progress import Progress
 from loaders.validate import Issue, Prepared
 
 _STAGING_COLUMNS_DDL = """
@@ -324,13 +323,14 @@ class Writer:
         self.existed = await self.conn.fetchval(f"select exists (select from {self.existing})")
         self.slots_held = self.existed and await self.conn.fetchval(_ANY_SLOT_HELD, tenant)
 
-    async def write(self, batch: Prepared, tally: Tally) -> None:
-        """COPY one batch into the (emptied) staging table, note boundary warnings, merge it."""
+    async def write(self, batch: Prepared, tally: Tally, staged: asyncio.Event) -> None:
+        """COPY one batch into the (emptied) staging table (then set `staged`), note boundary warnings, merge it."""
         conn = self.conn
         await conn.execute(f"truncate {self.staging}")
         schema, _, table = self.staging.rpartition(".")
         await conn.copy_records_to_table(table, schema_name=schema or None, records=batch.records(),
                                          columns=batch.copied)
+        staged.set()
         # Fresh statistics let the planner choose the merge's joins against the keys that existed. A load
         # with no such keys (every row new) inserts straight from staging with no join to choose, and
         # ANALYZE of each batch was 5 % of its backend time (perf, bench/README.md): it goes without.
@@ -352,49 +352,3 @@ class Writer:
             row = await conn.fetchrow(self.sql(_INSERT_ALL), batch.tenant, batch.publish)
         tally.inserted += row["inserted"]
         tally.updated += row["updated"]
-
-
-async def run_batches(writers: Sequence[Writer], batches: Iterator[Prepared], total: int, *, dry_run: bool,
-                      progress: Progress) -> Tally:
-    """Check each batch in a thread while the writers merge the ones before, each writer one batch at a
-    time, so the file's checks and the merges overlap instead of adding up. Once a row is rejected only
-    the checks go on (the load will not be stored), to report every rejected row; a dry run merges all."""
-    tally = Tally()
-    idle: asyncio.Queue[Writer] = asyncio.Queue()
-    for w in writers:
-        idle.put_nowait(w)
-    running: set[asyncio.Task[None]] = set()
-
-    async def write(w: Writer, batch: Prepared) -> None:
-        try:
-            await w.write(batch, tally)
-        finally:
-            idle.put_nowait(w)
-
-    def raise_failures() -> None:
-        for task in [t for t in running if t.done()]:
-            running.discard(task)
-            task.result()
-
-    checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-    try:
-        while (batch := await checking) is not None:
-            checking = asyncio.ensure_future(asyncio.to_thread(next, batches, None))
-            tally.add(batch)
-            if batch.accepted and (dry_run or not tally.rejected_rows):
-                # The last batches are shared out between the writers, so that they end together: whole, the
-                # last one ran alone on one core for 2.9 s of a 25 s million-point load while the other writer had
-                # nothing left. Every batch in pieces ended them together too, but a statement per 25,000 rows
-                # cost the backends 3 s more over the million (bench/README.md).
-                last = total - tally.rows < len(writers) * batch.rows
-                for piece in batch.pieces(len(writers)) if last and len(writers) > 1 else [batch]:
-                    writer = await idle.get()
-                    raise_failures()
-                    running.add(asyncio.create_task(write(writer, piece)))
-            progress.update(tally.rows, total)
-        await asyncio.gather(*running)
-    finally:
-        # After a failed merge: let the other writers and the running check finish before their
-        # connections are rolled back.
-        await asyncio.gather(checking, *running, return_exceptions=True)
-    return tally

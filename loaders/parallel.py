@@ -21,7 +21,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from loaders.merge import MERGE_SETTINGS, Announce, Tally, Writer, run_batches
+from loaders.merge import MERGE_SETTINGS, Announce, Tally, Writer
+from loaders.pipeline import run_batches
 from loaders.progress import Progress
 from loaders.validate import Prepared
 from registry.db.admin import enter_as_admin

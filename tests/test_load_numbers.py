@@ -46,6 +46,6 @@ async def test_loaded_numbers_round_their_shortest_decimal(settings: Settings, o
     assert rows["n1"]["height_m"] == Decimal("12.35") and rows["n2"]["height_m"] == Decimal("2.68")
     # Where 15 significant digits (the direct cast's) and the shortest decimal disagree after rounding: only for a
     # double no number of at most 15 digits reads as.
-    differs = [x for x in HEIGHTS if Decimal("%.15g" % x).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    differs = [x for x in HEIGHTS if Decimal(f"{x:.15g}").quantize(Decimal("0.01"), ROUND_HALF_UP)
                != _rounded(x, "0.01")]
     assert differs == [HEIGHTS[7]] and rows["n7"]["height_m"] == Decimal("1.00")
