@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 
 class RowIssues:
@@ -71,3 +73,14 @@ def as_number(text: pd.Series | None, raw: pd.Series | None) -> pd.Series:
 
 def nullable(values: pd.Series) -> list:
     return values.astype(object).where(values.notna(), None).tolist()
+
+
+def lookup(text: pd.Series, table: dict[str, str]) -> list[str | None]:
+    """Each cell's value in `table`, None where it is no key: `text.map(table)` as a list. Arrow-backed text is looked
+    up in Arrow's kernels, 3-4 times faster (30-47 ms against 11-14 ms for 100,000 cells; py-spy gave `Series.map`
+    14 % of the loader's CPU over a million-point load, bench/README.md)."""
+    if not isinstance(text.array, pd.arrays.ArrowStringArray):
+        return nullable(text.map(table))
+    found = pa.array(list(table.values()), pa.string()).take(
+        pc.index_in(pa.array(text.array), value_set=pa.array(list(table), pa.string())))
+    return found.to_pylist()

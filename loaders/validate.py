@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from loaders.chunks import slices
-from loaders.columns import RowIssues, as_number, as_text, nullable, text_or_none
+from loaders.columns import RowIssues, as_number, as_text, lookup, nullable, text_or_none
 from loaders.formats import LoadError, Source
 from loaders.geometries import WGS84, Shapes, geometries, undeclared_crs
 from loaders.mapping import Mapping
@@ -327,10 +327,10 @@ def _enums(rows: _Rows) -> None:
             rows.out[attr] = [None] * rows.n
             continue
         allowed = rules.ENUMS[attr]
-        mapped = t.str.lower().map({**{v: v for v in allowed}, **WORDS[attr]})
-        rows.issues.reject(mapped.isna() & (t != ""),
+        mapped = lookup(t.str.lower(), {**{v: v for v in allowed}, **WORDS[attr]})
+        rows.issues.reject(np.equal(np.asarray(mapped, dtype=object), None) & (t != "").to_numpy(bool),
                            lambda i, a=attr, al=allowed, tl=t: f"{a} {tl.iat[i]!r} is not one of {', '.join(al)}")
-        rows.out[attr] = nullable(mapped)
+        rows.out[attr] = mapped
 
 
 def _constraints(rows: _Rows) -> None:
