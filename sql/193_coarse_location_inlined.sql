@@ -10,7 +10,7 @@
 -- The values do not change:
 -- - a point goes through the arithmetic of app.mesh3_centre, on its own coordinates;
 -- - an outline goes through app.mesh3_centre(ST_PointOnSurface(g)), as before.
--- tests/test_coarse_location.py checks both against the old expression and against Python's arithmetic.
+-- tests/test_coarse_location.py checks both against Python's arithmetic.
 --
 -- PostgreSQL 15 cannot change the expression of a generated column. So the column is dropped and added again,
 -- which rewrites the table once, and its partial index is built again. The catalogue view reads the column,
