@@ -31,12 +31,17 @@ registry() {
      'import sys; from registry.cli import main; sys.exit(main(sys.argv[1:]))' "$@")
 }
 
+settle() {  # vacuum the bench database, then wait for its backend's exit, so that no later CPU reading counts it
+  psql_bench -c "vacuum analyze" >/dev/null
+  sleep 1
+}
+
 fresh() {  # fresh <tree>: an empty database migrated by that tree's migrations
   psql_admin -c "drop database if exists $db with (force)" -c "create database $db"
   registry "$1" migrate >/dev/null
   # Settled before the timed load, as a database in use is: else autovacuum works through the catalogue rows
   # the migrations just wrote during the load (ogr2ogr, timed later in the same database, never met that).
-  psql_bench -c "vacuum analyze" >/dev/null
+  settle
 }
 
 now() { python3 -c 'import time; print(time.time())'; }
@@ -77,7 +82,7 @@ for r in $(seq 1 "$reps"); do
   rows=$(counts)
   # ogr2ogr is timed in the same database: settled first, so that no autovacuum of the million rows just
   # loaded runs beside it.
-  psql_bench -c "vacuum analyze" >/dev/null
+  settle
   ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
   echo "rep $r: registry load assets ${ours} s ($rows; $(cat /tmp/bench_cpu_ours))"
   echo "rep $r: ogr2ogr ${ogr} s ($(cat /tmp/bench_cpu_ogr)); registry / ogr2ogr $(python3 -c "print(f'{$ours / $ogr:.2f}')")"
