@@ -52,6 +52,8 @@ _DEFERRED = "select app.loader_deferred_indexes($1::uuid)"
 _RESTORE_INDEX = "select app.loader_restore_index($1::uuid, $2)"
 _NO_PARALLEL_BUILD = "set max_parallel_maintenance_workers = 0"
 _MAX_PREPARED = "select current_setting('max_prepared_transactions')::int"
+# The load's time, which every row it writes carries (loaders.merge._AT): that of its snapshot of the keys.
+_NOW = "select now()"
 _GID = re.compile(r"^kyodo-load:([0-9a-f]{32}):[0-9]{1,3}$")
 _LOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 
@@ -90,13 +92,13 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
         # The keys that exist before the load, committed so that every worker sees the same snapshot.
         async with control.transaction():
             await parallel.enter(control)
-            snapshot = Writer(control, existing=existing)
+            snapshot = Writer(control, existing=existing, at=await control.fetchval(_NOW))
             await snapshot.create_existing(tenant, temporary=False)
             if not dry_run and not snapshot.existed:
                 deferred = await control.fetchval(_DEFER_INDEXES, load_id)
         for number in range(parallel.workers):
             conn = await parallel.connect()
-            writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing,
+            writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing, at=snapshot.at,
                                   existed=snapshot.existed, slots_held=snapshot.slots_held))
             await conn.execute("begin")
             await parallel.enter(conn)

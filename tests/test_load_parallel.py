@@ -47,9 +47,15 @@ async def test_parallel_load_stores_what_one_connection_stores(settings: Setting
                                                                tmp_path: Path) -> None:
     path = tmp_path / "lights.csv"
     write_lights_csv(path, 40)
+    before = await owner.fetchval("select clock_timestamp()")
     report = await load(settings, path, workers=3)
+    after = await owner.fetchval("select clock_timestamp()")
     assert (report.rows, report.inserted, report.committed) == (40, 40, True)
     assert await counts(owner) == (40, 40, 40, 40)
+    # Three workers' transactions, one time: the load's, taken once while it ran (loaders.merge._AT).
+    times = await owner.fetch("select distinct created_at, updated_at from assets")
+    assert len(times) == 1 and times[0]["created_at"] == times[0]["updated_at"]
+    assert before < times[0]["created_at"] < after
     # Two connections' transactions, each its own xid in the feed: both commit, or neither.
     assert await owner.fetchval("select count(distinct xid) from asset_changes") == 3
     assert await leftovers(owner) == (0, 0, 0)
@@ -72,10 +78,15 @@ async def test_parallel_reload_updates_only_changed_rows(settings: Settings, own
     text = path.read_text().replace("L00003,light 3,", "L00003,light three,").replace("L00025,light 25,",
                                                                                       "L00025,light 25b,")
     path.write_text(text + f"{CHIYODA},L00031,light 31,streetlight,35.6831,139.750031,10\n")
+    first = await owner.fetchval("select max(updated_at) from assets")
     report = await load(settings, path)
     assert (report.inserted, report.updated, report.unchanged) == (1, 2, 28)
     versions = dict(await owner.fetch("select source_id, version from assets where version > 1"))
     assert versions == {"L00003": 2, "L00025": 2}
+    # The second load's updated and added rows carry its one time; the unchanged keep the first load's.
+    times = dict(await owner.fetch("select source_id, updated_at from assets where updated_at > $1", first))
+    assert sorted(times) == ["L00003", "L00025", "L00031"] and len(set(times.values())) == 1
+    assert await owner.fetchval("select created_at from assets where source_id = 'L00031'") == times["L00031"]
     assert await owner.fetchval("select count(*) from asset_audit where op = 'update'") == 2
 
 
