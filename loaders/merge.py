@@ -257,9 +257,11 @@ select (select count(*) from added)::int as inserted, 0 as updated, {_ADDED_REST
 LOGGED_BY_THE_LOAD = "set local app.assets_logged = on"
 NOT_LOGGED_BY_THE_LOAD = "set local app.assets_logged = off"
 # Said in one round trip by every merging transaction: no JIT (PostGIS's cost estimates make it compile more than it
-# saves); 64MB of work_mem to keep a batch's returned rows (25 MB, read twice) in memory; floats' shortest text.
+# saves); 64MB of work_mem to keep a batch's returned rows (25 MB, read twice) in memory; floats' shortest text; no
+# parallel workers, as the load's writers already keep every core busy: the planner gave the boundary check of each
+# batch (_OUTSIDE_MUNICIPALITY) a worker, whose start took 25-60 ms for 0.2 ms of work (auto_explain).
 MERGE_SETTINGS = "; ".join(("set local jit = off", "set local work_mem = '64MB'", "set local extra_float_digits = 1",
-                            LOGGED_BY_THE_LOAD))
+                            "set local max_parallel_workers_per_gather = 0", LOGGED_BY_THE_LOAD))
 
 
 def _kept_reason(r: asyncpg.Record) -> str:
