@@ -7,6 +7,7 @@ import math
 import random
 import time
 import uuid
+from itertools import accumulate, islice, pairwise
 
 import asyncpg
 import pytest
@@ -147,7 +148,9 @@ async def test_loaded_assets_get_time_ordered_ids(settings, owner: asyncpg.Conne
     assert len(set(ids)) == len(ids) == 100
     assert {i.version for i in ids} == {7} and {i.variant for i in ids} == {uuid.RFC_4122}
     assert all(started - 1000 <= i.int >> 80 <= finished + 1000 for i in ids)
-    for batch in (ids[0:40], ids[40:80], ids[80:100]):  # rows 1-40, 41-80, 81-100 (source ids L00001...)
+    cuts = list(accumulate(islice(validate.batch_sizes(40), 5), initial=0))
+    assert cuts == [0, 10, 20, 40, 80, 120]  # rows 1-10, 11-20, 21-40, 41-80, 81-100 (source ids L00001...)
+    for batch in (ids[start:stop] for start, stop in pairwise(cuts)):
         assert batch == sorted(batch)
         assert len({i.int >> 80 for i in batch}) == 1  # one statement, one millisecond
     # An asset made otherwise keeps a random (version 4) id.
