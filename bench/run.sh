@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load the same GeoPackage with `registry load assets` and with `ogr2ogr -f PostgreSQL`, each into a
-# freshly migrated database, interleaved, and print wall-clock times and the ratio of each repetition.
+# freshly migrated database, interleaved, and print wall-clock times, the ratio of each repetition and their median.
 # Run by hand: bash bench/run.sh 1000000 [repetitions]
 #   BEFORE=/path/to/other/checkout  also times that checkout's loader in the same run (its own sql/ and
 #                                    loaders/, this checkout's virtual environment), for before/after.
@@ -77,15 +77,25 @@ time_ogr() {
 }
 
 echo "== $file ($n points), $reps repetitions; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+ratios=()
 for r in $(seq 1 "$reps"); do
-  ours=$(time_load "$here" 3>/tmp/bench_cpu_ours)
-  rows=$(counts)
-  # ogr2ogr is timed in the same database: settled first, so that no autovacuum of the million rows just
-  # loaded runs beside it.
-  settle
-  ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
+  # Odd repetitions time our load first, even ones ogr2ogr first, so that a machine slowing down or speeding up
+  # over a run favours neither. ogr2ogr is timed in a migrated database: ours, after our load, settled first so
+  # that no autovacuum of the million rows just loaded runs beside it; or a fresh one.
+  if [ $((r % 2)) = 1 ]; then
+    ours=$(time_load "$here" 3>/tmp/bench_cpu_ours)
+    rows=$(counts)
+    settle
+    ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
+  else
+    fresh "$here"
+    ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
+    ours=$(time_load "$here" 3>/tmp/bench_cpu_ours)
+    rows=$(counts)
+  fi
+  ratios+=("$(python3 -c "print(f'{$ours / $ogr:.2f}')")")
   echo "rep $r: registry load assets ${ours} s ($rows; $(cat /tmp/bench_cpu_ours))"
-  echo "rep $r: ogr2ogr ${ogr} s ($(cat /tmp/bench_cpu_ogr)); registry / ogr2ogr $(python3 -c "print(f'{$ours / $ogr:.2f}')")"
+  echo "rep $r: ogr2ogr ${ogr} s ($(cat /tmp/bench_cpu_ogr)); registry / ogr2ogr ${ratios[-1]}"
   if [ -n "${BEFORE:-}" ]; then
     before=$(time_load "$BEFORE" 3>/tmp/bench_cpu_before)
     echo "rep $r: before ($BEFORE) ${before} s ($(counts); $(cat /tmp/bench_cpu_before));" \
@@ -110,5 +120,6 @@ if [ -n "${POST:-}" ]; then
     done
   done
 fi
+echo "registry / ogr2ogr over the $reps repetitions: median $(python3 -c "import statistics, sys; print(f'{statistics.median(map(float, sys.argv[1:])):.2f}')" "${ratios[@]}"), each ${ratios[*]}"
 echo "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 psql_admin -c "drop database if exists $db with (force)"
