@@ -5,6 +5,8 @@
 #   BEFORE=/path/to/other/checkout  also times that checkout's loader in the same run (its own sql/ and
 #                                    loaders/, this checkout's virtual environment), for before/after.
 #   RELOAD=1                         also times an identical re-load and a one-connection load.
+#   PUBLISH=1                        loads with --publish: the assets published, so that the load also writes a
+#                                    change-feed row, summaries, tile cells and events for each (drafts have none).
 #   POST=N                           also times N single-row POST and PATCH /v1/assets through the app
 #                                    (bench/post_asset.py), on each checkout's fresh database, interleaved.
 set -euo pipefail
@@ -83,21 +85,21 @@ for r in $(seq 1 "$reps"); do
   # over a run favours neither. ogr2ogr is timed in a migrated database: ours, after our load, settled first so
   # that no autovacuum of the million rows just loaded runs beside it; or a fresh one.
   if [ $((r % 2)) = 1 ]; then
-    ours=$(time_load "$here" 3>/tmp/bench_cpu_ours)
+    ours=$(time_load "$here" ${PUBLISH:+--publish} 3>/tmp/bench_cpu_ours)
     rows=$(counts)
     settle
     ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
   else
     fresh "$here"
     ogr=$(time_ogr 3>/tmp/bench_cpu_ogr)
-    ours=$(time_load "$here" 3>/tmp/bench_cpu_ours)
+    ours=$(time_load "$here" ${PUBLISH:+--publish} 3>/tmp/bench_cpu_ours)
     rows=$(counts)
   fi
   ratios+=("$(python3 -c "print(f'{$ours / $ogr:.2f}')")")
   echo "rep $r: registry load assets ${ours} s ($rows; $(cat /tmp/bench_cpu_ours))"
   echo "rep $r: ogr2ogr ${ogr} s ($(cat /tmp/bench_cpu_ogr)); registry / ogr2ogr ${ratios[-1]}"
   if [ -n "${BEFORE:-}" ]; then
-    before=$(time_load "$BEFORE" 3>/tmp/bench_cpu_before)
+    before=$(time_load "$BEFORE" ${PUBLISH:+--publish} 3>/tmp/bench_cpu_before)
     echo "rep $r: before ($BEFORE) ${before} s ($(counts); $(cat /tmp/bench_cpu_before));" \
          "before / ogr2ogr $(python3 -c "print(f'{$before / $ogr:.2f}')")"
   fi
