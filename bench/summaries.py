@@ -246,17 +246,16 @@ async def bulk(owner: asyncpg.Connection, n: int = 100_000, rounds: int = 2) -> 
     print(f"{'insert':44} {off:12.2f} {on_:8.2f} {on_ - off:8.2f}")
 
 
-# sql/192's edit of the four tile-cell writers, undone inside a rolled-back transaction to time the writers
-# without the packed slots in the same run.
+# sql/192's edit of the tile-cell writer (app.tile_cells_counted since sql/212), undone inside a rolled-back
+# transaction to time the writers without the packed slots in the same run.
 _SLOT_EDITS = (
-    ("array_agg(n::int) as counts, array_agg((n::bigint << 7) | app.tile_pair(category, availability)) as slots, ",
-     "array_agg(n::int) as counts, "),
-    ("n, top_category, top_availability, slots)", "n, top_category, top_availability)"),
-    ("limit 1),\n       k.slots\n  from keyed k", "limit 1)\n  from keyed k"),
+    ("array_agg(n::int) as counts,\n           "
+     "array_agg((n::bigint << 7) | app.tile_pair(category, availability)) as slots,", "array_agg(n::int) as counts,"),
+    ("counts, n, top_category, top_availability, slots)", "counts, n, top_category, top_availability)"),
+    ("limit 1),\n         k.slots\n    from keyed k", "limit 1)\n    from keyed k"),
 )
 _WRITERS = """select pg_get_functiondef(p.oid) from pg_proc p where p.pronamespace = 'app'::regnamespace
-                and p.proname in ('tile_cells_inserted', 'tile_cells_updated', 'tile_cells_deleted',
-                                  'tile_cells_rebuild')"""
+                and p.proname = 'tile_cells_counted'"""
 
 
 async def slot_writes(owner: asyncpg.Connection, rounds: int = 3, n: int = 300) -> None:
@@ -278,6 +277,7 @@ async def slot_writes(owner: asyncpg.Connection, rounds: int = 3, n: int = 300) 
                                         "alter column slots drop not null")
                     for [definition] in await owner.fetch(_WRITERS):
                         for new, old in _SLOT_EDITS:
+                            assert definition.count(new) == 1, f"the writer no longer reads {new!r}"
                             definition = definition.replace(new, old)
                         await owner.execute(definition)
                 t, c = time.perf_counter(), _cpu(pid)

@@ -87,11 +87,12 @@ async def write_batches(conn: asyncpg.Connection, batches: Iterator[Prepared], t
             await writer.create_existing(tenant, temporary=True)
             progress.stage("load")
             tally = await run_batches([writer], batches, total, dry_run=dry_run, progress=progress)
-            # An upload's transaction goes on after the load: its later writes to assets fire the triggers.
-            await conn.execute(NOT_LOGGED_BY_THE_LOAD)
-            await conn.execute(f"drop table {writer.staging}, {writer.existing}")
             if dry_run or tally.rejected_rows:
                 raise _Rollback
+            await writer.count_cells()
+            # An upload's transaction goes on after the load: its later writes to assets fire the triggers.
+            await conn.execute(NOT_LOGGED_BY_THE_LOAD)
+            await conn.execute(f"drop table {writer.staging}, {writer.existing}, {writer.cells}")
             if announce is not None:
                 await announce(conn, tally)
     except _Rollback:

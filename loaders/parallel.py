@@ -98,7 +98,8 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
                 deferred = await control.fetchval(_DEFER_INDEXES, load_id)
         for number in range(parallel.workers):
             conn = await parallel.connect()
-            writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing, at=snapshot.at,
+            writers.append(Writer(conn, staging=f"loader.s_{load_id}_{number}", existing=existing,
+                                  cells=f"loader.c_{load_id}_{number}", at=snapshot.at,
                                   existed=snapshot.existed, slots_held=snapshot.slots_held))
             await conn.execute("begin")
             await parallel.enter(conn)
@@ -110,10 +111,13 @@ async def write_parallel(parallel: Parallel, batches: Iterator[Prepared], total:
             for w in writers:
                 await w.conn.execute("rollback")
             return tally
+        # Each writer adds up its own tile cells, all at once: writers that committed one after the other would
+        # each merge with the cells of the ones before (SKIP LOCKED keeps them from waiting on each other).
+        await asyncio.gather(*(w.count_cells() for w in writers))
         if announce is not None:  # in the first worker's transaction: committed with the load, or not at all
             await announce(writers[0].conn, tally)
         for number, w in enumerate(writers):
-            await w.conn.execute(f"drop table {w.staging}")
+            await w.conn.execute(f"drop table {w.staging}, {w.cells}")
             gid = f"kyodo-load:{load_id}:{number}"
             await w.conn.execute(f"prepare transaction '{gid}'")
             prepared.append(gid)

@@ -7,16 +7,24 @@ ST_AsMVT call, so equal bytes mean equal cells, counts, modes and order."""
 
 from __future__ import annotations
 
+import asyncio
+import csv
 import math
 import random
+from pathlib import Path
 
 import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
+from loaders import validate
+from loaders.assets import load_assets
+from loaders.parallel import admin_connections
 from registry.assets import tile_queries
 from registry.assets.rules import AVAILABILITIES, CATEGORIES
 from registry.assets.search import SearchFilter, build_filter
+from registry.db.admin import admin_session
+from registry.settings import Settings
 from tests.conftest import as_principal
 from tests.test_summaries import CENTRES, ROLES, _insert, _mutate
 
@@ -226,3 +234,50 @@ async def test_zooms_below_the_summary_add_up_its_coarsest_rows(owner: asyncpg.C
         [[expected]] = await as_principal(api_conn, who, ORACLE, z, x, y, f.categories, f.availabilities, None)
         [[got]] = await as_principal(api_conn, who, *_cells(z, x, y, f))
         assert got == expected and got, who.role
+
+
+def _write_points_csv(path: Path, rng: random.Random, n: int) -> None:
+    """Chiyoda's points over ~6 x 4 km (many zoom-11 cells), every category and availability, a fifth of them
+    restricted, a tenth of them drafts (counted nowhere)."""
+    lon, lat = CENTRES["131016"]
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        out = csv.writer(fh)
+        out.writerow(["source_id", "name", "category", "availability", "visibility", "status", "latitude",
+                      "longitude"])
+        for i in range(n):
+            out.writerow([f"P{i:04d}", f"point {i}", rng.choice(CATEGORIES), rng.choice(AVAILABILITIES),
+                          "restricted" if rng.random() < 0.2 else "carriers",
+                          "draft" if rng.random() < 0.1 else "published",
+                          f"{lat + rng.uniform(-0.02, 0.02):.6f}", f"{lon + rng.uniform(-0.03, 0.03):.6f}"])
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+async def test_a_published_load_adds_its_cells_once(settings: Settings, owner: asyncpg.Connection,
+                                                    api_conn: asyncpg.Connection, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """A load counts its new rows' cells batch by batch into a table of its own and adds them to the summary once,
+    in each writer's transaction (sql/212). Batches of 7 rows, into a catalogue that already has assets, then the
+    same file with rows moved, recategorised and made restricted (the update path): the tiles are the oracle's."""
+    if workers > 1 and await owner.fetchval("select current_setting('max_prepared_transactions')::int") < 4:
+        pytest.skip("this server does not allow prepared transactions; the embedded cluster does")
+    monkeypatch.setattr(validate, "BATCH_ROWS", 7)
+    rng = random.Random(workers)
+    await _insert(owner, rng, 30, "before")
+    path = tmp_path / "points.csv"
+    _write_points_csv(path, rng, 80)
+
+    async def load() -> None:
+        report = await asyncio.wait_for(admin_session(settings, lambda db: load_assets(
+            db, path, tenant="131016", publish=True,
+            parallel=admin_connections(settings, workers) if workers > 1 else None)), 60)
+        assert report.committed and not report.rejected
+
+    await load()
+    published = "select count(*) from assets where source_id like 'P%' and status = 'published'"
+    assert await owner.fetchval(published) > 50
+    assert await _assert_tiles_match(api_conn) > 0
+    _write_points_csv(path, random.Random(workers + 100), 80)  # same ids, new places and values
+    await load()
+    assert await _assert_tiles_match(api_conn) > 0
+    assert await owner.fetchval("select count(*) from pg_tables where schemaname = 'loader' "
+                                "and tablename not in ('decisions', 'deferred_indexes')") == 0
