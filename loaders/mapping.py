@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from loaders.formats import LoadError
-from registry.assets.export import TABLE as EXPORT_TABLE
+from registry.assets.export_columns import TABLE as EXPORT_TABLE
 from registry.i18n import tr
 
 # Attributes a file may feed; latitude/longitude only for files without a geometry column (CSV).
@@ -32,7 +32,7 @@ _STANDARD_COLUMNS = {"全国地方公共団体コード", "ID", "名称", "緯�
 
 # One Japanese header per attribute: what a clerk's sheet, and the registry's own XLSX and CSV exports, call
 # each column, so that an exported sheet loads back as it is (issue 14's round trip).
-# One header per attribute: the Japanese column names of the registry's own export (registry/assets/export.py,
+# One header per attribute: the Japanese column names of the registry's own export (registry/assets/export_columns.py,
 # their one home), so that an exported sheet loads back as it is; status, which an export of the catalogue
 # does not carry, is named here.
 HEADERS_JA: dict[str, str] = {

@@ -8,11 +8,7 @@ and do not show. Numbers are written as numbers and never pass through here, so 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
-
-from litestar import Response
-from litestar.response import Stream
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -22,15 +18,3 @@ def neutralise(value: Any) -> Any:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
-
-
-def csv_response(content: bytes, charset: str, filename: str, headers: dict[str, str] | None = None) -> Response:
-    """A CSV download with exactly one charset in its Content-Type (`text/csv; charset=shift_jis`)."""
-    return Response(content, media_type="text/csv", encoding=charset,
-                    headers={**(headers or {}), "Content-Disposition": f'attachment; filename="{filename}"'})
-
-
-def csv_stream(pieces: AsyncIterator[bytes], charset: str, filename: str) -> Stream:
-    """A CSV download sent as it is made (chunked), with the same one-charset Content-Type as csv_response."""
-    return Stream(pieces, media_type="text/csv", encoding=charset,
-                  headers={"Content-Disposition": f'attachment; filename="{filename}"'})

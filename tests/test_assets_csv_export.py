@@ -8,7 +8,7 @@ import io
 import pytest
 from litestar.testing import AsyncTestClient
 
-from registry.assets.export import COLUMNS
+from registry.assets.export_columns import COLUMNS
 from tests.assets_fixture import CENTRES, CHIYODA
 
 FORMULAS = ['=HYPERLINK("x")', "+1", "-1+2", "@A1", "\tlead"]

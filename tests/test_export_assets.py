@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 
 from loaders.mapping import STANDARD, detect_layout
 from registry.app import create_app
-from registry.assets.export import OPENDATA, TABLE
+from registry.assets.export_columns import OPENDATA, TABLE
 from registry.assets.labels import LABELS
 from tests.assets_fixture import CHIYODA, fixture_assets, publish
 from tests.conftest import assert_problem

@@ -10,7 +10,7 @@ import pytest
 
 from loaders.mapping import ATTRIBUTES, COORDINATES, default_mapping
 from loaders.words import CATEGORY_WORDS, WORDS
-from registry.assets.export import TABLE
+from registry.assets.export_columns import TABLE
 from registry.assets.labels import LABELS, label
 from registry.assets.rules import DERIVED, ENUMS
 from registry.exports.table import Column, ExportOptions

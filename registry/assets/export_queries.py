@@ -32,7 +32,7 @@ from registry.principal import Principal
 # Rows per round trip: 2,000 assets are about 0.5 MB of CSV; Tokyo's 15,170 take 8 round trips.
 CHUNK = 2000
 
-# One CSV line per asset, in export.TABLE's column order; $n numbered as queries.SEARCH (filters $1-$12, $13
+# One CSV line per asset, in export_columns.TABLE's column order; $n numbered as queries.SEARCH (filters $1-$12, $13
 # the limit, $14/$15 the keyset, left null, the spatial part from $16), then the Japanese labels (a jsonb of
 # LABELS, or null for the codes). The line leaves as UTF-8 bytes (convert_to): no decode and re-encode.
 _SPATIAL_ARGS = {"none": 0, "bbox": 4, "near": 3, "within": 1}
@@ -101,7 +101,7 @@ async def every_match(conn: asyncpg.Connection, f: SearchFilter) -> AsyncIterato
 
 async def csv_lines(conn: asyncpg.Connection, f: SearchFilter, lang: str,
                     limit: int) -> AsyncIterator[list[bytes]]:
-    """Every match as CSV lines (UTF-8, CRLF) in the search's order, export.TABLE's cells with Japanese labels
+    """Every match as CSV lines (UTF-8, CRLF) in the search's order, export_columns.TABLE's cells with Japanese labels
     for `ja`, at most `limit`, `CHUNK` lines at a time."""
     cursor = await conn.cursor(CSV_LINES[f.mode], *queries._filter_args(f), limit, None, None,
                                *queries._spatial_args(f), _LABELS_JSON if lang == "ja" else None)

@@ -16,10 +16,10 @@ from registry.assets.models import AssetCollection, AssetSearchBody, Link
 from registry.assets.rules import MAX_RADIUS_M, NUMBERS
 from registry.assets.search import ADDRESS, SearchFilter, build_filter
 from registry.db.pool import AUTOCOMMIT, autocommit_connection
+from registry.exports.answer import csv_response
 from registry.negotiation import csv_charset, negotiate
 from registry.pagination import PageRequest, next_after, page_of, page_request
 from registry.params import parse_uuid
-from registry.spreadsheet import csv_response
 
 GEOJSON = "application/geo+json"
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from registry.db.pool import set_principal
+from registry.db.local_principal import set_local_principal
 from registry.principal import Principal
 from registry.settings import Settings
 
@@ -20,7 +20,7 @@ COMMAND_LINE_ADMIN = Principal("cli", "admin", "admin", None, "registry command"
 
 async def enter_as_admin(conn: asyncpg.Connection) -> None:
     """Set the command line's admin principal in the connection's open transaction."""
-    await set_principal(conn, COMMAND_LINE_ADMIN)
+    await set_local_principal(conn, COMMAND_LINE_ADMIN)
 
 
 async def admin_session(settings: Settings, work: Callable[[asyncpg.Connection], Awaitable[Any]]) -> Any:

@@ -12,13 +12,11 @@ import asyncpg
 from litestar import Request
 from litestar.datastructures import State
 
+from registry.db.local_principal import principal_settings, set_local_principal
 from registry.principal import Principal
 from registry.problems import is_unavailable
 from registry.settings import Settings
 
-# Inside a transaction: literal SET LOCALs (app.set_local_principal, sql/175), the one form a Citus coordinator
-# passes on to its workers; it costs the same round trip as set_config(..., true) did.
-_SET_PRINCIPAL_LOCAL = "select app.set_local_principal($1, $2, $3, $4)"
 # For the connection's session (web map sessions in session scope, issue 13): cleared by _forget_principal.
 _SET_PRINCIPAL_SESSION = """
 select set_config('app.role', $1, false),
@@ -95,13 +93,11 @@ async def create_pool(settings: Settings, *, url: str | None = None, min_size: i
 async def set_principal(conn: asyncpg.Connection, principal: Principal | None, *, local: bool = True) -> None:
     """For the open transaction with SET LOCAL (local), or for the session of a connection held by
     request_connection (only in session scope: Settings.principal_scope)."""
-    args = ("none", None, None, None) if principal is None else (
-        principal.role, principal.tenant_code, principal.prefecture_code, principal.key_id)
     if local:
-        await conn.execute(_SET_PRINCIPAL_LOCAL, *args)
+        await set_local_principal(conn, principal)
         return
     mark_principal_in_session(conn)
-    await conn.execute(_SET_PRINCIPAL_SESSION, *args)
+    await conn.execute(_SET_PRINCIPAL_SESSION, *principal_settings(principal))
 
 
 def mark_principal_in_session(conn: asyncpg.Connection) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import brotli
-from litestar import Request
+from litestar import Request, Response
 from litestar.background_tasks import BackgroundTask
 from litestar.di import Provide
 from litestar.params import Parameter
@@ -146,3 +146,9 @@ async def file_sent(path: Path, filename: str, media_type: str, charset: str | N
         headers = {**headers, "Content-Encoding": coding or "", "Vary": "Accept-Encoding"}
     return File(sent, filename=filename, media_type=media_type, encoding=charset or "utf-8", headers=headers,
                 background=BackgroundTask(discard, path))
+
+
+def csv_response(content: bytes, charset: str, filename: str, headers: dict[str, str] | None = None) -> Response:
+    """A CSV download with exactly one charset in its Content-Type (`text/csv; charset=shift_jis`)."""
+    return Response(content, media_type="text/csv", encoding=charset,
+                    headers={**(headers or {}), "Content-Disposition": f'attachment; filename="{filename}"'})

@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from litestar import Request, Response
 from litestar.params import Parameter
 
-from registry import spreadsheet
 from registry.auth.guards import requires
-from registry.exports.answer import PRECOMPRESSED  # the opt key the app's compression middleware skips
+from registry.exports.answer import PRECOMPRESSED, csv_response  # PRECOMPRESSED: the opt key compression skips
 from registry.idempotency import HEADER as IDEMPOTENCY_HEADER
 from registry.negotiation import Format, negotiate
 from registry.pagination import PageRequest, page_request
@@ -59,4 +58,4 @@ def precompressed(request: Request, encoded: Encoded) -> Response:
 
 
 def csv_answer(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], name: str) -> Response:
-    return spreadsheet.csv_response(csvio.render(rows, columns).encode("utf-8"), "utf-8", f"{name}.csv")
+    return csv_response(csvio.render(rows, columns).encode("utf-8"), "utf-8", f"{name}.csv")
